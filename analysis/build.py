@@ -30,6 +30,8 @@ STAGES = [
     "analysis.etl.covariates",
     "analysis.etl.bps",
     "analysis.etl.published",
+    "analysis.survey.stage",
+    "analysis.stats.stage",
 ]
 
 
