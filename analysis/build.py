@@ -31,7 +31,10 @@ STAGES = [
     "analysis.etl.bps",
     "analysis.etl.published",
     "analysis.survey.stage",
-    "analysis.stats.stage",
+    "analysis.stats.estimates",
+    "analysis.stats.models",
+    "analysis.stats.gaps",
+    "analysis.stats.sae",
 ]
 
 
