@@ -1,0 +1,101 @@
+"""Cached loaders for the processed artefacts (``data/processed``, or ``$DIGIDIV_DATA/processed``).
+
+Pages read artefacts only through these functions. Each loader returns ``None`` when the artefact does not
+exist yet (a stage not built, a source missing), and the page shows its "not available" state instead.
+
+Why cached: every widget change reruns the whole page script, and every page reads the same handful of tables;
+re-reading Parquet and re-parsing the GeoJSON on each rerun would dominate the response time. The cache key
+includes the file's modification time, so a rebuild (``python -m analysis build``) is picked up without
+restarting the server, and ``st.cache_data`` (not ``cache_resource``) hands each caller its own copy, so a
+page that modifies a frame cannot corrupt another session's view.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis import config
+
+
+def processed_dir() -> Path:
+    return config.processed_dir()
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def data_version() -> int:
+    """Changes whenever the build is rerun: the build report is the last file the build writes."""
+    return _mtime(processed_dir() / "build_report.json") or 0
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _read_parquet(path: str, mtime: int) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _read_json(path: str, mtime: int):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def table(name: str) -> pd.DataFrame | None:
+    """The processed table ``name`` (from its Parquet file), or ``None`` when it was not built."""
+    path = processed_dir() / f"{name}.parquet"
+    mtime = _mtime(path)
+    if mtime is None:
+        return None
+    if name.startswith("boundaries_"):
+        return None  # GeoParquet: pages use the web GeoJSON (``web_geojson``) instead
+    return _read_parquet(str(path), mtime)
+
+
+def build_report() -> dict | None:
+    path = processed_dir() / "build_report.json"
+    mtime = _mtime(path)
+    return None if mtime is None else _read_json(str(path), mtime)
+
+
+def datapackage() -> dict | None:
+    path = processed_dir() / "datapackage.json"
+    mtime = _mtime(path)
+    return None if mtime is None else _read_json(str(path), mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _slim_geojson(path: str, mtime: int) -> dict:
+    """Keep only what the map needs: ``id`` (kode_kemendagri) and the geometry.
+
+    Every property dropped here is bytes not sent to the browser on each map render; names and values
+    travel in the trace's hover text instead.
+    """
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    features = []
+    for f in doc["features"]:
+        props = f.get("properties") or {}
+        code = props.get("kode_kemendagri") or f.get("id")
+        features.append({"type": "Feature", "id": code, "properties": {}, "geometry": f["geometry"]})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def web_geojson(name: str = "boundaries_kelurahan") -> dict | None:
+    """The simplified web GeoJSON written by the boundaries stage, slimmed to id + geometry."""
+    path = processed_dir() / f"{name}.geojson"
+    mtime = _mtime(path)
+    return None if mtime is None else _slim_geojson(str(path), mtime)
+
+
+def file_path(name: str) -> Path | None:
+    """Any file in the processed directory (for downloads), or ``None``."""
+    path = processed_dir() / name
+    return path if path.is_file() else None
