@@ -1,0 +1,518 @@
+"""Personal data: find it in free text, remove it, and prove that none is left.
+
+Survey exports carry free-text answers ("other, please specify", enumerator notes) into which respondents and
+enumerators type identity numbers, phone numbers and names even though the questionnaire never asks for them.
+UU 27/2022 on personal data protection (UU PDP) and the project's own rule say none of it may reach
+``data/processed``, a page, a download, a log or an error message. This module:
+
+- ``scrub_text`` / ``Scrubber``: replace every detected value with ``MARKER`` ("[dihapus]") and return counts
+  per kind (``nik``, ``kk``, ``phone``, ``name``, ``email``, ``other_id``), never the values;
+- ``scan_for_pii``: scan a DataFrame, a file or a whole directory (CSV, Parquet, JSON, text, XLSX) for NIK, KK
+  and phone patterns and report where (file, column, row), never what;
+- ``redact_errors``: turn a parser's exception, whose message may quote a cell, into an ``InputError`` that
+  names the file and the problem only.
+
+Detection
+---------
+- **NIK** (Nomor Induk Kependudukan, Permendagri 2019 on NIK structure): 16 digits ``PP KK CC DDMMYY SSSS``,
+  optionally written in groups with spaces, dots or dashes. A 16-digit number is a NIK when
+  ``lokal.nik.parse_nik`` accepts its structure: a known province code, regency and district not ``00``, a real
+  date of birth where women add 40 to the day, serial not ``0000``.
+- **KK** (Nomor Kartu Keluarga): also 16 digits with the same region and date layout (the date is the issue
+  date), so a KK and a man's NIK cannot be told apart by structure. A 16-digit number is a KK when the words
+  "KK", "no. KK" or "kartu keluarga" come right before it, or when it is not a valid NIK; otherwise a NIK.
+- **Phone numbers**: Indonesian mobile numbers ``+62 8xx``, ``62 8xx``, ``0062 8xx``, ``08xx`` with spaces,
+  dots or dashes, and landlines such as ``(021) 555-1234`` or ``021-5551234``; validated with
+  ``lokal.phone.parse_phone`` (length and prefix).
+- **Names**: the heuristics of ``lokal.samaran`` (names after "nama", "nama saya", "atas nama", honorifics
+  Bapak/Ibu/Pak/Bu/Sdr/Sdri, titles and roles, known Indonesian given names), plus the project's own rule for
+  survey notes: an honorific followed by up to three words, skipping roles such as "RT", "RW" or "Lurah"
+  ("Pak RT Budi" -> "Pak RT [dihapus]"). Names are heuristic: a capitalised common word after "Bu" may be
+  removed too, which costs a word of free text and never a statistic.
+- **Other identifiers** ``lokal.samaran`` recognises (e-mail, NPWP, BPJS, passport, SIM, bank account, card,
+  vehicle plate, birth date, street address) are removed as ``email`` or ``other_id``; finally any remaining
+  run of ten or more digits is removed as ``other_id`` (no survey answer needs one).
+
+Sensitive attributes that are not identifiers (health, religion, income) are left alone: the free-text
+reasons are the point of the question.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from lokal.nik import parse_nik
+from lokal.phone import parse_phone
+from lokal.samaran import detect_pii
+
+from analysis.errors import InputError
+
+MARKER = "[dihapus]"
+KINDS = ("nik", "kk", "phone", "name", "email", "other_id")
+# Kinds ``scan_for_pii`` looks for by default: the patterns that must never appear in any output.
+SCAN_KINDS = ("nik", "kk", "phone")
+
+# lokal.samaran types removed here, and the kind each is counted as.
+_SAMARAN_KIND = {
+    "NIK": "nik",
+    "KK": "kk",
+    "PHONE": "phone",
+    "NAME": "name",
+    "EMAIL": "email",
+    "NPWP": "other_id",
+    "PASSPORT": "other_id",
+    "SIM": "other_id",
+    "NIP": "other_id",
+    "BPJS": "other_id",
+    "NISN": "other_id",
+    "AKTA": "other_id",
+    "BANK_ACCOUNT": "other_id",
+    "CARD": "other_id",
+    "PLATE": "other_id",
+    "BIRTH_DATE": "other_id",
+    "ADDRESS": "other_id",
+}
+_SAMARAN_TYPES = tuple(_SAMARAN_KIND)
+
+# 16 digits, optionally grouped by single spaces, dots or dashes; not part of a longer number or a decimal.
+_SIXTEEN = re.compile(r"(?<![\d])(?<!\d[.,])\d(?:[ .\-]?\d){15}(?![\d])(?![.,]\d)")
+_KK_CUE = re.compile(r"\b(?:kk|no\.?\s*kk|nomor\s+kk|kartu\s+keluarga)\b[^\d\n]{0,12}$", re.IGNORECASE)
+# Mobile: +62 / 62 / 0062 / 0, then 8 and 8-11 more digits in groups of at least two.
+_MOBILE = re.compile(r"(?<![\d\w+])(?:\+62|0062|62|0)[ .\-]?8\d{1,3}(?:[ .\-]?\d{2,5}){1,4}(?![\d\w])")
+# Landline: (021) 555-1234, 021-5551234, 021 555 1234, +62 21 5551234.
+_LANDLINE = re.compile(
+    r"(?<![\d\w+])(?:\(0\d{1,3}\)|\(\+62[ ]?\d{1,3}\)|0[2-79]\d{0,2}|\+62[ .\-]?[2-79]\d{0,2})[ .\-]?\d{3,4}[ .\-]?\d{3,4}(?![\d\w])"
+)
+# Any run of ten or more digits (grouped or not) that survived the detectors above.
+_LONG_NUMBER = re.compile(r"(?<![\d])(?<!\d[.,])\d(?:[ .\-]?\d){9,}(?![\d])")
+_ANY_DIGIT = re.compile(r"\d")
+_UPPER = re.compile(r"[A-Z]")
+
+# The project's own honorific rule (see the module docstring).
+_HONORIFIC = re.compile(
+    r"(?<![\w-])(bapak|ibu|bpk\.?|pak|bu|sdr\.?|sdri\.?|saudara|saudari)[ \t]+", re.IGNORECASE
+)
+_LONG_HONORIFIC = {"bapak", "ibu", "bpk", "bpk.", "sdr", "sdr.", "sdri", "sdri.", "saudara", "saudari"}
+_ROLE_WORDS = {
+    "rt", "rw", "lurah", "camat", "ketua", "kepala", "haji", "h.", "hj.", "ustad", "ustadz", "ustadzah", "guru",
+    "bidan", "dokter", "dr.", "kader", "sekretaris", "bendahara", "wakil", "pengurus",
+}
+_NOT_A_NAME = set(
+    (
+        "yang dan atau dengan di ke dari untuk pada dalam ini itu saya kami kita dia beliau mereka sudah belum mau "
+        "bisa tidak tak gak nggak bukan juga saja aja kasih bilang tahu tau kata punya ada pernah sering "
+        "kota negara rumah kantor kelurahan kecamatan posyandu pkk dasawisma warga semua rt rw lurah camat ketua "
+        "kepala guru bidan dokter kader tetangga anak suami istri ayah tua jakarta info informasi via lewat grup group "
+        "whatsapp wa sms telepon telpon hp jaki qlue bansos bst dtks pkh kjp bpnt sembako"
+    ).split()
+)
+_WORD = re.compile(r"[ \t]*([A-Za-z][A-Za-z'\-]*\.?)")
+_NAME_INTRO = re.compile(r"\b(?:nama(?:nya)?|namanya|bernama)\b[ \t]*[:=]?[ \t]*", re.IGNORECASE)
+
+# Text that can hold nothing we detect: no digit, no capital, no '@' and none of these cue words.
+_CUES = re.compile(
+    r"nama|bapak|ibu|pak\b|bu\b|bpk|sdr|saudar|mbak|mas\b|kak\b|bang\b|tn\.|ny\.|nn\.|jl|jalan|gang|gg\b|@|\bat\b|"
+    r"kata\b|bilang|inisial|almarhum|ustad|tante|om\b|koh\b|cik\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    kind: str
+
+
+def _overlaps(hit: _Hit, taken: list[_Hit]) -> bool:
+    return any(hit.start < t.end and t.start < hit.end for t in taken)
+
+
+def _digits(s: str) -> str:
+    return "".join(ch for ch in s if ch.isdigit())
+
+
+def _sixteen_digit_hits(text: str) -> list[_Hit]:
+    hits = []
+    for m in _SIXTEEN.finditer(text):
+        digits = _digits(m.group(0))
+        before = text[max(0, m.start() - 30) : m.start()]
+        if _KK_CUE.search(before):
+            kind = "kk"
+        elif parse_nik(digits).valid:
+            kind = "nik"
+        else:
+            kind = "kk"
+        hits.append(_Hit(m.start(), m.end(), kind))
+    return hits
+
+
+def _phone_hits(text: str) -> list[_Hit]:
+    hits = []
+    for rx in (_MOBILE, _LANDLINE):
+        for m in rx.finditer(text):
+            value = m.group(0)
+            if value.startswith("00"):
+                value = "+" + value[2:]
+            if parse_phone(value).valid:
+                hits.append(_Hit(m.start(), m.end(), "phone"))
+    return hits
+
+
+def _honorific_name_hits(text: str) -> list[_Hit]:
+    """Honorific (or "nama:") + up to three name words; roles after the honorific are skipped."""
+    hits = []
+    for rx in (_HONORIFIC, _NAME_INTRO):
+        for m in rx.finditer(text):
+            honorific = m.group(1).lower() if rx is _HONORIFIC else "nama"
+            any_case = rx is _NAME_INTRO or honorific in _LONG_HONORIFIC
+            pos = m.end()
+            words: list[tuple[int, int]] = []
+            while len(words) < 3:
+                w = _WORD.match(text, pos)
+                if not w:
+                    break
+                word = w.group(1)
+                bare = word.rstrip(".").lower()
+                if not words and (bare in _ROLE_WORDS or word.lower() in _ROLE_WORDS):
+                    pos = w.end()
+                    continue
+                if bare in _NOT_A_NAME or len(bare) < 2:
+                    break
+                if not any_case and not word[0].isupper():
+                    break
+                if any_case and words and not word[0].isupper() and not text[words[0][0]].islower():
+                    break  # "Ibu Sari bilang": a capitalised name ends at the first lowercase word
+                words.append((w.start(1), w.start(1) + len(word.rstrip("."))))
+                pos = w.end()
+                if word.endswith("."):
+                    break
+            if words:
+                hits.append(_Hit(words[0][0], words[-1][1], "name"))
+    return hits
+
+
+def _might_hold_pii(text: str) -> bool:
+    return bool(_ANY_DIGIT.search(text) or _UPPER.search(text) or _CUES.search(text))
+
+
+def find_pii(text: str) -> list[_Hit]:
+    """Spans of personal data in ``text`` (offsets and kinds only), non-overlapping, in reading order.
+
+    Priority: 16-digit numbers (NIK/KK), phone numbers, then ``lokal.samaran``'s identifiers and names, then
+    the honorific rule, then any long digit run.
+    """
+    if not text or not _might_hold_pii(text):
+        return []
+    taken: list[_Hit] = []
+
+    def take(hits: Iterable[_Hit]) -> None:
+        for h in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
+            if h.end > h.start and not _overlaps(h, taken):
+                taken.append(h)
+
+    take(_sixteen_digit_hits(text))
+    take(_phone_hits(text))
+    take(_Hit(m.start, m.end, _SAMARAN_KIND[m.type]) for m in detect_pii(text, types=_SAMARAN_TYPES))
+    take(_honorific_name_hits(text))
+    take(_Hit(m.start(), m.end(), "other_id") for m in _LONG_NUMBER.finditer(text))
+    return sorted(taken, key=lambda h: h.start)
+
+
+def scrub_text(text: str) -> tuple[str, Counter]:
+    """``text`` with every detected personal value replaced by ``MARKER``, and the counts per kind."""
+    hits = find_pii(text)
+    if not hits:
+        return text, Counter()
+    out, cursor = [], 0
+    for h in hits:
+        out.append(text[cursor : h.start])
+        out.append(MARKER)
+        cursor = h.end
+    out.append(text[cursor:])
+    return "".join(out), Counter(h.kind for h in hits)
+
+
+@dataclass
+class Scrubber:
+    """Scrubs many cells, remembering each distinct value (survey free text repeats a lot).
+
+    ``counts`` accumulates removals per kind over every call (each occurrence counts); ``cells_changed`` counts
+    the cells that changed. Neither keeps a value. The cache lives as long as the instance: use one per ingest.
+    """
+
+    counts: Counter = field(default_factory=Counter)
+    cells_changed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def scrub(self, text: str) -> str:
+        hit = self._cache.get(text)
+        if hit is None:
+            hit = scrub_text(text)
+            self._cache[text] = hit
+        clean, counts = hit
+        if counts:
+            self.counts.update(counts)
+            self.cells_changed += 1
+        return clean
+
+    def scrub_series(self, series: pd.Series) -> pd.Series:
+        """A copy of ``series`` with every non-missing cell scrubbed (non-strings are turned into strings)."""
+        mask = series.notna()
+        if not mask.any():
+            return series
+        values = series[mask].astype(str)
+        uniques = pd.unique(values)
+        cleaned = {}
+        for u in uniques:
+            if u not in self._cache:
+                self._cache[u] = scrub_text(u)
+            cleaned[u] = self._cache[u]
+        # Count every occurrence, not every distinct value.
+        freq = values.value_counts()
+        for u, n in freq.items():
+            counts = cleaned[u][1]
+            if counts:
+                for kind, k in counts.items():
+                    self.counts[kind] += k * int(n)
+                self.cells_changed += int(n)
+        out = series.astype(object).copy()
+        out[mask] = values.map({u: c[0] for u, c in cleaned.items()})
+        return out.astype(series.dtype) if pd.api.types.is_string_dtype(series.dtype) else out
+
+    def scrub_frame(self, df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+        out = df.copy()
+        for c in columns:
+            if c in out.columns:
+                out[c] = self.scrub_series(out[c])
+        return out
+
+    def report(self) -> dict[str, int]:
+        """Counts per kind (all kinds, zero included) and the number of cells changed."""
+        return {k: int(self.counts.get(k, 0)) for k in KINDS} | {"cells_changed": int(self.cells_changed)}
+
+
+# --- scanning outputs ----------------------------------------------------------------------------------------
+
+# Patterns a scan looks for: deliberately independent of the scrubber's context rules (no keywords needed), so
+# that a scan catches what the scrubber might miss.
+_SCAN_PATTERNS = {
+    "sixteen": _SIXTEEN,
+    "phone": _MOBILE,
+    "landline": _LANDLINE,
+}
+
+
+def _scan_text(text: str, kinds: tuple[str, ...]) -> Counter:
+    found: Counter = Counter()
+    if not text or not _ANY_DIGIT.search(text):
+        return found
+    if "nik" in kinds or "kk" in kinds:
+        for m in _SIXTEEN.finditer(text):
+            kind = "nik" if parse_nik(_digits(m.group(0))).valid else "kk"
+            if kind in kinds:
+                found[kind] += 1
+    if "phone" in kinds:
+        for rx in (_MOBILE, _LANDLINE):
+            for m in rx.finditer(text):
+                value = m.group(0)
+                if value.startswith("00"):
+                    value = "+" + value[2:]
+                if parse_phone(value).valid:
+                    found["phone"] += 1
+    return found
+
+
+@dataclass
+class PiiScan:
+    """What a scan found: counts per kind and where (``file``, ``column``, ``row``), never the values."""
+
+    counts: Counter = field(default_factory=Counter)
+    locations: list[dict] = field(default_factory=list)
+    files_scanned: int = 0
+    cells_scanned: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.counts
+
+    def merge(self, other: "PiiScan") -> None:
+        self.counts.update(other.counts)
+        self.locations.extend(other.locations)
+        self.files_scanned += other.files_scanned
+        self.cells_scanned += other.cells_scanned
+
+    def __str__(self) -> str:
+        where = ", ".join(f"{loc['file']}:{loc['column']}:{loc['row']}" for loc in self.locations[:10])
+        return f"PII scan: {dict(self.counts) or 'nothing found'} in {self.files_scanned} file(s); at {where}"
+
+
+def _cells(series: pd.Series) -> pd.Series:
+    """Cells of a column as text, for scanning: strings and integers as written; floats only when they hold a
+    whole number of 15-16 digits (a NIK fits exactly in a float64 below 2**53)."""
+    kind = series.dtype.kind
+    if kind == "f":
+        v = series.to_numpy(dtype=float, na_value=np.nan)
+        big = np.isfinite(v) & (np.abs(v) >= 1e9) & (np.floor(v) == v)
+        return pd.Series([str(int(x)) for x in v[big]], index=series.index[big], dtype=object)
+    if kind in "biuMm":
+        if kind == "b":
+            return pd.Series([], dtype=object)
+        return series.dropna().astype(str)
+    return series.dropna().astype(str)
+
+
+def _scan_frame(df: pd.DataFrame, kinds: tuple[str, ...], label: str) -> PiiScan:
+    result = PiiScan(files_scanned=0)
+    for col in df.columns:
+        if col == "geometry":
+            continue
+        cells = _cells(df[col])
+        result.cells_scanned += len(cells)
+        if cells.empty:
+            continue
+        has_digit = cells.str.contains(r"\d", regex=True)
+        for row, text in cells[has_digit].items():
+            found = _scan_text(text, kinds)
+            if found:
+                result.counts.update(found)
+                result.locations.append({"file": label, "column": str(col), "row": str(row), "kinds": sorted(found)})
+    # Column names are text too.
+    found = _scan_text(" ".join(map(str, df.columns)), kinds)
+    if found:
+        result.counts.update(found)
+        result.locations.append({"file": label, "column": "<header>", "row": "", "kinds": sorted(found)})
+    return result
+
+
+def _json_strings(obj) -> Iterator[str]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from _json_strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _json_strings(v)
+    elif obj is not None:
+        yield str(obj)
+
+
+def _scan_file(path: Path, kinds: tuple[str, ...], label: str) -> PiiScan:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        cols = [c for c in table.column_names if c != "geometry"]
+        result = _scan_frame(table.select(cols).to_pandas(), kinds, label)
+    elif suffix in (".csv", ".tsv"):
+        sep = "\t" if suffix == ".tsv" else None
+        try:
+            df = pd.read_csv(path, dtype=str, sep=sep, engine="python" if sep is None else "c", keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+            return _scan_plain(path.read_bytes().decode("utf-8", "replace"), kinds, label)
+        result = _scan_frame(df, kinds, label)
+    elif suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        result = PiiScan()
+        for ws in wb.worksheets:
+            rows = [[("" if v is None else str(v)) for v in r] for r in ws.iter_rows(values_only=True)]
+            if rows:
+                result.merge(_scan_frame(pd.DataFrame(rows).astype(object), kinds, f"{label}[{ws.title}]"))
+        wb.close()
+    elif suffix in (".json", ".geojson"):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return _scan_plain(path.read_bytes().decode("utf-8", "replace"), kinds, label)
+        if suffix == ".geojson" and isinstance(doc, dict):
+            doc = [f.get("properties") for f in doc.get("features", [])]
+        result = _scan_plain("\n".join(_json_strings(doc)), kinds, label)
+    else:
+        result = _scan_plain(path.read_bytes().decode("utf-8", "replace"), kinds, label)
+    result.files_scanned = 1
+    return result
+
+
+def _scan_plain(text: str, kinds: tuple[str, ...], label: str) -> PiiScan:
+    result = PiiScan(files_scanned=1)
+    for i, line in enumerate(text.splitlines(), start=1):
+        result.cells_scanned += 1
+        found = _scan_text(line, kinds)
+        if found:
+            result.counts.update(found)
+            result.locations.append({"file": label, "column": "<line>", "row": str(i), "kinds": sorted(found)})
+    return result
+
+
+_TEXT_SUFFIXES = {".csv", ".tsv", ".parquet", ".json", ".geojson", ".txt", ".md", ".xlsx", ".xlsm", ".log", ".html"}
+
+
+def scan_for_pii(target, kinds: Iterable[str] = SCAN_KINDS, *, exclude: Iterable[str] = ()) -> PiiScan:
+    """Scan a DataFrame, a file, or every data file under a directory for NIK, KK and phone patterns.
+
+    ``target``: a ``pd.DataFrame``, a path to a file, or a directory (scanned recursively; files with a data or
+    text suffix). ``exclude``: relative paths (or their first parts) under a directory to skip. Returns a
+    ``PiiScan`` whose ``clean`` is True when nothing was found; it holds locations, never values.
+    """
+    kinds = tuple(kinds)
+    unknown = set(kinds) - set(SCAN_KINDS)
+    if unknown:
+        raise ValueError(f"scan_for_pii scans {SCAN_KINDS}, not {sorted(unknown)}")
+    if isinstance(target, pd.DataFrame):
+        result = _scan_frame(target, kinds, "<dataframe>")
+        result.files_scanned = 0
+        return result
+    path = Path(target)
+    if path.is_file():
+        return _scan_file(path, kinds, path.name)
+    if not path.is_dir():
+        raise FileNotFoundError(f"nothing to scan at {path}")
+    excluded = tuple(Path(e).parts for e in exclude)
+    result = PiiScan()
+    for f in sorted(path.rglob("*")):
+        if not f.is_file() or f.suffix.lower() not in _TEXT_SUFFIXES:
+            continue
+        rel = f.relative_to(path)
+        if any(rel.parts[: len(e)] == e for e in excluded):
+            continue
+        result.merge(_scan_file(f, kinds, rel.as_posix()))
+    return result
+
+
+# --- errors without values -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def redact_errors(code: str, what: str, source: str | None = None):
+    """Run a parser; if it fails, raise ``InputError(code, ...)`` naming the problem, never the cell.
+
+    Parser messages quote the offending text (pandas: "could not convert string to float: '0812...'",
+    openpyxl and the csv module: the line). Only the exception *type* is kept, and the original exception is
+    detached (no ``__cause__``/``__context__``) so no traceback or log shows its message either.
+    ``InputError`` raised inside passes through unchanged.
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure becomes one clear, value-free error
+        err = InputError(code, f"{what} ({type(exc).__name__}; cell values are not shown to protect personal data)", source)
+    else:
+        return
+    err.__cause__ = None
+    err.__context__ = None
+    err.__suppress_context__ = True
+    raise err
