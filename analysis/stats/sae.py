@@ -1,0 +1,281 @@
+"""Small-area estimates for all 267 kelurahan: the Fay-Herriot area-level model.
+
+Model (Fay & Herriot 1979; Rao & Molina 2015, *Small Area Estimation*, 2nd ed., ch. 6)::
+
+    direct_d = theta_d + e_d,      e_d ~ N(0, psi_d)        (sampling error, psi_d treated as known)
+    theta_d  = x_d' beta + u_d,    u_d ~ N(0, sigma2_u)     (area effect)
+
+- ``direct_d`` and its design variance come from the survey (Taylor linearisation, design-based).
+- ``psi_d`` is a *smoothed* sampling variance, not the raw design variance: raw variances of a proportion in a
+  small sample are noisy, zero when every sampled person answered alike, and correlated with the estimate. We
+  use a design-effect generalised variance function (Wolter 2007, *Introduction to Variance Estimation*,
+  ch. 7): ``psi_d = deff * p_k (1 - p_k) / n_d`` where ``deff`` is the median design effect over sampled
+  kelurahan with a usable direct variance and ``p_k`` is the direct estimate of the kelurahan's kota (stable,
+  and independent of the kelurahan's own estimate).
+- ``sigma2_u`` by REML with Fisher scoring (Rao & Molina 2015, sect. 6.1.2), started at the Fay-Herriot
+  moment estimator and truncated at zero.
+- EBLUP for sampled areas: ``gamma_d direct_d + (1 - gamma_d) x_d' beta``, ``gamma_d = sigma2_u / (sigma2_u +
+  psi_d)`` (``kind = "composite"``); MSE by Prasad & Rao (1990) / Datta & Lahiri (2000) for REML:
+  ``g1 + g2 + 2 g3``.
+- Unsampled areas get the synthetic estimate ``x_d' beta`` with MSE ``sigma2_u + x_d' V(beta) x_d``
+  (``kind = "synthetic"``; Rao & Molina 2015, sect. 6.2.3).
+- Benchmarking: *ratio benchmarking* (Rao & Molina 2015, sect. 6.3.2) so that the population-weighted mean of
+  the 267 kelurahan estimates equals the city's direct estimate. A proportion pushed above 1 by the ratio is
+  held at 1 and the ratio recomputed on the others until the constraint holds (a bounded ratio benchmark).
+  The MSE is scaled by the square of each area's ratio, which is how the estimate itself was scaled.
+
+The core functions take plain arrays (so they can be checked against samplics' ``EblupAreaModel``); ``build``
+wires them to the processed tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from analysis.tables import Field, Table
+
+STAGE = "analysis.stats.sae"
+
+
+@dataclass(frozen=True)
+class FayHerriotFit:
+    """A fitted Fay-Herriot model: fixed effects, their covariance, the area-effect variance and its variance."""
+
+    beta: np.ndarray
+    beta_cov: np.ndarray
+    sigma2_u: float
+    sigma2_u_var: float  # inverse Fisher information of sigma2_u (REML)
+    iterations: int
+    converged: bool
+    n_areas: int
+
+
+@dataclass(frozen=True)
+class AreaPrediction:
+    estimate: np.ndarray
+    mse: np.ndarray
+    gamma: np.ndarray
+    g1: np.ndarray
+    g2: np.ndarray
+    g3: np.ndarray
+
+
+def _check_inputs(y, X, psi):
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    psi = np.asarray(psi, dtype=float)
+    if X.ndim != 2 or X.shape[0] != y.shape[0] or psi.shape != y.shape:
+        raise ValueError("Fay-Herriot: y, X and psi must describe the same areas")
+    if not np.all(np.isfinite(y)) or not np.all(np.isfinite(X)) or not np.all(np.isfinite(psi)):
+        raise ValueError("Fay-Herriot: y, X and psi must be finite")
+    if np.any(psi <= 0):
+        raise ValueError("Fay-Herriot: every sampling variance psi must be strictly positive")
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ValueError("Fay-Herriot: the covariate matrix is rank deficient")
+    if y.shape[0] <= X.shape[1]:
+        raise ValueError("Fay-Herriot: fewer areas than covariates")
+    return y, X, psi
+
+
+def _gls(y, X, v):
+    """Generalised least squares with V = diag(v): beta and (X'V^-1X)^-1."""
+    Xw = X / v[:, None]
+    info = X.T @ Xw
+    cov = np.linalg.inv(info)
+    return cov @ (Xw.T @ y), cov
+
+
+def fh_moment_sigma2(y, X, psi) -> float:
+    """Fay & Herriot (1979) moment estimator of sigma2_u, solved by bisection; 0 when the root is negative.
+
+    Solves ``sum_d (y_d - x_d' beta(s))^2 / (s + psi_d) = m - p`` for ``s`` (Rao & Molina 2015, eq. 6.1.16).
+    """
+    y, X, psi = _check_inputs(y, X, psi)
+    m, p = X.shape
+
+    def f(s):
+        beta, _ = _gls(y, X, s + psi)
+        r = y - X @ beta
+        return float(np.sum(r**2 / (s + psi)) - (m - p))
+
+    if f(0.0) <= 0:
+        return 0.0
+    hi = max(np.var(y), 1e-12)
+    while f(hi) > 0:
+        hi *= 2.0
+    return float(brentq(f, 0.0, hi, xtol=1e-14))
+
+
+def fit_fay_herriot(y, X, psi, tol: float = 1e-10, maxiter: int = 200) -> FayHerriotFit:
+    """Fit the Fay-Herriot model by REML (Fisher scoring; Rao & Molina 2015, sect. 6.1.2).
+
+    Score and information of the restricted likelihood, with ``P = V^-1 - V^-1 X (X'V^-1 X)^-1 X'V^-1``::
+
+        s(sigma2) = -1/2 tr(P) + 1/2 y' P P y,      I(sigma2) = 1/2 tr(P P).
+
+    ``X`` includes the intercept column. Convergence when the relative change of sigma2_u is below ``tol``.
+    """
+    y, X, psi = _check_inputs(y, X, psi)
+    m = y.shape[0]
+    sigma2 = fh_moment_sigma2(y, X, psi)
+    if sigma2 <= 0:
+        sigma2 = max(float(np.median(psi)) * 0.1, 1e-12)
+    converged = False
+    it = 0
+    info = np.nan
+    for it in range(1, maxiter + 1):
+        v = sigma2 + psi
+        Vinv = np.diag(1.0 / v)
+        XtVinv = X.T / v
+        P = Vinv - XtVinv.T @ np.linalg.solve(XtVinv @ X, XtVinv)
+        Py = P @ y
+        score = -0.5 * np.trace(P) + 0.5 * float(Py @ Py)
+        info = 0.5 * float(np.sum(P * P))
+        new = sigma2 + score / info
+        if new <= 0:
+            # the restricted likelihood is maximised at the boundary: sigma2_u = 0
+            new = 0.0
+        change = abs(new - sigma2) / max(sigma2, 1e-300)
+        sigma2 = new
+        if sigma2 == 0.0 or change < tol:
+            converged = True
+            break
+    v = sigma2 + psi
+    beta, beta_cov = _gls(y, X, v)
+    P_info = 0.5 * float(np.sum(1.0 / v**2))  # asymptotic information used by Prasad-Rao / Datta-Lahiri
+    return FayHerriotFit(
+        beta=beta,
+        beta_cov=beta_cov,
+        sigma2_u=float(sigma2),
+        sigma2_u_var=1.0 / P_info,
+        iterations=it,
+        converged=converged,
+        n_areas=m,
+    )
+
+
+def predict_sampled(fit: FayHerriotFit, y, X, psi) -> AreaPrediction:
+    """EBLUP and its Prasad-Rao MSE for sampled areas (REML: ``g1 + g2 + 2 g3``; Datta & Lahiri 2000).
+
+    ``g1 = gamma psi``; ``g2 = (1-gamma)^2 x'(X'V^-1X)^-1 x``; ``g3 = psi^2 / (sigma2_u + psi)^3 * V(sigma2_u)``
+    with ``V(sigma2_u) = 2 / sum_d (sigma2_u + psi_d)^-2``.
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    psi = np.asarray(psi, dtype=float)
+    v = fit.sigma2_u + psi
+    gamma = fit.sigma2_u / v
+    synth = X @ fit.beta
+    est = gamma * y + (1.0 - gamma) * synth
+    g1 = gamma * psi
+    g2 = (1.0 - gamma) ** 2 * np.einsum("ij,jk,ik->i", X, fit.beta_cov, X)
+    g3 = psi**2 / v**3 * fit.sigma2_u_var
+    return AreaPrediction(estimate=est, mse=g1 + g2 + 2.0 * g3, gamma=gamma, g1=g1, g2=g2, g3=g3)
+
+
+def predict_synthetic(fit: FayHerriotFit, X) -> AreaPrediction:
+    """Synthetic estimate ``x' beta`` for unsampled areas, MSE ``sigma2_u + x' V(beta) x``."""
+    X = np.asarray(X, dtype=float)
+    est = X @ fit.beta
+    g2 = np.einsum("ij,jk,ik->i", X, fit.beta_cov, X)
+    zeros = np.zeros_like(est)
+    return AreaPrediction(estimate=est, mse=fit.sigma2_u + g2, gamma=zeros, g1=zeros + fit.sigma2_u, g2=g2, g3=zeros)
+
+
+def smoothed_sampling_variance(direct, var, n, p_ref) -> tuple[np.ndarray, float]:
+    """Design-effect GVF for a proportion (Wolter 2007, ch. 7): ``psi_d = deff p_ref_d (1 - p_ref_d) / n_d``.
+
+    ``deff`` is the median of ``var_d / (p_d (1-p_d) / n_d)`` over areas with ``0 < p_d < 1``, a positive
+    variance and ``n_d >= 2``; it is at least 1 only if the data say so (no floor is imposed). ``p_ref`` is a
+    stable reference proportion (the kota's direct estimate); it is kept away from 0 and 1 by half an
+    observation so that psi stays positive. Returns ``(psi, deff)``.
+    """
+    direct = np.asarray(direct, dtype=float)
+    var = np.asarray(var, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p_ref = np.asarray(p_ref, dtype=float)
+    srs = direct * (1.0 - direct) / n
+    ok = (direct > 0) & (direct < 1) & (var > 0) & (n >= 2) & np.isfinite(var)
+    deff = float(np.median(var[ok] / srs[ok])) if ok.any() else 1.0
+    p = np.clip(p_ref, 0.5 / n, 1.0 - 0.5 / n)
+    return deff * p * (1.0 - p) / n, deff
+
+
+def ratio_benchmark(estimate, weight, target: float, upper: float | None = 1.0, max_iter: int = 50):
+    """Ratio benchmarking (Rao & Molina 2015, sect. 6.3.2), bounded above by ``upper``.
+
+    Scales every estimate by one ratio so that ``sum(weight * est) / sum(weight) == target``. When a scaled value
+    would exceed ``upper`` (a proportion above 1), it is held at ``upper`` and the ratio is recomputed on the
+    remaining areas. Returns ``(benchmarked, ratio_per_area)``.
+    """
+    est = np.asarray(estimate, dtype=float)
+    w = np.asarray(weight, dtype=float) / np.sum(weight)
+    out = est.copy()
+    fixed = np.zeros(est.shape, dtype=bool)
+    for _ in range(max_iter):
+        free_total = float(np.sum(w[~fixed] * est[~fixed]))
+        need = target - float(np.sum(w[fixed] * (upper if upper is not None else 0.0)))
+        ratio = need / free_total if free_total > 0 else 1.0
+        out = np.where(fixed, upper if upper is not None else est, est * ratio)
+        if upper is None:
+            break
+        over = (~fixed) & (out > upper)
+        if not over.any():
+            break
+        fixed |= over
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_area = np.where(est > 0, out / est, 1.0)
+    return out, per_area
+
+
+@dataclass(frozen=True)
+class ProportionSAE:
+    """Fay-Herriot estimates of a proportion for sampled and unsampled areas (before benchmarking)."""
+
+    estimate: np.ndarray  # all areas
+    mse: np.ndarray
+    gamma: np.ndarray
+    kind: np.ndarray  # "composite" | "synthetic"
+    psi: np.ndarray  # smoothed sampling variance (NaN for unsampled areas)
+    deff: float
+    fit: FayHerriotFit
+
+
+def fay_herriot_proportion(direct, var, n, X, p_ref, sampled, smoothing_rounds: int = 2) -> ProportionSAE:
+    """Fay-Herriot for a proportion with a smoothed sampling variance, over all areas.
+
+    ``direct``, ``var``, ``n``: the direct estimate, its design variance and unweighted sample size per area
+    (ignored where ``sampled`` is False); ``X``: covariates with intercept for all areas; ``p_ref``: a first
+    reference proportion for the variance smoothing (the kota direct estimate). After the first fit the
+    reference is replaced by the model's synthetic prediction ``x_d' beta`` (clipped to [0.01, 0.99]) and the
+    model refitted (``smoothing_rounds`` fits in all): the kota proportion over- or understates ``p(1-p)``
+    where kelurahan differ much within a kota, which biases ``sigma2_u``; the synthetic prediction follows
+    the covariates and stays independent of the area's own direct estimate (Rao & Molina 2015, sect. 6.4;
+    Wolter 2007, ch. 7).
+    """
+    direct = np.asarray(direct, dtype=float)
+    var = np.asarray(var, dtype=float)
+    n = np.asarray(n, dtype=float)
+    X = np.asarray(X, dtype=float)
+    sampled = np.asarray(sampled, dtype=bool)
+    ref = np.asarray(p_ref, dtype=float)[sampled]
+    s = sampled
+    fit = None
+    for _ in range(max(1, smoothing_rounds)):
+        psi, deff = smoothed_sampling_variance(direct[s], var[s], n[s], ref)
+        fit = fit_fay_herriot(direct[s], X[s], psi)
+        ref = np.clip(X[s] @ fit.beta, 0.01, 0.99)
+    est = np.full(len(direct), np.nan)
+    mse = np.full(len(direct), np.nan)
+    gamma = np.zeros(len(direct))
+    psi_all = np.full(len(direct), np.nan)
+    comp = predict_sampled(fit, direct[s], X[s], psi)
+    syn = predict_synthetic(fit, X[~s])
+    est[s], mse[s], gamma[s], psi_all[s] = comp.estimate, comp.mse, comp.gamma, psi
+    est[~s], mse[~s] = syn.estimate, syn.mse
+    kind = np.where(s, "composite", "synthetic")
+    return ProportionSAE(estimate=est, mse=mse, gamma=gamma, kind=kind, psi=psi_all, deff=deff, fit=fit)

@@ -1,0 +1,125 @@
+"""Fay-Herriot small-area estimation (analysis.stats.sae).
+
+Reference implementation: samplics 0.6.1 ``EblupAreaModel`` (REML) on samplics' shipped "expenditure on milk"
+data (Arora & Lahiri 1997; used in Rao & Molina 2015, Example 6.1.x and in the samplics documentation), read
+through ``area_est`` / ``area_mse`` because its ``to_dataframe`` breaks on pandas 3.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.stats import sae
+
+
+def _milk():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        from samplics.datasets import load_expenditure_milk
+        from samplics.sae import EblupAreaModel
+        from samplics.utils.types import FitMethod
+    milk = load_expenditure_milk()["data"]
+    X = pd.get_dummies(milk["major_area"], drop_first=True).to_numpy(float)
+    return milk, X, EblupAreaModel, FitMethod
+
+
+def test_reml_eblup_and_mse_match_samplics_on_milk_data():
+    milk, X, EblupAreaModel, FitMethod = _milk()
+    ref = EblupAreaModel(method=FitMethod.reml)
+    ref.fit(yhat=milk["direct_est"], X=X, area=milk["small_area"], error_std=milk["std_error"], intercept=True, tol=1e-12)
+    ref.predict(X=X, area=milk["small_area"], intercept=True)
+
+    Xi = np.column_stack([np.ones(len(X)), X])
+    psi = milk["std_error"].to_numpy() ** 2
+    fit = sae.fit_fay_herriot(milk["direct_est"], Xi, psi)
+    pred = sae.predict_sampled(fit, milk["direct_est"], Xi, psi)
+
+    assert fit.converged
+    assert fit.sigma2_u == pytest.approx(ref.re_std**2, rel=1e-8)
+    np.testing.assert_allclose(fit.beta, ref.fixed_effects, rtol=1e-8)
+    np.testing.assert_allclose(pred.estimate, np.array(list(ref.area_est.values())), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pred.mse, np.array(list(ref.area_mse.values())), rtol=1e-8, atol=1e-14)
+    # published REML value for these data (Rao & Molina 2015): sigma2_u ~= 0.019
+    assert fit.sigma2_u == pytest.approx(0.0186, abs=5e-4)
+
+
+def test_moment_estimator_is_zero_when_direct_estimates_are_less_dispersed_than_their_errors():
+    rng = np.random.default_rng(3)
+    m = 40
+    X = np.column_stack([np.ones(m), rng.normal(size=m)])
+    psi = np.full(m, 1.0)
+    y = X @ np.array([1.0, 0.5]) + rng.normal(scale=0.2, size=m)  # far less noise than psi says
+    assert sae.fh_moment_sigma2(y, X, psi) == 0.0
+    fit = sae.fit_fay_herriot(y, X, psi)
+    assert fit.sigma2_u == 0.0
+    pred = sae.predict_sampled(fit, y, X, psi)
+    np.testing.assert_allclose(pred.gamma, 0.0)
+    np.testing.assert_allclose(pred.estimate, X @ fit.beta)
+
+
+def test_bad_inputs_are_rejected():
+    X = np.column_stack([np.ones(5), np.arange(5.0)])
+    with pytest.raises(ValueError, match="strictly positive"):
+        sae.fit_fay_herriot(np.ones(5), X, np.array([1, 1, 0, 1, 1.0]))
+    with pytest.raises(ValueError, match="rank deficient"):
+        sae.fit_fay_herriot(np.ones(5), np.column_stack([X, X[:, 1]]), np.ones(5))
+
+
+def _binomial_population(rng, m=200, sampled=120):
+    """Areas with a covariate, true proportions from a logistic area model, binomial samples in some areas."""
+    x = rng.normal(size=m)
+    kota = rng.integers(0, 5, size=m)
+    p_true = 1 / (1 + np.exp(-(0.6 + 0.9 * x + rng.normal(scale=0.35, size=m))))
+    n = np.zeros(m, dtype=int)
+    idx = rng.choice(m, size=sampled, replace=False)
+    n[idx] = rng.integers(12, 80, size=sampled)
+    hits = rng.binomial(n, p_true)
+    return x, kota, p_true, n, hits
+
+
+def test_sae_beats_direct_estimates_against_known_truth():
+    """On a synthetic population with known area proportions, EBLUP has lower MSE than the direct estimates."""
+    rng = np.random.default_rng(20240501)
+    mse_direct, mse_sae, mse_synth, est_mse_synth = [], [], [], []
+    for _ in range(20):
+        x, kota, p_true, n, hits = _binomial_population(rng)
+        s = n > 0
+        direct = hits[s] / n[s]
+        var = direct * (1 - direct) / n[s]  # binomial sampling: design effect 1
+        kota_p = pd.Series(hits).groupby(kota).sum() / pd.Series(n).groupby(kota).sum()
+        p_ref = kota_p.reindex(kota).to_numpy()
+        direct_all = np.where(s, hits / np.maximum(n, 1), np.nan)
+        var_all = direct_all * (1 - direct_all) / np.maximum(n, 1)  # binomial sampling: design effect 1
+        X = np.column_stack([np.ones(len(x)), x])
+        res = sae.fay_herriot_proportion(direct_all, var_all, n, X, p_ref, sampled=s)
+        assert res.deff == pytest.approx(1.0, rel=1e-9)
+        assert set(res.kind[s]) == {"composite"} and set(res.kind[~s]) == {"synthetic"}
+        mse_direct.append(np.mean((direct - p_true[s]) ** 2))
+        mse_sae.append(np.mean((res.estimate[s] - p_true[s]) ** 2))
+        mse_synth.append(np.mean((res.estimate[~s] - p_true[~s]) ** 2))
+        est_mse_synth.append(np.mean(res.mse[~s]))
+        assert np.all((res.gamma[s] > 0) & (res.gamma[s] < 1))
+        assert np.all(res.mse[~s] > res.fit.sigma2_u)
+    assert np.mean(mse_sae) < 0.7 * np.mean(mse_direct)
+    # the synthetic estimate for unsampled areas is honest about its error: estimated MSE ~ realised MSE
+    assert np.mean(mse_synth) == pytest.approx(np.mean(est_mse_synth), rel=0.35)
+
+
+def test_ratio_benchmark_hits_the_target_and_respects_the_upper_bound():
+    est = np.array([0.99, 0.97, 0.90, 0.80, 0.60])
+    w = np.array([1.0, 2.0, 3.0, 2.0, 1.0])
+    out, ratio = sae.ratio_benchmark(est, w, target=0.93)
+    assert np.sum(w * out) / np.sum(w) == pytest.approx(0.93, abs=1e-12)
+    assert np.all(out <= 1.0)
+    assert out[0] == 1.0  # held at the bound
+    free = out < 1.0
+    assert free.sum() >= 2
+    np.testing.assert_allclose(ratio[free], ratio[free][0])  # one common ratio for the rest
+    assert ratio[free][0] > 1.0
+    down, r = sae.ratio_benchmark(est, w, target=0.80)
+    np.testing.assert_allclose(r, r[0])
+    assert np.sum(w * down) / np.sum(w) == pytest.approx(0.80, abs=1e-12)
