@@ -49,6 +49,8 @@ ADMIN_PREFIXES = {"kel", "kelurahan", "kelurhan", "klurahan", "desa", "ds", "lur
 KAMPUNG = "kampung"
 KECAMATAN_PREFIXES = {"kec", "kecamatan", "kcm"}
 KOTA_WORDS = {"kota", "kotamadya", "kotamadia", "kab", "kabupaten", "adm", "administrasi", "administratif", "dki", "provinsi", "prov"}
+# Kept when telling "Kabupaten Serang" from "Kota Serang"; the other KOTA_WORDS are noise.
+KOTA_TYPES = {"kota": "kota", "kotamadya": "kota", "kotamadia": "kota", "kab": "kabupaten", "kabupaten": "kabupaten"}
 
 # Token abbreviations, any position.
 TOKEN_EXPANSIONS = {
@@ -218,6 +220,7 @@ class KelurahanMatcher:
             full = [t for t in tokens_of(u.kab_kota) if t not in KOTA_WORDS]
             add("".join(short), u.kode_kab)
             add("".join(full), u.kode_kab)
+            add(_typed_kota_key(u.kab_kota), u.kode_kab)
             if len(short) == 2 and short[0] == "jakarta" and short[1] in DIRECTION_ABBREVIATIONS:
                 for p in JAKARTA_PREFIXES:
                     for d in DIRECTION_ABBREVIATIONS[short[1]]:
@@ -233,6 +236,9 @@ class KelurahanMatcher:
         None when ``text`` is empty or names no kab/kota (exactly or with a RapidFuzz ratio >= 90)."""
         if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
             return None
+        typed = _typed_kota_key(text)
+        if typed in self._kota_aliases:
+            return set(self._kota_aliases[typed])
         key = "".join(t for t in tokens_of(text) if t not in KOTA_WORDS)
         if not key:
             return None
@@ -382,6 +388,7 @@ class KelurahanMatcher:
         else:
             inside = order
         # An incomplete name: the words start several kelurahan names ("Rawa Badak" -> Utara / Selatan).
+        completions: list[int] = []
         for v in variants:
             words = " ".join(v) + " "
             pool = inside if len(inside) else order
@@ -414,7 +421,7 @@ class KelurahanMatcher:
                     "hint_conflict: the closest name is outside the given kecamatan/kota",
                 )
         pool = inside if len(inside) else order
-        shown = [int(i) for n, i in enumerate(pool[:3]) if n == 0 or scores[i] >= FLOOR]
+        shown = completions + [int(i) for n, i in enumerate(pool[:3]) if (n == 0 or scores[i] >= FLOOR) and int(i) not in completions]
         best_score = float(scores[pool[0]]) if len(pool) else 0.0
         return self._result(
             "unmatched", "none", best_score, None, [self._label(i, scores[i]) for i in shown],
@@ -525,6 +532,12 @@ class KelurahanMatcher:
             by_method=by_method,
             problems=table,
         )
+
+
+def _typed_kota_key(text) -> str:
+    """``"Kab. Serang"`` -> ``"kabupatenserang"``: the kab/kota key keeping whether it is a kabupaten or a kota."""
+    toks = tokens_of(text)
+    return "".join(KOTA_TYPES.get(t, t) for t in toks if t in KOTA_TYPES or t not in KOTA_WORDS)
 
 
 def _is_blank(value) -> bool:

@@ -105,7 +105,7 @@ _DESCRIPTIONS = {
 # --- names ---------------------------------------------------------------------------------------------------
 
 _ROMAN = re.compile(r"^[IVX]{2,}$")
-_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")  # letters, accented ones included
 _KAB_ABBREV = [
     (re.compile(r"\bKAB\.?(?=\s|$)", re.I), "Kabupaten"),
     (re.compile(r"\bADM\.?(?=\s|$)", re.I), "Administrasi"),
