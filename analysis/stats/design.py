@@ -47,6 +47,7 @@ from analysis.stats import reliability
 
 LONELY_PSU_OPTIONS = ("adjust", "remove", "certainty", "average", "fail")
 CI_METHODS = ("wald", "logit", "korn-graubard")
+_DENSE_LIMIT = 20_000_000  # domains x PSUs below which PSU totals are accumulated densely
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "cv", "n", "df", "deff", "reliability"]
 
 
@@ -187,6 +188,7 @@ class SurveyDesign:
         self.weight_col, self.strata_col, self.psu_col, self.fpc_col = weight, strata, psu, fpc
         self.lonely_psu = lonely_psu
         self.w = self._weights(data[weight])
+        self._group_cache: dict = {}
         self._s = _structure(
             len(data),
             None if strata is None else data[strata].to_numpy(),
@@ -293,6 +295,14 @@ class SurveyDesign:
         if by is None:
             return np.zeros(self.n, dtype=np.int64), pd.DataFrame(index=range(1))
         cols = [by] if isinstance(by, str) else list(by)
+        cache_key = tuple(cols)
+        if cache_key in self._group_cache:
+            return self._group_cache[cache_key]
+        result = self._factorize_groups(cols)
+        self._group_cache[cache_key] = result
+        return result
+
+    def _factorize_groups(self, cols: list) -> tuple[np.ndarray, pd.DataFrame]:
         for c in cols:
             self._require(c, "by")
         codes, levels = [], []
@@ -335,8 +345,15 @@ class SurveyDesign:
         if len(rows) == 0:
             return np.zeros(G)
         key = g * P + s.psu[rows]
-        uniq, inv = np.unique(key, return_inverse=True)
-        Z = np.bincount(inv, weights=z, minlength=len(uniq))
+        if G * P <= _DENSE_LIMIT:
+            # dense PSU totals per domain: O(n), no sort; absent (domain, PSU) cells are zero and dropped
+            dense = np.bincount(key, weights=z, minlength=G * P)
+            present = np.bincount(key, minlength=G * P) > 0
+            uniq = np.flatnonzero(present)
+            Z = dense[uniq]
+        else:
+            uniq, inv = np.unique(key, return_inverse=True)
+            Z = np.bincount(inv, weights=z, minlength=len(uniq))
         gg, pp = uniq // P, uniq % P
         hh = s.psu_stratum[pp]
         key2 = gg * H + hh
@@ -451,19 +468,20 @@ class SurveyDesign:
         with np.errstate(divide="ignore", invalid="ignore"):
             cv = reliability.relative_standard_error(est, se)
             deff = np.where(var_srs > 0, var / var_srs, np.nan)
-        out = labels.copy()
-        out["estimate"] = est
-        out["se"] = se
-        out["ci_low"] = lo
-        out["ci_high"] = hi
-        out["cv"] = cv
-        out["n"] = n.astype(np.int64)
-        out["df"] = np.int64(df)
-        out["deff"] = deff
-        out["reliability"] = reliability.classify(n, est, se)
-        out = out.loc[keep].reset_index(drop=True)
+        label = reliability.classify(n, est, se)
+        columns = {"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "cv": cv, "deff": deff}
         if suppress:
-            out = reliability.apply_suppression(out)
+            blank = label == reliability.SUPPRESSED
+            columns = {k: np.where(blank, np.nan, np.asarray(v, dtype=float)) for k, v in columns.items()}
+        data = {c: labels[c].to_numpy()[keep] for c in labels.columns}
+        data.update({k: np.asarray(columns[k], dtype=float)[keep] for k in ("estimate", "se", "ci_low", "ci_high", "cv")})
+        data["n"] = n.astype(np.int64)[keep]
+        data["df"] = np.full(int(keep.sum()), df, dtype=np.int64)
+        data["deff"] = np.asarray(columns["deff"], dtype=float)[keep]
+        data["reliability"] = label[keep]
+        out = pd.DataFrame(data)
+        for c in labels.columns:
+            out[c] = out[c].astype(labels[c].dtype)
         return out
 
 
