@@ -341,6 +341,12 @@ class KelurahanMatcher:
         s = f" {score:.0f}" if score is not None else ""
         return f"{u.name} ({u.kecamatan}, {u.kab_short}) {u.code}{s}"
 
+    def _labels(self, rows: list[int], scores=None) -> list[str]:
+        shown = [self._label(i, None if scores is None else scores[i]) for i in rows[:MAX_CANDIDATES]]
+        if len(rows) > MAX_CANDIDATES:
+            shown.append(f"... and {len(rows) - MAX_CANDIDATES} more")
+        return shown
+
     def _result(self, status, method, score, unit=None, candidates=(), reason="") -> dict:
         u = self.units[unit] if unit is not None else None
         return {
@@ -372,10 +378,10 @@ class KelurahanMatcher:
         if len(inside) == 1:
             return self._result("matched", method, 100.0, inside[0], reason=hint_note)
         if len(inside) > 1:
-            why = "name shared by several kelurahan" + ("" if allowed is not None else "; give the kecamatan or kota")
-            return self._result("ambiguous", method, 100.0, None, [self._label(i) for i in inside], why)
+            why = f"name shared by {len(inside)} kelurahan" + ("" if allowed is not None else "; give the kecamatan or kota")
+            return self._result("ambiguous", method, 100.0, None, self._labels(inside), why)
         return self._result(
-            "ambiguous", method, 100.0, None, [self._label(i) for i in hits],
+            "ambiguous", method, 100.0, None, self._labels(hits),
             "hint_conflict: the name exists only outside the given kecamatan/kota",
         )
 
@@ -396,7 +402,7 @@ class KelurahanMatcher:
             if len(completions) >= 2:
                 return self._result(
                     "ambiguous", "fuzzy", float(scores[completions].max()), None,
-                    [self._label(i, scores[i]) for i in completions[:MAX_CANDIDATES]],
+                    self._labels(completions, scores),
                     "incomplete name: it starts several kelurahan names" + (f"; {hint_note}" if hint_note else ""),
                 )
         if len(inside):
@@ -409,7 +415,7 @@ class KelurahanMatcher:
             close = [best] + [i for i in rivals if scores[i] >= max(FLOOR, s1 - self.margin)]
             if s1 >= self.accept:
                 return self._result(
-                    "ambiguous", "fuzzy", s1, None, [self._label(i, scores[i]) for i in close[:MAX_CANDIDATES]],
+                    "ambiguous", "fuzzy", s1, None, self._labels(close, scores),
                     f"several kelurahan within {self.margin:.0f} points" + (f"; {hint_note}" if hint_note else ""),
                 )
         if allowed is not None:
@@ -493,7 +499,7 @@ class KelurahanMatcher:
                 self._cache.clear()
         unique_rows = pd.DataFrame([self._cache[t] for t in uniques], columns=RESULT_COLUMNS[1:])
         out = unique_rows.iloc[codes].reset_index(drop=True)
-        out.insert(0, "input", names.astype(object).where(names.notna(), None).to_list())
+        out.insert(0, "input", pd.Series(names.to_list(), dtype=object))
         out["score"] = out["score"].astype("float64")
         return out[RESULT_COLUMNS]
 
