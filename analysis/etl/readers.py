@@ -169,6 +169,9 @@ def parse_number(text: object, style: str = "dot") -> float:
 def to_numbers(series: pd.Series, delimiter: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Parse a column cell by cell: (float64 values, boolean mask of cells that are present but not numbers).
 
+    The column's style (``number_style``) decides ambiguous cells; a cell that is a number in only the other
+    style (``"88,08"`` among ``91.5``-style cells, as when some XLSX cells were typed as text) is read that way.
+
     Stages use it to reject individual rows whose value cell is junk instead of failing the whole file.
     """
     if series.dtype.kind == "f":
@@ -186,8 +189,14 @@ def to_numbers(series: pd.Series, delimiter: str | None = None) -> tuple[pd.Seri
             out.append(parse_number(t, style))
             bad.append(False)
         except ValueError:
-            out.append(np.nan)
-            bad.append(True)
+            # a cell that can only be read one way ("88,08" in a column of native XLSX numbers) is read that way
+            other = "dot" if style == "comma" else "comma"
+            if number_style([t]) == other:
+                out.append(parse_number(t, other))
+                bad.append(False)
+            else:
+                out.append(np.nan)
+                bad.append(True)
     return pd.Series(out, index=series.index, dtype="float64"), pd.Series(bad, index=series.index)
 
 
