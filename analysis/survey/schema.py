@@ -101,7 +101,7 @@ _DESIGN = (
 )
 _DESIGN_TAIL = (
     Column("stratum", "str", "Design stratum (kota in the demo design; the kelurahan when an export has no design file).", nullable=False),
-    Column("psu", "str", "Primary sampling unit (RW within kelurahan: '<kode_kemendagri>/RW<nn>').", nullable=False),
+    Column("psu", "str", "Primary sampling unit (the RW within its kelurahan in the demo design, e.g. 31.75.03.1005-RW05; the household itself when an export has no design file).", nullable=False),
     Column("weight", "float64", "Design weight: households (or persons) in the population this record stands for. Equal weights when the export came without a design file (simple random sample of its kampung).", nullable=False, min=0.0, unit="households"),
     Column("fpc_psu", "Float64", "Number of PSUs in the stratum for the finite population correction; NA when unknown.", min=1.0),
 )
