@@ -58,7 +58,7 @@ TOKEN_EXPANSIONS = {
     "pd": "pondok", "pdk": "pondok",
     "kb": "kebon",
     "tj": "tanjung", "tg": "tanjung", "tjg": "tanjung", "tanjong": "tanjung",
-    "psr": "pasar",
+    "psr": "pasar", "ps": "pasar",
     "jkt": "jakarta",
     "kep": "kepulauan", "kepl": "kepulauan",
     "pl": "pulau",
@@ -88,6 +88,7 @@ SERIBU_ALIASES = ("kepulauanseribu", "kepseribu", "kepulauan1000", "kep1000", "p
 
 _SEPARATORS = re.compile(r"\s*(?:[,;/()\[\]|]|\s-\s)\s*")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_RT_RW = re.compile(r"\b(?:rt|rw)\s*[.:]?\s*\d+(?:\s*/\s*\d+)?", re.I)  # "RT 03", "RW.05", "RT 3/5"
 
 
 def _ascii_lower(text: str) -> str:
@@ -271,7 +272,8 @@ class KelurahanMatcher:
 
         A kota written at the end without a separator ("Gedong Jak Tim", "Pulau Tidung Kep Seribu") is
         moved to the hints too."""
-        parts = [p for p in _SEPARATORS.split(str(text)) if p and p.strip()]
+        text = _RT_RW.sub(" ", str(text))
+        parts = [p for p in _SEPARATORS.split(text) if p and p.strip()]
         if not parts:
             return [], []
         name_tokens = tokens_of(parts[0])

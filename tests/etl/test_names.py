@@ -48,6 +48,8 @@ MESSY = [
     ("Tenggah", "Kramatjati", None, "31.75.04.1002", MATCHED, "fuzzy"),
     ("Srengseng Swh", None, None, "31.74.09.1002", MATCHED, "fuzzy"),
     ("KAMPNG MELAYU", None, "JAKTIM", "31.75.03.1001", MATCHED, "fuzzy"),
+    ("Tengah RW 05", None, None, "31.75.04.1002", MATCHED, "normalised"),
+    ("RT 3/5 Kp. Gedong", "Ps. Rebo", None, "31.75.05.1001", MATCHED, "normalised"),
     ("Gedong", None, "Jaksel", None, AMBIGUOUS, None),  # the name exists, but not in the hinted kota
     ("Rawa Badak", None, None, None, AMBIGUOUS, None),  # Utara or Selatan?
     ("Kelapa Gading", None, None, None, AMBIGUOUS, None),  # Barat or Timur?
