@@ -1,0 +1,100 @@
+"""Kelurahan gaps from kota and city (analysis.stats.gaps) on the seeded simulated two-stage survey
+(``tests/stats/simulated_survey.py``, synthetic) and on a simulated finite population for CI coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from simulated_survey import make_survey
+
+from analysis.stats import estimates, gaps
+from analysis.stats import indicators as ind
+from analysis.stats.design import SurveyDesign
+
+
+@pytest.fixture(scope="module")
+def survey():
+    return make_survey(seed=4)
+
+
+def test_contrast_se_equals_the_unit_level_linearisation_of_both_estimators(survey):
+    """PSU-aggregated contrast == stacking SurveyDesign.scores_mean of the domain and the population."""
+    households, persons = survey
+    indicator = ind.get("person_internet")
+    y, universe = indicator.values(persons)
+    y = np.where(universe, y, np.nan)
+    design = SurveyDesign(persons, "weight", strata="stratum", psu="psu", fpc="fpc_psu")
+    kel = persons["kode_kemendagri"].iloc[0]
+    kota = persons["kode_kab_kemendagri"].iloc[0]
+    d = (persons["kode_kemendagri"] == kel).to_numpy()
+    k = (persons["kode_kab_kemendagri"] == kota).to_numpy()
+    for pop in (k, None):
+        res = gaps.contrast(persons, y, d, pop)
+        z = np.column_stack([design.scores_mean(y, d), design.scores_mean(y, pop)])
+        V = design.covariance(z)
+        var_diff = V[0, 0] + V[1, 1] - 2 * V[0, 1]
+        assert res["se"] == pytest.approx(np.sqrt(var_diff), rel=1e-10)
+        direct = design.prop(y, where=d, suppress=False)["estimate"].iloc[0]
+        ref = design.prop(y, where=pop, suppress=False)["estimate"].iloc[0] if pop is not None else design.prop(y, suppress=False)["estimate"].iloc[0]
+        assert res["diff"] == pytest.approx(direct - ref, abs=1e-12)
+        # the kelurahan is part of the reference: positively correlated, so the independent-samples SE overstates
+        assert V[0, 1] > 0
+        assert res["se"] < np.sqrt(V[0, 0] + V[1, 1])
+
+
+def test_indicator_gaps_agree_with_contrast_for_every_kelurahan(survey):
+    households, persons = survey
+    indicator = ind.get("hh_internet")
+    table = gaps.indicator_gaps(households, indicator)
+    assert set(table["vs"]) == {"kota", "city"}
+    assert table["kode_kemendagri"].nunique() == households["kode_kemendagri"].nunique()
+    y, universe = indicator.values(households)
+    y = np.where(universe, y, np.nan)
+    for _, row in table.sample(6, random_state=0).iterrows():
+        d = (households["kode_kemendagri"] == row["kode_kemendagri"]).to_numpy()
+        pop = None if row["vs"] == "city" else (households["kode_kab_kemendagri"] == row["reference_code"]).to_numpy()
+        ref = gaps.contrast(households, y, d, pop)
+        assert row["diff"] == pytest.approx(ref["diff"], abs=1e-12)
+        assert row["se"] == pytest.approx(ref["se"], rel=1e-10)
+        assert row["ci_low"] < row["diff"] < row["ci_high"]
+
+
+def test_suppressed_sides_never_emit_a_gap(survey):
+    households, persons = survey
+    est = estimates.compute(households, persons, suppress=True)
+    table = gaps.compute(households, persons, est)
+    assert list(table.columns) == gaps.GAP_COLUMNS
+    kel = est[(est["level"] == "kelurahan")].set_index(["indicator_id", "area_code"])["reliability"]
+    merged = table.join(kel.rename("kel_rel"), on=["indicator_id", "kode_kemendagri"])
+    sup = merged["kel_rel"] == "suppressed"
+    assert sup.any(), "the simulated survey should have some suppressed kelurahan estimates"
+    assert (merged.loc[sup, "reliability"] == "suppressed").all()
+    assert merged.loc[sup, ["diff", "se", "ci_low", "ci_high", "p_value"]].isna().all().all()
+    published = table["reliability"] != "suppressed"
+    assert table.loc[published, ["diff", "se", "p_value"]].notna().all().all()
+
+
+def test_gap_confidence_intervals_cover_the_true_difference():
+    """Stratified cluster sampling from a fixed finite population: the 95% CI of (domain - population) covers
+    the true difference in about 95% of 200 samples."""
+    rng = np.random.default_rng(99)
+    H, P_h, m = 4, 80, 25  # strata, PSUs per stratum in the population, persons per PSU
+    psu_eff = rng.normal(0, 0.6, H * P_h)
+    rows = np.repeat(np.arange(H * P_h), m)
+    stratum = rows // P_h
+    domain = (rows % 4 == 0) & (rng.random(len(rows)) < 0.9) | (rng.random(len(rows)) < 0.05)
+    y = (rng.random(len(rows)) < 1 / (1 + np.exp(-(0.3 + psu_eff[rows] - 0.8 * domain)))).astype(float)
+    truth = y[domain].mean() - y.mean()
+    pop = pd.DataFrame({"psu": rows, "stratum": stratum, "y": y, "domain": domain})
+    n_h = 12
+    covered = 0
+    reps = 200
+    for _ in range(reps):
+        chosen = np.concatenate([rng.choice(np.arange(h * P_h, (h + 1) * P_h), n_h, replace=False) for h in range(H)])
+        s = pop[np.isin(pop["psu"], chosen)].copy()
+        s["weight"] = P_h / n_h
+        s["fpc_psu"] = float(P_h)
+        res = gaps.contrast(s, s["y"].to_numpy(), s["domain"].to_numpy())
+        covered += res["ci_low"] <= truth <= res["ci_high"]
+    assert 0.90 <= covered / reps <= 0.99
