@@ -166,12 +166,12 @@ class MatchReport:
 class KelurahanMatcher:
     """Match free-text kelurahan names against a register (the columns of ``wilayah_register``).
 
-    ``register_df`` needs ``kode_kemendagri, kelurahan, kode_kec_kemendagri, kecamatan, kode_kab_kemendagri,
-    kab_kota`` (and ``kab_kota_short`` when available). Works for any region's register, not only DKI.
+    ``register_df`` needs ``kode_kemendagri, kelurahan, kecamatan, kode_kab_kemendagri, kab_kota`` (and uses
+    ``kode_kec_kemendagri`` and ``kab_kota_short`` when present). Works for any region's register, not only DKI.
     """
 
     def __init__(self, register_df: pd.DataFrame, accept: float = ACCEPT, margin: float = MARGIN):
-        need = ["kode_kemendagri", "kelurahan", "kode_kec_kemendagri", "kecamatan", "kode_kab_kemendagri", "kab_kota"]
+        need = ["kode_kemendagri", "kelurahan", "kecamatan", "kode_kab_kemendagri", "kab_kota"]
         missing = [c for c in need if c not in register_df.columns]
         if missing:
             raise InputError("missing_columns", f"the register lacks column(s) {', '.join(missing)}", "register")
@@ -180,13 +180,17 @@ class KelurahanMatcher:
         self.accept = float(accept)
         self.margin = float(margin)
         short = register_df["kab_kota_short"] if "kab_kota_short" in register_df.columns else register_df["kab_kota"]
+        if "kode_kec_kemendagri" in register_df.columns:
+            kec_codes = register_df["kode_kec_kemendagri"].astype(str)
+        else:  # a register without kecamatan codes: the kecamatan is identified by its kota and name
+            kec_codes = register_df["kode_kab_kemendagri"].astype(str) + "/" + register_df["kecamatan"].astype(str)
         self.units: list[_Unit] = []
-        for row, s in zip(register_df.itertuples(index=False), short):
+        for row, s, kec_code in zip(register_df.itertuples(index=False), short, kec_codes):
             toks = tokens_of(row.kelurahan)
             self.units.append(
                 _Unit(
                     code=str(row.kode_kemendagri), name=str(row.kelurahan), kecamatan=str(row.kecamatan),
-                    kode_kec=str(row.kode_kec_kemendagri), kab_kota=str(row.kab_kota), kab_short=str(s),
+                    kode_kec=kec_code, kab_kota=str(row.kab_kota), kab_short=str(s),
                     kode_kab=str(row.kode_kab_kemendagri), key="".join(toks), words=" ".join(toks),
                 )
             )

@@ -196,6 +196,10 @@ def test_register_needs_columns(register):
     with pytest.raises(InputError) as exc:
         KelurahanMatcher(register.drop(columns=["kecamatan"]))
     assert exc.value.code == "missing_columns"
+    # kecamatan codes are optional: kecamatan hints still work by name within the kota
+    slim = KelurahanMatcher(register[["kode_kemendagri", "kelurahan", "kecamatan", "kode_kab_kemendagri", "kab_kota"]])
+    res = slim.match(["Tengah", "Tengah"], kecamatan=["Kramat Jati", "Pasar Rebo"])
+    assert res["status"].tolist() == [MATCHED, AMBIGUOUS]
     with pytest.raises(InputError) as exc:
         KelurahanMatcher(register.iloc[:0])
     assert exc.value.code == "empty_register"
