@@ -99,3 +99,18 @@ def file_path(name: str) -> Path | None:
     """Any file in the processed directory (for downloads), or ``None``."""
     path = processed_dir() / name
     return path if path.is_file() else None
+
+
+@st.cache_resource(show_spinner=False)
+def manifest_titles() -> dict[str, str]:
+    """Source id -> title from ``data/sources.toml`` (read once per server: the manifest ships with the code)."""
+    from analysis import sources
+
+    return {sid: s.title for sid, s in sources.load_manifest().items()}
+
+
+@st.cache_resource(show_spinner=False)
+def manifest() -> dict:
+    from analysis import sources
+
+    return sources.load_manifest()

@@ -1,0 +1,56 @@
+"""Model: who has access, by income and education (survey-weighted logistic regression), read plainly."""
+
+import streamlit as st
+
+from analysis import figures
+from analysis import formatting as fmt
+from ui import charts, data, state, views
+
+tr, lang = state.tr, state.lang()
+st.title(tr("model.title"))
+st.markdown(tr("model.what_it_does"))
+
+odds, effects, grid, fit = (data.table(n) for n in ("model_odds_ratios", "model_marginal_effects", "model_predicted_grid", "model_fit"))
+if odds is None and effects is None and grid is None:
+    st.info(tr("common.not_available", what=tr("artefacts.models")))
+    st.stop()
+
+outcomes = views.model_outcomes(odds, effects, grid)
+outcome = None
+if len(outcomes) > 1:
+    labels = views.indicator_labels(data.table("indicators"), lang)
+    outcome = st.selectbox(tr("model.outcome"), outcomes, format_func=lambda o: labels.get(o, o), key="model_outcome")
+elif outcomes:
+    outcome = outcomes[0]
+
+st.subheader(tr("model.odds_ratios"))
+forest = views.model_forest(odds, outcome, "or", lang, tr)
+if forest.empty:
+    st.info(tr("common.not_available", what=tr("model.odds_ratios")))
+else:
+    charts.show(figures.forest_plot(forest, separators=fmt.plotly_separators(lang), x_title=tr("model.or_axis")), f"model-or-{outcome}", key="forest_or")
+    st.caption(tr("model.or_note"))
+
+st.subheader(tr("model.predicted"))
+heat = views.model_heatmap(grid, outcome, lang, tr)
+if heat is None:
+    st.info(tr("common.not_available", what=tr("model.predicted")))
+else:
+    charts.show(figures.heatmap(heat["z"], heat["x"], heat["y"], heat["text"], heat["hover"], separators=fmt.plotly_separators(lang), x_title=tr("domain_vars.income_quintile"), y_title=tr("domain_vars.education"), legend_title=tr("model.predicted_short")), f"model-grid-{outcome}", key="heatmap")
+    st.caption(tr("model.predicted_note"))
+
+st.subheader(tr("model.marginal_effects"))
+ame = views.model_forest(effects, outcome, "ame", lang, tr)
+if ame.empty:
+    st.info(tr("common.not_available", what=tr("model.marginal_effects")))
+else:
+    charts.show(figures.forest_plot(ame, separators=fmt.plotly_separators(lang), x_title=tr("model.ame_axis"), reference=0.0, log_x=False), f"model-ame-{outcome}", key="forest_ame")
+    st.caption(tr("model.ame_note"))
+
+if fit is not None and not fit.empty:
+    with st.expander(tr("model.fit")):
+        st.dataframe(views.model_fit_table(fit, outcome, lang), hide_index=True, width="stretch")
+
+st.subheader(tr("model.reading_title"))
+st.markdown(tr("model.says"))
+st.markdown(tr("model.does_not_say"))

@@ -1,0 +1,46 @@
+"""Bandingkan / Compare: several kelurahan against the city, side by side, with the gap decomposition."""
+
+import streamlit as st
+
+from analysis import figures
+from analysis import formatting as fmt
+from ui import charts, data, state, views
+
+tr, lang = state.tr, state.lang()
+st.title(tr("compare.title"))
+st.markdown(tr("compare.intro"))
+
+register, indicators = data.table("wilayah_register"), data.table("indicators")
+estimates, sae, gaps = data.table("estimates"), data.table("sae_estimates"), data.table("gaps")
+labels = views.kelurahan_labels(register)
+indicator = state.indicator()
+if not labels or indicator is None or (estimates is None and sae is None):
+    st.info(tr("common.not_available", what=tr("artefacts.estimates")))
+    st.stop()
+
+if "cmp_kel" not in st.session_state:
+    st.session_state["cmp_kel"] = [state.kelurahan()] if state.kelurahan() in labels else []
+chosen = st.multiselect(tr("compare.choose"), options=list(labels), format_func=labels.get, max_selections=8, key="cmp_kel", placeholder=tr("sidebar.kelurahan_placeholder"))
+if not chosen:
+    st.info(tr("compare.choose_help"))
+    st.stop()
+
+ind_label = views.indicator_labels(indicators, lang).get(indicator, indicator)
+st.subheader(ind_label)
+bars = views.area_comparison(indicator, chosen, register, lang, tr, estimates, sae, with_kota=False)
+city = views.city_row(estimates, indicator)
+if not bars.empty:
+    fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
+    charts.show(fig, f"bandingkan-{indicator}")
+st.dataframe(views.compare_table(indicator, chosen, register, lang, tr, estimates, sae, gaps), hide_index=True, width="stretch")
+st.caption(tr("compare.table_note"))
+
+st.subheader(tr("compare.decomposition"))
+decomposition = views.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr)
+if decomposition is None:
+    st.info(tr("common.not_available", what=tr("artefacts.gap_decomposition")))
+elif decomposition.empty:
+    st.info(tr("compare.no_decomposition"))
+else:
+    st.dataframe(decomposition, hide_index=True, width="stretch")
+    st.caption(tr("compare.decomposition_note"))

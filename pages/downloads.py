@@ -1,0 +1,40 @@
+"""Data: every processed table as CSV and Parquet (GeoJSON for geometry), the codebook, datapackage.json and
+one zip of everything, each with its source, licence and citation (from datapackage.json)."""
+
+import streamlit as st
+
+from analysis import formatting as fmt
+from ui import data, downloads, state, views
+
+tr, lang = state.tr, state.lang()
+st.title(tr("data.title"))
+st.markdown(tr("data.intro"))
+
+package = data.datapackage()
+if package is None:
+    st.info(tr("common.not_available", what="datapackage.json"))
+    st.stop()
+
+processed = data.processed_dir()
+version = data.data_version()
+# Payloads are callables: Streamlit runs them only when the button is clicked, so drawing this page does not
+# read and escape every table on each rerun (ui.downloads caches the bytes per file and build).
+col1, col2, col3 = st.columns(3)
+col1.download_button(tr("data.zip"), data=lambda: downloads.cached_zip(str(processed), version), file_name="jakarta-digital-divide.zip", mime="application/zip", icon=":material/folder_zip:", on_click="ignore", key="dl_zip")
+col2.download_button("datapackage.json", data=lambda: downloads.cached_file(str(processed / "datapackage.json"), version), file_name="datapackage.json", mime="application/json", icon=":material/description:", on_click="ignore", key="dl_datapackage")
+if data.file_path("codebook.csv"):
+    col3.download_button(tr("data.codebook"), data=lambda: downloads.cached_csv(str(processed / "codebook.csv"), version), file_name="codebook.csv", mime="text/csv", icon=":material/menu_book:", on_click="ignore", key="dl_codebook")
+st.caption(tr("data.licence_note", licence=package.get("licenses", [{}])[0].get("title", "")))
+
+for entry in views.data_catalogue(package, processed, lang, tr):
+    name = entry["name"]
+    with st.expander(entry["heading"], expanded=False):
+        st.markdown(entry["description"])
+        st.markdown(entry["provenance"])
+        cols = st.columns(3)
+        if entry["csv"]:
+            cols[0].download_button("CSV", data=(lambda p=entry["csv"]: downloads.cached_csv(p, version)), file_name=f"{name}.csv", mime="text/csv", on_click="ignore", key=f"dl_csv_{name}", icon=":material/table:")
+        if entry["parquet"]:
+            cols[1].download_button("Parquet", data=(lambda p=entry["parquet"]: downloads.cached_file(p, version)), file_name=f"{name}.parquet", mime="application/vnd.apache.parquet", on_click="ignore", key=f"dl_parquet_{name}", icon=":material/dataset:")
+        if entry["geojson"]:
+            cols[2].download_button("GeoJSON", data=(lambda p=entry["geojson"]: downloads.cached_file(p, version)), file_name=f"{name}.geojson", mime="application/geo+json", on_click="ignore", key=f"dl_geojson_{name}", icon=":material/map:")

@@ -1,0 +1,39 @@
+"""Peta / Map: one indicator for all 267 kelurahan; click a kelurahan to open its profile."""
+
+import streamlit as st
+
+from ui import charts, data, state, views
+
+tr, lang = state.tr, state.lang()
+st.title(tr("map.title"))
+st.markdown(tr("map.intro"))
+
+indicator = state.indicator()
+if indicator is None:
+    st.info(tr("common.not_available", what=tr("artefacts.indicators")))
+    st.stop()
+
+available = [m for m, table in (("direct", "estimates"), ("sae", "sae_estimates"), ("gap", "gaps")) if data.table(table) is not None]
+if not available:
+    st.info(tr("map.no_estimates"))
+    st.stop()
+mode = st.segmented_control(
+    tr("map.mode"), options=available, format_func=lambda m: tr(f"map.mode_{m}"), default=available[0], key="map_mode", help=tr("map.mode_help")
+) or available[0]
+
+fig = charts.map_figure(mode, indicator, lang, state.kelurahan(), data.data_version())
+if fig is None:
+    st.info(tr("map.unavailable"))
+    st.stop()
+label = views.indicator_labels(data.table("indicators"), lang).get(indicator, indicator)
+st.subheader(f"{label}: {tr(f'map.mode_{mode}').lower()}")
+event = charts.show(fig, f"peta-{indicator}-{mode}", key="map_chart", on_select="rerun", selection_mode="points")
+clicked = views.selected_location(event)
+if clicked:
+    state.choose_kelurahan(clicked)
+    st.switch_page("pages/profile.py")
+st.caption(tr(f"map.legend_note_{mode}"))
+
+with st.expander(tr("map.table")):
+    table = views.map_table(mode, indicator, data.table("wilayah_register"), lang, tr, data.table("estimates"), data.table("sae_estimates"), data.table("gaps"))
+    st.dataframe(table, hide_index=True, width="stretch")

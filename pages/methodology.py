@@ -1,0 +1,25 @@
+"""Metodologi / Methodology: definitions, survey design, estimation, suppression, small-area model, sources."""
+
+import streamlit as st
+
+from analysis import formatting as fmt
+from ui import data, state, views
+
+tr, lang = state.tr, state.lang()
+st.title(tr("method.title"))
+
+for section in ("definitions", "design", "estimation", "suppression", "sae", "models", "gaps"):
+    st.subheader(tr(f"method.{section}_title"))
+    st.markdown(tr(f"method.{section}_body"))
+    if section == "definitions":
+        indicators = data.table("indicators")
+        if indicators is not None:
+            st.dataframe(views.indicator_definitions(indicators, lang, tr), hide_index=True, width="stretch")
+    if section == "design":
+        design = views.design_summary(data.table("survey_households"), data.table("survey_persons"), lang)
+        if design:
+            st.markdown(tr("method.design_numbers", **design))
+
+st.subheader(tr("method.sources_title"))
+st.markdown(tr("method.sources_body"))
+st.dataframe(views.sources_table(data.manifest(), data.build_report(), tr), hide_index=True, width="stretch")

@@ -1,0 +1,86 @@
+"""Profil kelurahan / Kelurahan profile: one kelurahan against its kota and the city, for every indicator."""
+
+import streamlit as st
+
+from analysis import figures
+from analysis import formatting as fmt
+from ui import banners, charts, data, report, state, views
+
+tr, lang = state.tr, state.lang()
+register, indicators = data.table("wilayah_register"), data.table("indicators")
+code = state.kelurahan()
+labels = views.kelurahan_labels(register)
+if not code or code not in labels:
+    st.title(tr("profile.title_empty"))
+    st.info(tr("profile.choose"))
+    st.stop()
+
+name = register.loc[register["kode_kemendagri"] == code].iloc[0]
+kota_code, kota_name = views.kota_of(register, code)
+st.title(tr("profile.title", name=name["kelurahan"]))
+st.markdown(tr("profile.where", kecamatan=name["kecamatan"], kota=kota_name, code=code))
+
+estimates, sae, gaps = data.table("estimates"), data.table("sae_estimates"), data.table("gaps")
+if indicators is None or (estimates is None and sae is None):
+    st.info(tr("common.not_available", what=tr("artefacts.estimates")))
+    table = None
+else:
+    table = views.profile_table(code, register, indicators, lang, tr, estimates, sae, gaps)
+    st.subheader(tr("profile.all_indicators"))
+    st.dataframe(table.drop(columns=["indicator_id", "_kel_value", "_source"]), hide_index=True, width="stretch")
+    st.caption(tr("profile.table_note"))
+
+    indicator = state.indicator()
+    ind_label = views.indicator_labels(indicators, lang).get(indicator, indicator)
+    st.subheader(tr("profile.selected_indicator", label=ind_label))
+    bars = views.area_comparison(indicator, [code], register, lang, tr, estimates, sae)
+    if not bars.empty:
+        city = views.city_row(estimates, indicator)
+        fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
+        charts.show(fig, f"profil-{code}-{indicator}")
+
+    st.subheader(tr("profile.breakdowns"))
+    tabs = st.tabs([tr(f"domain_vars.{v}") for v in views.DOMAIN_VARS])
+    for tab, var in zip(tabs, views.DOMAIN_VARS):
+        with tab:
+            rows = views.breakdown_frame(estimates, indicator, var, [code, kota_code, views.CITY_CODE], {code: name["kelurahan"], kota_code: kota_name, views.CITY_CODE: tr("common.city")}, lang, tr)
+            if rows.empty:
+                st.info(tr("profile.no_breakdown"))
+            else:
+                charts.show(figures.estimate_bars(rows, separators=fmt.plotly_separators(lang), x_title=ind_label), f"profil-{code}-{indicator}-{var}", key=f"breakdown_{var}")
+                st.caption(tr("profile.breakdown_note"))
+
+    st.subheader(tr("profile.funnel"))
+    funnel = views.funnel_frame(code, kota_code, register, indicators, lang, tr, estimates, sae)
+    if funnel.empty:
+        st.info(tr("common.not_available", what=tr("profile.funnel")))
+    else:
+        charts.show(figures.funnel(funnel, separators=fmt.plotly_separators(lang), x_title=tr("profile.share_households")), f"profil-{code}-jaki")
+        st.caption(tr("profile.funnel_note"))
+
+    st.subheader(tr("profile.channels"))
+    channels = views.channels_frame(code, register, indicators, lang, tr, estimates, sae)
+    if channels.empty:
+        st.info(tr("common.not_available", what=tr("profile.channels")))
+    else:
+        charts.show(figures.estimate_bars(channels, separators=fmt.plotly_separators(lang), x_title=tr("profile.share_households")), f"profil-{code}-info")
+
+st.subheader(tr("profile.covariates"))
+cov = views.covariate_comparison(data.table("kelurahan_covariates"), code, lang, tr)
+if cov.empty:
+    st.info(tr("common.not_available", what=tr("artefacts.kelurahan_covariates")))
+else:
+    st.dataframe(cov, hide_index=True, width="stretch")
+    st.caption(tr("profile.covariates_note"))
+
+html = report.profile_html(
+    title=tr("profile.title", name=name["kelurahan"]),
+    subtitle=tr("profile.where", kecamatan=name["kecamatan"], kota=kota_name, code=code),
+    lang=lang,
+    table=None if table is None else table.drop(columns=["indicator_id", "_kel_value", "_source"]),
+    covariates=cov,
+    notes=[tr("profile.table_note")],
+    footer=tr("profile.print_footer"),
+    warning=tr("banner.synthetic") if banners.survey_is_synthetic(data.build_report()) else None,
+)
+st.download_button(tr("profile.download_html"), data=html, file_name=f"profil-{code}.html", mime="text/html", icon=":material/print:", on_click="ignore")

@@ -1,0 +1,27 @@
+"""Notices shown above every page: synthetic survey, missing sources, no build at all."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import data, state
+
+
+def survey_is_synthetic(report: dict | None) -> bool:
+    """True when any survey or survey-derived table in the build is synthetic (from the build report)."""
+    if not report:
+        return False
+    return any(t.get("synthetic") for t in report.get("tables", []))
+
+
+def render(report: dict | None, manifest_titles: dict[str, str]) -> None:
+    if report is None:
+        st.error(state.tr("banner.no_build", path=str(data.processed_dir())), icon=":material/database_off:")
+        return
+    if survey_is_synthetic(report):
+        st.warning(state.tr("banner.synthetic"), icon=":material/science:")
+    missing = report.get("missing_sources") or []
+    if missing:
+        with st.expander(state.tr("banner.missing_sources", n=len(missing)), icon=":material/info:"):
+            st.markdown("\n".join(f"- `{sid}`: {manifest_titles.get(sid, sid)}" for sid in missing))
+            st.caption(state.tr("banner.missing_sources_help"))
