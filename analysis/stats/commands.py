@@ -1,0 +1,113 @@
+"""``python -m analysis estimate``: design-based estimates from any survey table, outside the dashboard.
+
+    python -m analysis estimate DATA.csv --weight W [--strata S] [--psu P] [--fpc F]
+                                (--mean V | --prop V | --total V) [--by G [G ...]] [--where COL]
+                                [--ci wald|logit|korn-graubard] [--lonely-psu adjust|remove|certainty|average|fail]
+                                [--format json|csv] [--no-suppress]
+
+DATA is CSV or Parquet. It prints one row per domain with estimate, SE, 95% CI, CV, unweighted n and design
+df, plus the Kish design effect and the reliability label; estimates that fail the BPS rule (n < 30 or RSE >
+50%) are printed empty unless ``--no-suppress`` is given. Errors (unknown column, non-numeric or negative
+weights, ...) are printed as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import InputError
+from analysis.stats.design import CI_METHODS, LONELY_PSU_OPTIONS, SurveyDesign
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise InputError("missing_file", "file not found", str(path))
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt", ".gz"):
+            return pd.read_csv(path, low_memory=False)
+    except Exception as exc:
+        raise InputError("unreadable_file", f"cannot read the file as {suffix.lstrip('.') or 'a table'} ({type(exc).__name__})", str(path)) from exc
+    raise InputError("unsupported_format", "DATA must be a .csv or .parquet file", str(path))
+
+
+def run(args) -> pd.DataFrame:
+    data = read_table(args.data)
+    design = SurveyDesign(data, args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc, lonely_psu=args.lonely_psu, source=Path(args.data).name)
+    suppress = not args.no_suppress
+    if args.total:
+        return design.total(args.total, by=args.by, where=args.where, suppress=suppress)
+    if args.prop:
+        return design.prop(args.prop, by=args.by, where=args.where, ci=args.ci, suppress=suppress)
+    return design.mean(args.mean, by=args.by, where=args.where, suppress=suppress)
+
+
+def _json_value(v):
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            return None
+    return v
+
+
+def render(result: pd.DataFrame, args) -> str:
+    statistic = "total" if args.total else "proportion" if args.prop else "mean"
+    variable = args.total or args.prop or args.mean
+    if args.format == "csv":
+        out = result.copy()
+        out.insert(0, "variable", variable)
+        out.insert(1, "statistic", statistic)
+        return out.to_csv(index=False, lineterminator="\n")
+    rows = [{k: _json_value(v) for k, v in row.items()} for row in result.to_dict(orient="records")]
+    payload = {"variable": variable, "statistic": statistic, "design": {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu}, "level": 0.95, "results": rows}
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def cmd_estimate(args) -> int:
+    if args.ci != "wald" and not args.prop:
+        print("error: --ci logit / korn-graubard apply to --prop only", file=sys.stderr)
+        return 2
+    try:
+        result = run(args)
+    except InputError as exc:
+        print(f"error [{exc.code}]: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(result, args))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "estimate",
+        help="design-based mean, proportion or total (Taylor linearisation) from a CSV or Parquet survey file",
+        description="Design-based estimates with strata, PSUs, weights and fpc: estimate, SE, 95%% CI, CV, n and df.",
+    )
+    p.add_argument("data", type=Path, help="survey data: .csv or .parquet, one row per respondent")
+    p.add_argument("--weight", required=True, help="sampling weight column")
+    p.add_argument("--strata", default=None, help="stratum column")
+    p.add_argument("--psu", default=None, help="primary sampling unit (cluster) column; PSUs are nested in strata")
+    p.add_argument("--fpc", default=None, help="finite population correction column: population PSUs per stratum (> 1) or sampling fraction (<= 1)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--mean", metavar="V", help="estimate the mean of numeric column V")
+    what.add_argument("--prop", metavar="V", help="estimate the proportion of V true (boolean or 0/1)")
+    what.add_argument("--total", metavar="V", help="estimate the population total of V")
+    p.add_argument("--by", nargs="+", default=None, metavar="G", help="domain column(s): one estimate per domain (subpopulations, all PSUs kept)")
+    p.add_argument("--where", default=None, metavar="COL", help="boolean column restricting to a subpopulation (a domain, not a subset)")
+    p.add_argument("--ci", choices=CI_METHODS, default="wald", help="interval for --prop (default wald, clipped to [0, 1])")
+    p.add_argument("--lonely-psu", choices=LONELY_PSU_OPTIONS, default="adjust", help="strata with one PSU (as R survey.lonely.psu)")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument("--no-suppress", action="store_true", help="print estimates that fail the reliability rule (n < 30 or RSE > 50%%)")
+    p.set_defaults(func=cmd_estimate)

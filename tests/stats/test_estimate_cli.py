@@ -1,0 +1,115 @@
+"""``python -m analysis estimate``: published reference values through the command line, CSV and Parquet
+input, JSON and CSV output, suppression in every format, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+APICLUS1 = Path(__file__).parent / "fixtures" / "apiclus1.csv"
+DESIGN = ["--weight", "pw", "--psu", "dnum", "--fpc", "fpc"]
+
+
+def run(capsys, *argv):
+    rc = main(["estimate", *map(str, argv)])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_json_reproduces_published_r_survey_mean(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00")
+    assert rc == 0
+    payload = json.loads(out)
+    (row,) = payload["results"]
+    assert row["estimate"] == pytest.approx(644.169399, abs=5e-7)  # svymean(~api00, dclus1), R survey docs
+    assert row["se"] == pytest.approx(23.5422, abs=5e-5)
+    assert row["n"] == 183 and row["df"] == 14
+    assert row["ci_low"] < row["estimate"] < row["ci_high"] and row["cv"] == pytest.approx(row["se"] / row["estimate"])
+
+
+def test_csv_output_and_parquet_input_agree(capsys, tmp_path):
+    parquet = tmp_path / "apiclus1.parquet"
+    pd.read_csv(APICLUS1).to_parquet(parquet)
+    rc1, csv_out, _ = run(capsys, APICLUS1, *DESIGN, "--total", "enroll", "--format", "csv")
+    rc2, pq_out, _ = run(capsys, parquet, *DESIGN, "--total", "enroll", "--format", "csv")
+    assert rc1 == rc2 == 0 and csv_out == pq_out
+    row = pd.read_csv(io.StringIO(csv_out)).iloc[0]
+    assert row["statistic"] == "total" and row["estimate"] == pytest.approx(3404940.13, abs=0.005)
+    assert row["se"] == pytest.approx(932235.03, abs=0.005)
+
+
+def test_suppressed_domains_print_no_number_in_json_or_csv(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--by", "stype")
+    rows = {r["stype"]: r for r in json.loads(out)["results"]}
+    assert rows["H"]["reliability"] == "suppressed" and rows["H"]["n"] == 14
+    assert all(rows["H"][k] is None for k in ("estimate", "se", "ci_low", "ci_high", "cv", "deff"))
+    assert rows["E"]["estimate"] == pytest.approx(648.868, abs=1e-3)
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--by", "stype", "--format", "csv")
+    lines = {line.split(",")[2]: line for line in out.splitlines()[1:]}
+    cells = lines["H"].split(",")
+    assert cells[3:8] == ["", "", "", "", ""] and cells[10] == "" and cells[11] == "suppressed"
+    assert "659" not in lines["H"] and "618" not in lines["H"]
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--by", "stype", "--no-suppress")
+    rows = {r["stype"]: r for r in json.loads(out)["results"]}
+    assert rows["H"]["estimate"] is not None and rows["H"]["reliability"] == "suppressed"
+
+
+def test_proportion_with_logit_interval_and_two_domain_columns(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--prop", "sch.wide_yes", "--by", "stype")
+    assert rc == 2  # no such column
+    rc, out, _ = run(capsys, APICLUS1, "--weight", "pw", "--psu", "dnum", "--prop", "comp.imp", "--ci", "logit")
+    assert rc == 2  # "Yes"/"No" text is not boolean: a clear error, not a guess
+
+
+@pytest.mark.parametrize("edit,args,code", [
+    (None, ["--weight", "weight", "--mean", "api00"], "unknown_column"),
+    (None, ["--weight", "pw", "--mean", "api_2000"], "unknown_column"),
+    (None, ["--weight", "pw", "--psu", "district", "--mean", "api00"], "unknown_column"),
+    (None, ["--weight", "stype", "--mean", "api00"], "non_numeric_weight"),
+    (lambda d: d.assign(pw=-d["pw"]), ["--weight", "pw", "--mean", "api00"], "negative_weight"),
+    (lambda d: d.assign(pw=d["pw"].astype(object).where(d.index != 5, "heavy")), ["--weight", "pw", "--mean", "api00"], "non_numeric_weight"),
+    (None, ["--weight", "pw", "--mean", "stype"], "non_numeric"),
+    (None, ["--weight", "pw", "--prop", "api00"], "non_binary"),
+])
+def test_bad_input_gives_one_line_error(capsys, tmp_path, edit, args, code):
+    path = APICLUS1
+    if edit is not None:
+        path = tmp_path / "edited.csv"
+        edit(pd.read_csv(APICLUS1)).to_csv(path, index=False)
+    rc, out, err = run(capsys, path, *args)
+    assert rc == 2 and out == ""
+    assert err.startswith(f"error [{code}]") and len(err.strip().splitlines()) == 1
+
+
+def test_missing_and_unsupported_files(capsys, tmp_path):
+    rc, _, err = run(capsys, tmp_path / "none.csv", "--weight", "w", "--mean", "y")
+    assert rc == 2 and "missing_file" in err
+    bad = tmp_path / "data.xlsx"
+    bad.write_bytes(b"PK")
+    rc, _, err = run(capsys, bad, "--weight", "w", "--mean", "y")
+    assert rc == 2 and "unsupported_format" in err
+    rc, _, err = run(capsys, APICLUS1, "--weight", "pw", "--mean", "api00", "--ci", "logit")
+    assert rc == 2
+
+
+def test_real_command_line():
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "estimate", str(APICLUS1), *DESIGN, "--prop", "is_high", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert proc.returncode == 2 and "unknown_column" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "estimate", str(APICLUS1), *DESIGN, "--mean", "api99"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    row = json.loads(proc.stdout)["results"][0]
+    assert row["estimate"] == pytest.approx(606.978142, abs=5e-7) and row["se"] == pytest.approx(24.2250, abs=5e-5)
