@@ -172,6 +172,7 @@ class SurveyLogit:
     df: int  # residual df for tests: design df - (k - 1)
     iterations: int
     interactions: list[tuple[object, object]] = field(default_factory=list)
+    row_pattern: np.ndarray | None = None  # pattern index of every row of the model frame (-1 outside the model)
 
     # -- linearisation helpers --
 
@@ -370,7 +371,7 @@ def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = 
         names=names, term_of=term_of, level_of=level_of, terms=terms_r, beta=beta, cov=cov, A_inv=A_inv,
         patterns=patterns, Xp=Xp, pair_pattern=pair_pattern, pair_sw=pair_sw, pair_swy=pair_swy,
         pair_strata=pair_strata, pair_psu=pair_psu, pair_fpc=pair_fpc, n=int(m.sum()), weighted_n=float(w.sum()),
-        design_df=design_df, df=int(df), iterations=iterations, interactions=interactions,
+        design_df=design_df, df=int(df), iterations=iterations, interactions=interactions, row_pattern=pat_all,
     )
 
 

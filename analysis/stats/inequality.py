@@ -1,0 +1,232 @@
+"""Inequality of digital access across income: the Erreygers concentration index and a decomposition of a
+kelurahan's (kampung's) gap from the city.
+
+**Concentration index** (O'Donnell, van Doorslaer, Wagstaff & Lindelow 2008, *Analyzing Health Equity Using
+Household Survey Data*, World Bank, ch. 8 and 9). Units are ranked by household expenditure quintile (the
+survey's income measure); ``R_i`` is the weighted fractional rank, ties sharing the midpoint of their group
+(ch. 8, "fractional rank"). For a *binary* outcome the standard index ``C = 2 cov_w(y, R) / mu`` depends on the
+mean and is not mirror-symmetric in access vs non-access, so we report Erreygers' (2009) corrected index
+``E = 4 mu C / (b - a) = 8 cov_w(y, R)`` with bounds ``a = 0, b = 1`` (ch. 8, eq. 8.9), in [-1, 1]; positive
+means access concentrated among the better-off. ``C`` and the Wagstaff (2005) index ``C / (1 - mu)`` are
+reported alongside.
+
+SE: design-based, by linearising the weighted covariance with the ranks held fixed (as the "convenient
+regression" of ch. 8, ``8 sigma_R^2 y = alpha + E R + e`` with clustered SEs, does):
+``z_i = 8 w_i [(y_i - ybar)(R_i - Rbar) - cov] / W``, then the design variance of ``sum z`` with strata, PSUs and
+fpc (``analysis.stats.design.linearized_covariance``). ``tests/stats/test_inequality.py`` compares it with the
+convenient regression fitted by statsmodels WLS with PSU-clustered SEs. Ranks are recomputed within each kota
+for the kota indices (inequality within the kota's own income distribution).
+
+**Gap decomposition** (Fairlie 2005, "An extension of the Blinder-Oaxaca decomposition technique to logit and
+probit models", *J. Econ. Soc. Meas.* 30; detailed terms by Yun 2004, *Economics Letters* 82). A pooled
+city-wide survey-weighted logit of the outcome on income quintile, education and age group gives ``beta``.
+For a kelurahan ``d`` against the city ``c``::
+
+    total       = ybar_d - ybar_c
+    explained   = mean_d F(x beta) - mean_c F(x beta)     (composition: what the kelurahan's mix predicts)
+    unexplained = total - explained                       (= ybar_d - mean_d F(x beta); place, not mix)
+
+(with an intercept, the weighted logit reproduces the city mean exactly). The explained part is split over
+the three covariate groups with Yun's weights ``(xbar_d - xbar_c)_g beta_g / (xbar_d - xbar_c) beta``, which
+are path-independent and add up exactly (Fairlie's sequential replacement depends on the order and on random
+matching). Kota is deliberately not a covariate: the kelurahan lies inside one kota, so place stays in the
+unexplained part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.stats import indicators as ind
+from analysis.stats import models
+from analysis.stats.gaps import PsuAggregator
+from analysis.tables import Field, Table
+
+CITY_CODE = "31"
+CONCENTRATION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill", "hh_internet", "jaki_aware")
+DECOMPOSITION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill")
+DECOMPOSITION_TERMS = (
+    models.Term("income_quintile", models.INCOME_QUINTILES, 1),
+    models.Term("education", models.EDUCATION_LEVELS, "no_diploma"),
+    models.Term("age_group", models.AGE_GROUPS, "25-44"),
+)
+GROUP_OF_TERM = {"income_quintile": "income", "education": "education", "age_group": "age"}
+MIN_N = 30
+
+
+def fractional_rank(rank_variable, weight) -> np.ndarray:
+    """Weighted fractional rank in (0, 1): cumulative weight share below the unit's group plus half its group's
+    share (ties share the midpoint; O'Donnell et al. 2008, ch. 8)."""
+    x = pd.Series(np.asarray(rank_variable))
+    w = np.asarray(weight, dtype=float)
+    codes, uniq = pd.factorize(x, sort=True)
+    Wg = np.bincount(codes, weights=w, minlength=len(uniq))
+    below = np.concatenate([[0.0], np.cumsum(Wg)[:-1]])
+    mid = (below + 0.5 * Wg) / Wg.sum()
+    return mid[codes]
+
+
+def concentration_index(y, rank_variable, weight, agg: PsuAggregator, mask=None, level: float = 0.95) -> dict:
+    """Erreygers-corrected concentration index of a binary ``y`` over ``rank_variable`` for the units in
+    ``mask`` (a domain: other units keep their PSU with zero score). ``y`` NaN = not in the universe."""
+    y = np.asarray(y, dtype=float)
+    w = np.asarray(weight, dtype=float)
+    m = ~np.isnan(y) & pd.notna(pd.Series(np.asarray(rank_variable))).to_numpy()
+    if mask is not None:
+        m &= np.asarray(mask, dtype=bool)
+    n = int(m.sum())
+    if n < 2:
+        return {"n": n}
+    R = np.zeros(len(y))
+    R[m] = fractional_rank(np.asarray(rank_variable)[m], w[m])
+    W = w[m].sum()
+    mu = float(np.sum(w[m] * y[m]) / W)
+    Rbar = float(np.sum(w[m] * R[m]) / W)
+    cov = float(np.sum(w[m] * (y[m] - mu) * (R[m] - Rbar)) / W)
+    E = 8.0 * cov
+    z = np.zeros(len(y))
+    z[m] = 8.0 * w[m] * ((y[m] - mu) * (R[m] - Rbar) - cov) / W
+    se = float(np.sqrt(agg.variances(agg.totals(z))[0]))
+    df = agg.df
+    t = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan
+    C = 2 * cov / mu if mu > 0 else np.nan
+    return {
+        "erreygers": E, "se": se, "ci_low": E - t * se, "ci_high": E + t * se,
+        "p_value": float(2 * stats.t.sf(abs(E / se), df)) if se > 0 and df > 0 else np.nan,
+        "standard_ci": C, "wagstaff": C / (1 - mu) if mu < 1 else np.nan, "mean": mu, "n": n, "df": df,
+    }
+
+
+def concentration_table(households: pd.DataFrame, persons: pd.DataFrame | None, indicator_ids=CONCENTRATION_INDICATORS) -> pd.DataFrame:
+    frames = {ind.HOUSEHOLD: households}
+    if persons is not None and len(persons):
+        frames[ind.PERSON] = persons
+    aggs = {u: PsuAggregator(f) for u, f in frames.items()}
+    rows = []
+    for iid in indicator_ids:
+        indicator = ind.get(iid)
+        if indicator.unit not in frames or indicator.measure != ind.PROPORTION:
+            continue
+        frame = frames[indicator.unit]
+        y, universe = indicator.values(frame)
+        y = np.where(universe, y, np.nan)
+        w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
+        rank = frame["income_quintile"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        kota = frame["kode_kab_kemendagri"].astype(str).to_numpy()
+        areas = [("city", CITY_CODE, None)] + [("kota", k, kota == k) for k in sorted(np.unique(kota))]
+        for level, code, mask in areas:
+            res = concentration_index(y, rank, w, aggs[indicator.unit], mask)
+            if res.get("n", 0) < MIN_N:
+                continue
+            rows.append({"indicator_id": iid, "level": level, "area_code": code, "rank_variable": "income_quintile", **res})
+    cols = [f.name for f in CI_FIELDS]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def decompose(frame: pd.DataFrame, y, kelurahan: pd.Series, terms=DECOMPOSITION_TERMS, min_n: int = MIN_N) -> pd.DataFrame:
+    """Fairlie/Yun decomposition of each kelurahan's gap from the city for outcome ``y`` (NaN = outside).
+
+    ``frame`` must carry the term columns, ``weight``, ``stratum``, ``psu``, ``fpc_psu``.
+    """
+    mf = frame[[t.column for t in terms] + ["weight", "stratum", "psu"]].copy()
+    mf["fpc_psu"] = frame["fpc_psu"] if "fpc_psu" in frame else np.nan
+    mf["y"] = np.asarray(y, dtype=float)
+    mf["in_model"] = mf[["y"] + [t.column for t in terms]].notna().all(axis=1).to_numpy()
+    fit = models.fit_survey_logit(mf, terms, kota=False)
+    rows_in = np.flatnonzero(mf["in_model"].to_numpy())
+    pat = fit.row_pattern[rows_in]
+    kel_code, kel_uniq = pd.factorize(pd.Series(kelurahan).astype(str).to_numpy()[rows_in], sort=True)
+    D, P = len(kel_uniq), len(fit.patterns)
+    w = mf["weight"].to_numpy(dtype=float)[rows_in]
+    yy = mf["y"].to_numpy(dtype=float)[rows_in]
+    M = np.bincount(kel_code * P + pat, weights=w, minlength=D * P).reshape(D, P)
+    Wd = M.sum(axis=1)
+    n_d = np.bincount(kel_code, minlength=D)
+    ybar_d = np.bincount(kel_code, weights=w * yy, minlength=D) / Wd
+    mu = fit.patterns["mu"].to_numpy()
+    Sw = fit.patterns["Sw"].to_numpy()
+    ybar_c = float(np.sum(w * yy) / w.sum())
+    pred_c = float(Sw @ mu / Sw.sum())
+    pred_d = (M @ mu) / Wd
+    xbar_c = Sw @ fit.Xp / Sw.sum()
+    xbar_d = (M @ fit.Xp) / Wd[:, None]
+    contrib = (xbar_d - xbar_c) * fit.beta[None, :]  # (D, k); intercept column contributes 0
+    total_lin = contrib.sum(axis=1)
+    explained = pred_d - pred_c
+    out = pd.DataFrame({"kode_kemendagri": np.asarray(kel_uniq, dtype=object), "n": n_d.astype(np.int64),
+                        "total_gap": ybar_d - ybar_c, "explained": explained})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for term, group in GROUP_OF_TERM.items():
+            idx = [j for j, t in enumerate(fit.term_of) if t == term]
+            share = contrib[:, idx].sum(axis=1) / total_lin
+            out[f"explained_{group}"] = np.where(np.abs(total_lin) > 1e-12, explained * share, 0.0)
+    out["unexplained"] = out["total_gap"] - out["explained"]
+    out["city_mean"] = ybar_c
+    out["city_predicted"] = pred_c
+    return out[out["n"] >= min_n].reset_index(drop=True)
+
+
+def decomposition_table(persons: pd.DataFrame | None, estimates: pd.DataFrame | None = None, indicator_ids=DECOMPOSITION_INDICATORS) -> pd.DataFrame:
+    if persons is None or len(persons) == 0:
+        return pd.DataFrame(columns=[f.name for f in DECOMP_FIELDS])
+    parts = []
+    for iid in indicator_ids:
+        indicator = ind.get(iid)
+        y, universe = indicator.values(persons)
+        y = np.where(universe, y, np.nan)
+        res = decompose(persons, y, persons["kode_kemendagri"])
+        res.insert(0, "indicator_id", iid)
+        if estimates is not None:
+            est = estimates[(estimates["indicator_id"] == iid) & (estimates["level"] == "kelurahan")]
+            suppressed = set(est.loc[est["reliability"] == "suppressed", "area_code"].astype(str))
+            res = res[~res["kode_kemendagri"].isin(suppressed)]
+        parts.append(res)
+    out = pd.concat(parts, ignore_index=True)
+    return out[[f.name for f in DECOMP_FIELDS]]
+
+
+CI_FIELDS = [
+    Field("indicator_id", "Indicator id (a proportion)."),
+    Field("level", "city or kota."),
+    Field("area_code", "Kemendagri code ('31' for the city)."),
+    Field("rank_variable", "Variable the units are ranked by (household expenditure quintile; ties share a fractional rank)."),
+    Field("erreygers", "Erreygers (2009) corrected concentration index 8 cov(y, R) in [-1, 1]; > 0: access concentrated among the better-off."),
+    Field("se", "Design-based SE (linearised covariance, ranks fixed; strata, PSU, fpc)."),
+    Field("ci_low", "Lower 95% confidence limit (t with design df)."),
+    Field("ci_high", "Upper 95% confidence limit."),
+    Field("p_value", "Two-sided p-value of no income-related inequality."),
+    Field("standard_ci", "Standard concentration index 2 cov(y, R) / mean (depends on the mean for a binary outcome)."),
+    Field("wagstaff", "Wagstaff (2005) normalised index C / (1 - mean)."),
+    Field("mean", "Weighted mean of the outcome in the area.", unit="proportion"),
+    Field("n", "Unweighted units in the universe with an answer and an income quintile."),
+    Field("df", "Design degrees of freedom (PSUs - strata)."),
+]
+DECOMP_FIELDS = [
+    Field("indicator_id", "Indicator id (person-level proportion)."),
+    Field("kode_kemendagri", "Kelurahan (Kemendagri code)."),
+    Field("n", "Unweighted persons of the kelurahan in the model (at least 30)."),
+    Field("total_gap", "Kelurahan mean minus city mean (0-1 scale).", unit="proportion points"),
+    Field("explained", "Part of the gap explained by the kelurahan's income, education and age composition (Fairlie 2005, pooled city logit)."),
+    Field("explained_income", "Explained part due to income quintile composition (Yun 2004 weights)."),
+    Field("explained_education", "Explained part due to education composition."),
+    Field("explained_age", "Explained part due to age composition."),
+    Field("unexplained", "Rest of the gap: the kelurahan differs from what its composition predicts (place, services, unmeasured factors)."),
+    Field("city_mean", "Weighted city mean of the outcome in the model."),
+    Field("city_predicted", "Weighted city mean of the model's prediction (equals city_mean for a logit with intercept)."),
+]
+
+
+def tables(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd.DataFrame | None, sources, synthetic: bool) -> list[Table]:
+    tag = " (synthetic demo survey)" if synthetic else ""
+    ci = concentration_table(households, persons)
+    dec = decomposition_table(persons, estimates)
+    return [
+        Table("concentration_index", "Income-related inequality: Erreygers concentration index" + tag,
+              "Concentration index of digital access across household expenditure for the city and each kota, with design-based SE (O'Donnell et al. 2008, ch. 8-9).",
+              ci, CI_FIELDS, list(sources), synthetic=synthetic),
+        Table("gap_decomposition", "Kelurahan gap from the city: explained by income, education, age; unexplained" + tag,
+              "Fairlie (2005) nonlinear decomposition with Yun (2004) detailed weights of each kelurahan's gap from the city, for kelurahan with at least 30 persons in the model.",
+              dec, DECOMP_FIELDS, list(sources), synthetic=synthetic),
+    ]
