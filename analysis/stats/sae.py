@@ -279,3 +279,150 @@ def fay_herriot_proportion(direct, var, n, X, p_ref, sampled, smoothing_rounds: 
     est[~s], mse[~s] = syn.estimate, syn.mse
     kind = np.where(s, "composite", "synthetic")
     return ProportionSAE(estimate=est, mse=mse, gamma=gamma, kind=kind, psi=psi_all, deff=deff, fit=fit)
+
+
+# --- build stage ---------------------------------------------------------------------------------------------
+
+SAE_INDICATORS = (
+    "hh_internet", "person_internet", "person_smartphone", "person_digital_skill",
+    "hh_phone_shared", "jaki_aware", "jaki_installed", "bst_check_used",
+)
+# Dukcapil 2019 register covariates (kelurahan_covariates); density enters on the log scale. Standardised
+# before fitting (the fit is invariant to that; it only helps the conditioning of X'V^-1X).
+COVARIATES = ("share_adult_no_diploma", "share_adult_tertiary", "share_60plus", "share_0_14", "log_density")
+MIN_SAMPLE = 2  # a kelurahan with fewer respondents in the universe is treated as unsampled
+Z95 = 1.959963984540054
+
+FIELDS = [
+    Field("indicator_id", "Indicator id (see the indicators table)."),
+    Field("kode_kemendagri", "Kelurahan (Kemendagri code); all 267."),
+    Field("estimate", "Small-area estimate (Fay-Herriot EBLUP, ratio-benchmarked to the city's direct estimate); MODELLED, not a direct survey estimate.", unit="proportion"),
+    Field("mse", "Estimated mean squared error: Prasad-Rao (g1 + g2 + 2 g3) for sampled kelurahan, sigma2_u + x'V(beta)x for unsampled; scaled by the benchmark ratio squared."),
+    Field("rmse", "Root MSE."),
+    Field("ci_low", "Lower limit of estimate - 1.96 rmse, clipped to [0, 1] (model-based interval)."),
+    Field("ci_high", "Upper limit of estimate + 1.96 rmse, clipped to [0, 1]."),
+    Field("kind", "composite (sampled kelurahan: weighted mix of the direct and the model estimate) or synthetic (unsampled: model only)."),
+    Field("direct_estimate", "Direct design-based estimate; empty when unsampled or suppressed (n < 30 or RSE > 50%)."),
+    Field("direct_se", "SE of the direct estimate; empty when unsampled or suppressed."),
+    Field("gamma", "Shrinkage weight of the direct estimate, sigma2_u / (sigma2_u + psi); 0 for synthetic."),
+    Field("n", "Unweighted respondents of the kelurahan in the indicator's universe (0 when unsampled)."),
+    Field("psi", "Smoothed sampling variance used by the model (design-effect GVF); empty when unsampled."),
+    Field("estimate_unbenchmarked", "EBLUP before benchmarking."),
+    Field("benchmark_ratio", "Ratio applied by the benchmarking (1 = unchanged)."),
+    Field("sigma2_u", "Estimated area-effect variance (REML) of the indicator's model."),
+    Field("deff", "Design effect used in the variance smoothing (median over sampled kelurahan)."),
+]
+
+
+def covariate_matrix(covariates: pd.DataFrame, columns=COVARIATES) -> tuple[np.ndarray, list[str]]:
+    """Intercept + standardised covariates for every row of ``covariates``; names of the columns used."""
+    cov = covariates.copy()
+    if "log_density" in columns and "log_density" not in cov:
+        cov["log_density"] = np.log(pd.to_numeric(cov["density"], errors="coerce").clip(lower=1.0))
+    used = [c for c in columns if c in cov and pd.to_numeric(cov[c], errors="coerce").notna().all()]
+    Z = cov[used].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    sd = Z.std(axis=0)
+    keep = sd > 0
+    Z = (Z[:, keep] - Z[:, keep].mean(axis=0)) / sd[keep]
+    return np.column_stack([np.ones(len(cov)), Z]), [c for c, k in zip(used, keep) if k]
+
+
+def compute(direct: pd.DataFrame, covariates: pd.DataFrame, published: pd.DataFrame | None = None, indicator_ids=SAE_INDICATORS,
+            kota_of: dict | None = None) -> pd.DataFrame:
+    """Small-area estimates for every kelurahan of ``covariates`` and every indicator.
+
+    ``direct``: unsuppressed direct estimates (``analysis.stats.estimates.compute(..., suppress=False)``) with
+    city, kota and kelurahan rows; ``published``: the published ``estimates`` table, whose reliability decides
+    whether the direct estimate is shown next to the small-area one; ``kota_of``: kelurahan code -> Kemendagri
+    kota code (from ``wilayah_register``; without it the dotted Kemendagri code's own kota part is used).
+    """
+    from analysis.stats import indicators as ind
+
+    cov = covariates.sort_values("kode_kemendagri").reset_index(drop=True)
+    codes = cov["kode_kemendagri"].astype(str).to_numpy()
+    kota_of = np.array([(kota_of or {}).get(c, c[:5]) for c in codes], dtype=object)
+    X, _ = covariate_matrix(cov)
+    parts = []
+    for iid in indicator_ids:
+        indicator = ind.get(iid)
+        d = direct[(direct["indicator_id"] == iid) & direct["domain_var"].isna()]
+        if d.empty:
+            continue
+        city = d.loc[d["level"] == "city", "estimate"]
+        if city.empty or not np.isfinite(city.iloc[0]):
+            continue
+        kel = d[d["level"] == "kelurahan"].set_index("area_code")
+        kota = d[d["level"] == "kota"].set_index("area_code")["estimate"]
+        est = kel["estimate"].reindex(codes).to_numpy(dtype=float)
+        se = kel["se"].reindex(codes).to_numpy(dtype=float)
+        n = kel["n"].reindex(codes).fillna(0).to_numpy(dtype=float)
+        sampled = (n >= MIN_SAMPLE) & np.isfinite(est) & np.isfinite(se)
+        if sampled.sum() <= X.shape[1] + 2:
+            continue
+        p_ref = pd.Series(kota_of).map(kota).fillna(city.iloc[0]).to_numpy(dtype=float)
+        res = fay_herriot_proportion(est, se**2, np.maximum(n, 1), X, p_ref, sampled)
+        bounded = np.clip(res.estimate, 0.0, 1.0)
+        weight_col = "population" if indicator.unit == ind.PERSON else "households"
+        weight = pd.to_numeric(cov[weight_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+        bench, ratio = ratio_benchmark(bounded, weight, float(city.iloc[0]))
+        mse = res.mse * ratio**2
+        rmse = np.sqrt(mse)
+        shown_est, shown_se = est.copy(), se.copy()
+        if published is not None:
+            pub = published[(published["indicator_id"] == iid) & (published["level"] == "kelurahan")].set_index("area_code")
+            ok = pub["reliability"].reindex(codes).isin(["ok", "flag"]).to_numpy()
+        else:
+            ok = np.ones(len(codes), dtype=bool)
+        shown_est[~(ok & sampled)] = np.nan
+        shown_se[~(ok & sampled)] = np.nan
+        parts.append(pd.DataFrame({
+            "indicator_id": iid,
+            "kode_kemendagri": codes,
+            "estimate": bench,
+            "mse": mse,
+            "rmse": rmse,
+            "ci_low": np.clip(bench - Z95 * rmse, 0, 1),
+            "ci_high": np.clip(bench + Z95 * rmse, 0, 1),
+            "kind": res.kind,
+            "direct_estimate": shown_est,
+            "direct_se": shown_se,
+            "gamma": res.gamma,
+            "n": n.astype(np.int64),
+            "psi": res.psi,
+            "estimate_unbenchmarked": res.estimate,
+            "benchmark_ratio": ratio,
+            "sigma2_u": res.fit.sigma2_u,
+            "deff": res.deff,
+        }))
+    if not parts:
+        return pd.DataFrame(columns=[f.name for f in FIELDS])
+    return pd.concat(parts, ignore_index=True)[[f.name for f in FIELDS]]
+
+
+def build(ctx) -> list[Table]:
+    from analysis.stats import estimates as est_mod
+
+    hh = ctx.tables.get("survey_households")
+    cov = ctx.tables.get("kelurahan_covariates")
+    published = ctx.tables.get("estimates")
+    if hh is None or cov is None or published is None or len(hh.data) == 0:
+        missing = [n for n, t in (("survey_households", hh), ("kelurahan_covariates", cov), ("estimates", published)) if t is None]
+        ctx.note(STAGE, f"small-area estimates skipped: missing {', '.join(missing) or 'survey rows'}", "warning")
+        return []
+    pe = ctx.tables.get("survey_persons")
+    direct = est_mod.compute(hh.data, None if pe is None else pe.data, suppress=False, indicator_ids=SAE_INDICATORS)
+    reg = ctx.tables.get("wilayah_register")
+    kota_of = dict(zip(reg.data["kode_kemendagri"], reg.data["kode_kab_kemendagri"])) if reg is not None else None
+    data = compute(direct, cov.data, published.data, kota_of=kota_of)
+    synthetic = bool(hh.synthetic or published.synthetic)
+    sources = sorted(set(hh.sources) | set(cov.sources) | (set(pe.sources) if pe is not None else set()))
+    n_ind = data["indicator_id"].nunique()
+    comp = int((data["kind"] == "composite").sum())
+    ctx.note(STAGE, f"Fay-Herriot small-area estimates: {n_ind} indicators x {data['kode_kemendagri'].nunique()} kelurahan ({comp} composite rows, the rest synthetic), benchmarked to the city")
+    return [Table(
+        "sae_estimates",
+        "Small-area estimates for all kelurahan (modelled)" + (" (synthetic demo survey)" if synthetic else ""),
+        "Fay-Herriot area-level EBLUP of each main indicator on Dukcapil 2019 kelurahan covariates, with MSE; "
+        "composite for sampled and synthetic for unsampled kelurahan; ratio-benchmarked to the city's direct estimate.",
+        data, FIELDS, sources, synthetic=synthetic,
+    )]

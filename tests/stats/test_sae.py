@@ -123,3 +123,54 @@ def test_ratio_benchmark_hits_the_target_and_respects_the_upper_bound():
     down, r = sae.ratio_benchmark(est, w, target=0.80)
     np.testing.assert_allclose(r, r[0])
     assert np.sum(w * down) / np.sum(w) == pytest.approx(0.80, abs=1e-12)
+
+
+# --- the build-level computation on the simulated two-stage survey -------------------------------------------
+
+
+def _sim_covariates(households, n_unsampled=25, seed=0):
+    """Covariates for the simulated survey's kelurahan plus unsampled ones; informative: the low-education share
+    follows the kelurahan's mean income quintile."""
+    rng = np.random.default_rng(seed)
+    q = households.groupby("kode_kemendagri")["income_quintile"].mean()
+    codes = list(q.index) + [f"31.75.09.{2001 + i}" for i in range(n_unsampled)]
+    qq = np.concatenate([q.to_numpy(dtype=float), rng.uniform(2, 4, n_unsampled)])
+    return pd.DataFrame({
+        "kode_kemendagri": codes,
+        "population": rng.integers(10_000, 60_000, len(codes)),
+        "households": rng.integers(3_000, 18_000, len(codes)),
+        "density": rng.uniform(2_000, 40_000, len(codes)),
+        "share_adult_no_diploma": 0.25 - 0.05 * qq + rng.normal(0, 0.01, len(codes)),
+        "share_adult_tertiary": 0.05 + 0.04 * qq + rng.normal(0, 0.01, len(codes)),
+        "share_60plus": rng.uniform(0.05, 0.12, len(codes)),
+        "share_0_14": rng.uniform(0.2, 0.3, len(codes)),
+    })
+
+
+def test_compute_on_the_simulated_survey():
+    from simulated_survey import make_survey
+
+    from analysis.stats import estimates
+
+    households, persons = make_survey(seed=21, kel_per_kota=6)
+    cov = _sim_covariates(households)
+    direct = estimates.compute(households, persons, suppress=False, indicator_ids=sae.SAE_INDICATORS)
+    published = estimates.compute(households, persons, suppress=True, indicator_ids=sae.SAE_INDICATORS)
+    out = sae.compute(direct, cov, published)
+    assert list(out.columns) == [f.name for f in sae.FIELDS]
+    for iid, g in out.groupby("indicator_id"):
+        assert len(g) == len(cov) and g["kode_kemendagri"].is_unique
+        sampled = g["kode_kemendagri"].isin(households["kode_kemendagri"])
+        assert (g.loc[sampled, "kind"] == "composite").all() and (g.loc[~sampled, "kind"] == "synthetic").all()
+        weight = cov.set_index("kode_kemendagri").loc[g["kode_kemendagri"], "population" if iid.startswith("person") else "households"].to_numpy()
+        city = direct[(direct["indicator_id"] == iid) & (direct["level"] == "city")]["estimate"].iloc[0]
+        assert np.sum(weight * g["estimate"]) / weight.sum() == pytest.approx(city, abs=1e-10)
+        assert g["estimate"].between(0, 1).all() and (g["mse"] > 0).all()
+        assert ((g["ci_low"] <= g["estimate"]) & (g["estimate"] <= g["ci_high"])).all()
+        # a synthetic estimate is never more precise than the model's area variance allows
+        assert (g.loc[~sampled, "mse"] >= g["sigma2_u"].iloc[0] * g.loc[~sampled, "benchmark_ratio"] ** 2 - 1e-15).all()
+        # a suppressed direct estimate is never shown
+        pub = published[(published["indicator_id"] == iid) & (published["level"] == "kelurahan")].set_index("area_code")["reliability"]
+        sup = g["kode_kemendagri"].map(pub).eq("suppressed")
+        assert g.loc[sup, ["direct_estimate", "direct_se"]].isna().all().all()
+        assert g.loc[sampled & ~sup, "direct_estimate"].notna().all()
