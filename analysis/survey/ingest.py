@@ -36,6 +36,7 @@ rows in = rows out + rows rejected. Free text is never kept. Messages never quot
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -314,6 +315,15 @@ def _read_csv(f: _File) -> pd.DataFrame:
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""], engine="c",
             quoting=csv.QUOTE_MINIMAL, on_bad_lines="error", skip_blank_lines=True,
         )
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep), [])
+    seen, dupes = set(), []
+    for h in header:
+        k = _norm(h)
+        if k in seen and k and k not in dupes:
+            dupes.append(k)
+        seen.add(k)
+    if dupes:
+        raise InputError("duplicate_columns", f"column(s) appear twice: {[d[:40] for d in dupes[:5]]}", f.name)
     if df.shape[1] < 2:
         raise InputError("wrong_delimiter", "the rows have a single column: the file is not comma- or semicolon-separated", f.name)
     if len(df) == 0:
@@ -434,23 +444,26 @@ class _HeaderMap:
 def _header_candidates(form: FormDefinition) -> dict[str, dict[str, tuple[str, str | None]]]:
     """Per mode ("xml", each language): normalised header -> (field name, option)."""
     modes: dict[str, dict[str, tuple[str, str | None]]] = {"xml": {}}
-    for f in form.fields:
+    variants_of = {}
+    for f in form.fields:  # first every field's own header, so an option column never shadows a field
         parts = f.path.split("/")
-        variants = {f.path, f.name} | {sep.join(parts) for sep in (".", "-", ":", "_")}
-        for v in variants:
+        variants_of[f.name] = {f.path, f.name} | {sep.join(parts) for sep in (".", "-", ":", "_")}
+        for v in variants_of[f.name]:
             modes["xml"].setdefault(_norm(v), (f.name, None))
-        if f.type == "select_multiple":
-            for c in form.choices[f.list_name]:
-                for v in variants:
-                    for sep in ("/", ".", "-", ":", "_"):
-                        modes["xml"].setdefault(_norm(f"{v}{sep}{c.name}"), (f.name, c.name))
         for lang in form.languages:
             label = f.labels.get(lang)
-            if not label:
-                continue
-            modes.setdefault(lang, {}).setdefault(_norm(label), (f.name, None))
-            if f.type == "select_multiple":
-                for c in form.choices[f.list_name]:
+            if label:
+                modes.setdefault(lang, {}).setdefault(_norm(label), (f.name, None))
+    for f in form.fields:  # then the 0/1 option columns of select_multiple ("path/option", "label/option label")
+        if f.type != "select_multiple":
+            continue
+        for c in form.choices[f.list_name]:
+            for v in variants_of[f.name]:
+                for sep in ("/", ".", ":"):
+                    modes["xml"].setdefault(_norm(f"{v}{sep}{c.name}"), (f.name, c.name))
+            for lang in form.languages:
+                label = f.labels.get(lang)
+                if label:
                     modes[lang].setdefault(_norm(f"{label}/{c.labels.get(lang) or c.name}"), (f.name, c.name))
                     modes[lang].setdefault(_norm(f"{label}/{c.name}"), (f.name, c.name))
     # A label export still has XML-named fields where a field has no label (calculates, metadata).
@@ -657,6 +670,12 @@ def _read_design(design) -> pd.DataFrame:
 # --- the ingest ---------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def _default_form() -> FormDefinition:
+    """The committed questionnaire, parsed once per process (read-only afterwards)."""
+    return load_form()
+
+
 def _split_tables(files: list[_File], form: FormDefinition) -> tuple[pd.DataFrame, pd.DataFrame | None, dict, str, str]:
     """Find the main and roster tables among the files / sheets. Returns (main, roster, format, main name, roster name)."""
     tables: list[tuple[str, pd.DataFrame | None]] = []
@@ -685,7 +704,7 @@ def _split_tables(files: list[_File], form: FormDefinition) -> tuple[pd.DataFram
     empties = [label for label, df in tables if df is None or len(df) == 0]
     if main is None:
         if empties:
-            raise InputError("empty_sheet", f"{empties[0]} has no header or no rows", files[0].name)
+            raise InputError("empty_sheet", "the sheet has no header or no rows", empties[0])
         if roster is not None:
             raise InputError("missing_main", "only the roster (repeat 'anggota') was given; add the main table", roster_name)
         raise InputError("another_questionnaire", "no table in the file looks like an export of this questionnaire", files[0].name)
@@ -693,7 +712,7 @@ def _split_tables(files: list[_File], form: FormDefinition) -> tuple[pd.DataFram
         raise InputError("empty_sheet", "the main table has a header but no rows", main_name)
     if roster is None:
         if empties and any(label != main_name for label in empties):
-            raise InputError("empty_sheet", f"the roster sheet {[e for e in empties if e != main_name][0]} is empty", files[0].name)
+            raise InputError("empty_sheet", "the roster sheet has no header or no rows", [e for e in empties if e != main_name][0])
         raise InputError("missing_roster", "the household roster (repeat 'anggota') is missing: export with repeat groups as a sheet or a second CSV", main_name)
     fmt = {"kind": "xlsx" if "xlsx" in kinds else "csv", "files": len(files)}
     return main, roster, fmt, main_name, roster_name
@@ -720,7 +739,7 @@ def ingest_export(
     (optional ``fpc_psu``) keyed by ``hh_id``/``_uuid`` or by ``kode_kemendagri`` + ``rw``.
     ``synthetic``: label the tables synthetic (also set when the export carries a true ``synthetic`` column).
     """
-    form = form or load_form()
+    form = form or _default_form()
     loaded = _load_files(files)
     main, roster, fmt, main_name, roster_name = _split_tables(loaded, form)
     if "_uuid" not in {_norm(c) for c in main.columns}:
