@@ -169,11 +169,18 @@ def covariates_from_frame(raw: pd.DataFrame, register_codes: set[str] | None = N
     numeric = [c for c in REQUIRED if c not in ("KODE_DESA", "DESA")]
     nums = df[numeric].apply(pd.to_numeric, errors="coerce")
 
+    # vectorised facts, looked up per row below (pandas scalar access per cell is slow)
+    values = nums.to_numpy(dtype="float64")
+    col = {c: j for j, c in enumerate(numeric)}
+    has_gap = np.isnan(values)
+    is_negative = np.nan_to_num(values, nan=0.0) < 0
+    partition_sums = {part: np.nansum(values[:, [col[c] for c in cols]], axis=1) for part, cols in PARTITIONS.items()}
+    pop_all = values[:, col["JUMLAH_PEN"]]
+
     reasons: dict[int, str] = {}
     first_seen: dict[str, int] = {}
     for i in range(len(df)):
         code = codes.iat[i]
-        row = nums.iloc[i]
         if code == LAKE_CODE:
             reasons[i] = f"lake polygon (code {LAKE_CODE}, {str(df['DESA'].iat[i])!r}): not a kelurahan, no residents"
             continue
@@ -187,28 +194,26 @@ def covariates_from_frame(raw: pd.DataFrame, register_codes: set[str] | None = N
         if dotted in first_seen:
             reasons[i] = f"duplicate kelurahan code {dotted} (first in row {first_seen[dotted]})"
             continue
-        gaps = [c for c in numeric if pd.isna(row[c])]
-        if gaps:
-            reasons[i] = f"missing or non-numeric count in {gaps[:3]}"
+        if has_gap[i].any():
+            reasons[i] = f"missing or non-numeric count in {[c for c in numeric if has_gap[i, col[c]]][:3]}"
             continue
-        negative = [c for c in numeric if row[c] < 0]
-        if negative:
-            reasons[i] = f"negative count in {negative[:3]}"
+        if is_negative[i].any():
+            reasons[i] = f"negative count in {[c for c in numeric if is_negative[i, col[c]]][:3]}"
             continue
-        if row["JUMLAH_PEN"] <= 0:
+        if pop_all[i] <= 0:
             reasons[i] = "population (JUMLAH_PEN) is 0"
             continue
-        if row["JUMLAH_KK"] <= 0:
+        if values[i, col["JUMLAH_KK"]] <= 0:
             reasons[i] = "household count (JUMLAH_KK) is 0"
             continue
-        if row["LUAS_WILAY"] <= 0:
+        if values[i, col["LUAS_WILAY"]] <= 0:
             reasons[i] = "area (LUAS_WILAY) is not positive"
             continue
-        bad = []
-        for part, cols in PARTITIONS.items():
-            total = row[cols].sum()
-            if total != row["JUMLAH_PEN"]:
-                bad.append(f"{part} groups sum to {int(total)}, not the population {int(row['JUMLAH_PEN'])}")
+        bad = [
+            f"{part} groups sum to {int(sums[i])}, not the population {int(pop_all[i])}"
+            for part, sums in partition_sums.items()
+            if sums[i] != pop_all[i]
+        ]
         if bad:
             reasons[i] = "; ".join(bad)
             continue
