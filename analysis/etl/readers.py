@@ -212,10 +212,6 @@ def to_numbers(series: pd.Series, delimiter: str | None = None) -> tuple[pd.Seri
     return values, bad
 
 
-def _looks_numeric(t: str) -> bool:
-    return bool(re.match(r"^[+-]?[\d.,]+$", t)) and any(c.isdigit() for c in t)
-
-
 _IDENTIFIER_NAME = re.compile(
     r"(^|_)(kode|code|codes|id|nik|kk|no_kk|parent|phone|telp|telepon|hp|wa|postal|kodepos|rt|rw)(_|$)"
 )
