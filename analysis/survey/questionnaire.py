@@ -622,3 +622,83 @@ def convert_to_xform(path: Path | None = None):
 
 if __name__ == "__main__":  # regenerate the committed form: python -m analysis.survey.questionnaire
     print(write_xlsform())
+
+
+# --- checking an export against the form ----------------------------------------------------------------------
+
+_CMP = re.compile(r"^\$\{(\w+)\}\s*(=|!=|>=|<=|>|<)\s*('?)([^']*)\3$")
+_SELECTED = re.compile(r"^selected\(\s*\$\{(\w+)\}\s*,\s*'([^']*)'\s*\)$")
+
+
+def relevant_mask(expr: str | None, df, form: FormDefinition):
+    """Evaluate the simple relevant expressions this form uses on an XML-values export (a pandas DataFrame
+    with export paths as columns). Returns a boolean numpy array, or None when the expression is not one of
+    the supported shapes (``${x} op 'v'``, ``${x} op number``, ``selected(${x}, 'v')``)."""
+    import numpy as np
+    import pandas as pd
+
+    if not expr:
+        return np.ones(len(df), dtype=bool)
+    expr = expr.strip()
+    if m := _SELECTED.match(expr):
+        col = df[form.field(m.group(1)).path].fillna("").astype(str)
+        return (" " + col + " ").str.contains(f" {m.group(2)} ", regex=False).to_numpy()
+    if m := _CMP.match(expr):
+        name, op, quoted, value = m.groups()
+        path = form.field(name).path
+        if path not in df:
+            return None
+        col = df[path].fillna("").astype(str)
+        if quoted:
+            return (col == value).to_numpy() if op == "=" else (col != value).to_numpy()
+        num = pd.to_numeric(col, errors="coerce").to_numpy()
+        v = float(value)
+        with np.errstate(invalid="ignore"):
+            res = {">": num > v, ">=": num >= v, "<": num < v, "<=": num <= v, "=": num == v, "!=": num != v}[op]
+        return np.where(np.isnan(num), False, res)
+    return None
+
+
+def check_export(main, repeat, form: FormDefinition | None = None) -> dict[str, dict[str, int]]:
+    """Count, per field, answers that break the form: ``missing`` (required, relevant, empty),
+    ``not_relevant`` (answered although not relevant), ``unknown_choice``, ``not_a_number``,
+    ``out_of_range``. ``main`` and ``repeat`` are XML-values exports (strings, "" for empty); repeat rows
+    are checked with their own relevants (a roster exists only for consenting households)."""
+    import numpy as np
+    import pandas as pd
+
+    form = form or load_form()
+    out: dict[str, dict[str, int]] = {}
+    for df, fields in ((main, form.main_fields), (repeat, form.repeat_fields)):
+        for f in fields:
+            if f.path not in df or f.type in ("calculate", "start", "end", "today"):
+                continue
+            col = df[f.path].fillna("").astype(str)
+            empty = (col == "").to_numpy()
+            rel = np.ones(len(df), dtype=bool)
+            exprs = [f.relevant] + ([] if f.in_repeat else list(f.group_relevants))
+            for e in exprs:
+                m = relevant_mask(e, df, form)
+                if m is not None:
+                    rel &= m
+            counts = {
+                "missing": int((f.required & rel & empty).sum()),
+                "not_relevant": int((~rel & ~empty).sum()),
+            }
+            if f.is_select:
+                allowed = set(form.choice_names(f.list_name))
+                vals = col[~empty]
+                if f.type == "select_multiple":
+                    bad = vals.map(lambda s: any(t not in allowed for t in s.split()))
+                else:
+                    bad = ~vals.isin(allowed)
+                counts["unknown_choice"] = int(bad.sum())
+            if f.type in ("integer", "decimal"):
+                num = pd.to_numeric(col[~empty], errors="coerce")
+                counts["not_a_number"] = int(num.isna().sum())
+                if f.min is not None:
+                    counts["out_of_range"] = int(((num < f.min) | (num > f.max)).sum())
+            counts = {k: v for k, v in counts.items() if v}
+            if counts:
+                out[f.path] = counts
+    return out

@@ -1,0 +1,506 @@
+"""The synthetic demo survey: a seeded population, a sample from it, and the known truth.
+
+Nothing here describes real people. For every sampled kelurahan the generator builds its **whole synthetic
+population** (households by RW, then persons), draws the sample of :mod:`analysis.survey.design` from it,
+and writes the sample as a KoboToolbox export (:mod:`analysis.survey.kobo_export`) with, beside it, the design
+file, the generating model's coefficients and the true kelurahan rates of the main indicators computed on the
+full synthetic populations (``truth.json``, ``truth_kelurahan.csv``). Everything is labelled SYNTHETIC.
+
+The model (all coefficients are in :data:`MODEL` and copied into ``truth.json``):
+
+1. *Kelurahan and RW*: a poverty index ``u = 0.7 x + 0.5 v + 1.0 [Tengah, Gedong] + 0.3 r`` where ``x`` is the
+   kelurahan's standardised share of adults without a diploma in the Dukcapil 2019 register (0 without
+   covariates), ``v ~ N(0,1)`` per kelurahan, ``r ~ N(0,1)`` per RW. The two field sites of Joveto & Irwansyah
+   (2023) are poorer by construction.
+2. *Household*: size ``1 + Poisson(2.3 + 0.25 u+)``; monthly expenditure log-normal,
+   ``log E = log 5.48e6 - 0.35 u + 0.15 log(size/3.5) + 0.65 e``; the **income quintile** is the quintile of
+   ``E`` over the synthetic city (households weighted by the inverse of the kelurahan inclusion probability).
+   The export records the expenditure bracket of ``E``.
+3. *Persons*: ages, sex and BPS diploma from household structure and an ordinal model on expenditure and
+   birth cohort, capped by age (a child in primary school has no diploma yet, as in Susenas).
+4. *Internet use* (persons 5+, BPS definition), a logit::
+
+       logit P = b0 + b_q[quintile] + b_edu[education] * [age >= 15] + b_age[age group] + b_sex[P] + g_kel
+       g_kel = -0.3 x + 0.25 w,  w ~ N(0,1)
+
+   **Calibration** (solved once by :func:`calibrate` on seed 20250101 and fixed in :data:`MODEL`): ``b0`` and
+   the no-diploma coefficient are set so that on the synthetic city (weighted) 95.39% of households have at
+   least one member who used the internet in the last 3 months (BPS DKI Jakarta 2022, Susenas: 95.39) and
+   7.35% of persons aged 15+ without a diploma use the internet (SMERU 2020, DKI Jakarta, cited by Joveto &
+   Irwansyah 2023). Children 5-14 get no education term because their "no diploma" means "still at school".
+5. *Phones, skills*: owning a smartphone and a basic digital skill are logits on internet use, quintile,
+   age and education; phones owned = smartphone owners + Poisson feature phones; sharing is likelier when
+   there are more members than smartphones.
+6. *JAKI* for the respondent (head, or spouse): a funnel knows -> installed (needs a smartphone in the
+   household) -> used the BST check (likelier for DTKS / bansos households); reasons for not using follow
+   from the funnel (did not know, no smartphone, no quota for poor households, cannot operate without a
+   digital skill, distrust).
+7. *Information channels*: one logit per channel on poverty (quintile 1-2), the respondent's internet use
+   and education: RT/RW heads, door-to-door and community organisations for poorer households, WhatsApp for
+   internet users, online news and social media for the more educated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.survey import design as design_mod
+from analysis.survey.questionnaire import EXPENDITURE_BRACKETS
+
+SURVEY_ID = "demo-synthetic-2025"
+FIELDWORK_START = "2025-02-03"
+FIELDWORK_DAYS = 54
+
+EDU_CATS = np.array(["tidak_punya", "sd", "smp", "sma", "smk", "d1_d3", "d4_s1", "s2_s3"])
+EDU_LEVEL5 = np.array([0, 1, 2, 3, 3, 4, 4, 4])  # -> no_diploma, sd, smp, sma, tertiary
+LEVEL5_NAMES = ["no_diploma", "sd", "smp", "sma", "tertiary"]
+EDU_ADULT_CUM = [0.07, 0.22, 0.39, 0.62, 0.72, 0.77, 0.97]  # adult (22+) diploma distribution, cumulative
+AGE_GROUPS = ["5-14", "15-24", "25-44", "45-59", "60+"]
+OCCUPATIONS = np.array(["school", "housework", "not_working", "employee", "own_account", "casual",
+                        "family_worker", "retired", "other"])
+
+MODEL = {
+    "kelurahan": {"x_low_education": 0.7, "v_random": 0.5, "oversample_poverty": 1.0, "rw_random": 0.3},
+    "household": {"size_lambda": 2.3, "size_poverty": 0.25, "log_expenditure_median": float(np.log(5.48e6)),
+                  "expenditure_poverty": -0.35, "expenditure_size": 0.15, "expenditure_sd": 0.65},
+    "internet": {
+        "intercept": 1.0,  # calibrated, see calibrate()
+        "quintile": {"1": 0.0, "2": 0.5, "3": 0.9, "4": 1.3, "5": 1.8},
+        "education_15plus": {"no_diploma": -3.9, "sd": 0.0, "smp": 0.9, "sma": 1.7, "tertiary": 2.5},
+        "age_group": {"5-14": 0.3, "15-24": 1.0, "25-44": 0.0, "45-59": -0.8, "60+": -2.0},
+        "sex": {"L": 0.0, "P": -0.15},
+        "kelurahan": {"x_low_education": -0.3, "random_sd": 0.25},
+    },
+    "smartphone": {"intercept": -2.5, "internet": 4.0, "quintile_centred": 0.3, "age_5_14": -1.5, "age_60plus": -0.5},
+    "digital_skill": {"intercept_user": -0.5, "education_score_centred": 0.6, "age_60plus": -1.0, "non_user_p": 0.01},
+    "jaki": {
+        "knows": {"intercept": -1.1, "internet": 1.4, "education_score_centred": 0.4, "quintile_centred": 0.2,
+                  "age_60plus": -0.6, "poverty_u": -0.4},
+        "installed_given_knows": {"intercept": -0.6, "owns_smartphone": 1.5, "quintile_centred": 0.3},
+        "used_bst_check_given_installed": {"intercept": -1.0, "dtks_or_bansos": 1.2},
+    },
+    "info_channel": {
+        "rt_rw": {"intercept": -0.2, "poor": 1.0, "dtks": 0.3},
+        "kelurahan_office": {"intercept": -1.5, "poor": 0.4},
+        "poster": {"intercept": -1.3},
+        "door_to_door": {"intercept": -1.8, "poor": 0.8},
+        "whatsapp": {"intercept": -1.2, "internet": 1.6, "poor": 0.3},
+        "social_media": {"intercept": -2.0, "internet": 1.2, "education_score_centred": 0.3},
+        "online_news": {"intercept": -2.8, "internet": 1.0, "education_score_centred": 0.5},
+        "jaki": {"intercept": -3.0, "installed_jaki": 2.5},
+        "tv_radio": {"intercept": -1.0, "education_score_centred": -0.1},
+        "community_org": {"intercept": -2.2, "poor": 0.6},
+    },
+    "targets": {
+        "households_with_internet_pct": 95.39,
+        "households_with_internet_source": "BPS (2023), Susenas 2022: % of households that accessed the internet in the last 3 months, DKI Jakarta",
+        "no_diploma_15plus_internet_pct": 7.35,
+        "no_diploma_15plus_internet_source": "SMERU (2020), Catatan kebijakan: mewujudkan ekonomi digital yang inklusif; DKI Jakarta, persons without a diploma (cited by Joveto & Irwansyah 2023, JDPL 5(3))",
+    },
+}
+
+
+def _logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass
+class Population:
+    """The synthetic population of the sampled kelurahan (households ``hh`` and persons ``pp`` as dicts of arrays)."""
+
+    kel: pd.DataFrame  # sampled kelurahan with their effects
+    hh: dict
+    pp: dict
+
+
+def _group_sum(idx, values, n):
+    return np.bincount(idx, weights=values, minlength=n)
+
+
+def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Generator,
+                     model: dict = MODEL) -> Population:
+    """Every household and person of every sampled kelurahan, vectorised (numpy)."""
+    m = model
+    kel = sample.reset_index(drop=True).copy()
+    share = frame["share_adult_no_diploma"]
+    if share.notna().sum() > 10:
+        x_all = (share - share.mean()) / share.std()
+        x = kel["kode_kemendagri"].map(dict(zip(frame["kode_kemendagri"], x_all))).fillna(0.0).to_numpy()
+    else:
+        x = np.zeros(len(kel))
+    kel["x_low_education"] = x
+    mk = m["kelurahan"]
+    kel["u"] = mk["x_low_education"] * x + mk["v_random"] * rng.standard_normal(len(kel)) + mk["oversample_poverty"] * kel["oversample"].to_numpy()
+    kel["g_internet"] = m["internet"]["kelurahan"]["x_low_education"] * x + m["internet"]["kelurahan"]["random_sd"] * rng.standard_normal(len(kel))
+    kel_pos = {c: i for i, c in enumerate(kel["kode_kemendagri"])}
+
+    # households: one row per listed household of every RW of every sampled kelurahan
+    rw = rw.reset_index(drop=True)
+    rw_kel = rw["kode_kemendagri"].map(kel_pos).to_numpy()
+    rw_u = kel["u"].to_numpy()[rw_kel] + mk["rw_random"] * rng.standard_normal(len(rw))
+    sizes = rw["households_listed"].to_numpy()
+    hh_rw = np.repeat(np.arange(len(rw)), sizes)
+    H = len(hh_rw)
+    hh_kel = rw_kel[hh_rw]
+    u = rw_u[hh_rw]
+    mh = m["household"]
+    size = 1 + rng.poisson(mh["size_lambda"] + mh["size_poverty"] * np.clip(u, 0, None))
+    size = np.minimum(size, 12)
+    logE = (mh["log_expenditure_median"] + mh["expenditure_poverty"] * u
+            + mh["expenditure_size"] * np.log(size / 3.5) + mh["expenditure_sd"] * rng.standard_normal(H))
+    E = np.exp(logE)
+    w_city = 1.0 / kel["pi_kelurahan"].to_numpy()[hh_kel]
+    cuts = _weighted_quantiles(logE, w_city, [0.2, 0.4, 0.6, 0.8])
+    quint = 1 + np.searchsorted(cuts, logE, side="right")
+    bracket_edges = np.array([hi for lo, hi in EXPENDITURE_BRACKETS.values() if hi is not None], dtype=float)
+    bracket = np.searchsorted(bracket_edges, E, side="right")
+
+    # persons
+    P = int(size.sum())
+    p_hh = np.repeat(np.arange(H), size)
+    starts = np.concatenate([[0], np.cumsum(size)[:-1]])
+    line = np.arange(P) - starts[p_hh] + 1
+    head_age = np.clip(np.round(24 + rng.gamma(4.0, 6.0, H)), 18, 95)
+    age = np.empty(P)
+    is_head = line == 1
+    is_spouse = (line == 2) & (rng.random(P) < 0.85)
+    age[is_head] = head_age
+    age[is_spouse] = np.clip(head_age[p_hh[is_spouse]] + np.round(rng.normal(-3, 4, is_spouse.sum())), 16, 95)
+    other = ~is_head & ~is_spouse
+    elder = other & (rng.random(P) < 0.08)
+    child = other & ~elder
+    age[elder] = np.clip(head_age[p_hh[elder]] + 22 + np.round(rng.uniform(0, 10, elder.sum())), 50, 105)
+    age[child] = np.clip(head_age[p_hh[child]] - 20 - np.round(rng.uniform(0, 22, child.sum())), 0, 60)
+    age = age.astype(int)
+    sex = np.where(is_head, np.where(rng.random(P) < 0.8, 0, 1), rng.integers(0, 2, P))
+    head_sex = sex[starts]
+    sex = np.where(is_spouse, 1 - head_sex[p_hh], sex)  # 0 = L, 1 = P
+
+    # education (8 BPS categories) from an ordinal latent on expenditure and cohort, capped by age
+    z = (logE - logE.mean()) / logE.std()
+    latent = 0.9 * z[p_hh] - 0.02 * (age - 40) + rng.standard_normal(P)
+    adult = age >= 22
+    thresholds = np.quantile(latent[adult], EDU_ADULT_CUM)
+    edu = np.searchsorted(thresholds, latent)
+    cap = np.select([age < 5, age < 13, age < 16, age < 19, age < 22], [0, 0, 1, 2, 4], 7)
+    edu = np.minimum(edu, cap)
+    level = EDU_LEVEL5[edu]
+    age_group = np.select([age < 5, age < 15, age < 25, age < 45, age < 60], [-1, 0, 1, 2, 3], 4)
+    eligible = age >= 5
+
+    mi = m["internet"]
+    b_q = np.array([mi["quintile"][str(q)] for q in range(1, 6)])
+    b_edu = np.array([mi["education_15plus"][n] for n in LEVEL5_NAMES])
+    b_age = np.array([mi["age_group"][g] for g in AGE_GROUPS])
+    eta = (mi["intercept"] + b_q[quint[p_hh] - 1] + np.where(age >= 15, b_edu[level], 0.0)
+           + b_age[np.maximum(age_group, 0)] + np.where(sex == 1, mi["sex"]["P"], 0.0)
+           + kel["g_internet"].to_numpy()[hh_kel[p_hh]])
+    internet = eligible & (rng.random(P) < _logistic(eta))
+
+    ms = m["smartphone"]
+    eta_s = (ms["intercept"] + ms["internet"] * internet + ms["quintile_centred"] * (quint[p_hh] - 3)
+             + ms["age_5_14"] * (age < 15) + ms["age_60plus"] * (age >= 60))
+    smartphone = eligible & (rng.random(P) < _logistic(eta_s))
+    md = m["digital_skill"]
+    score_c = level - 2
+    p_skill = np.where(internet, _logistic(md["intercept_user"] + md["education_score_centred"] * score_c + md["age_60plus"] * (age >= 60)), md["non_user_p"])
+    skill = eligible & (rng.random(P) < p_skill)
+    p_lit = np.select([age < 7, age < 10, (age >= 15) & (level == 0)], [0.3, 0.85, 0.75], 0.995)
+    literate = eligible & (rng.random(P) < p_lit)
+    occupation = _occupation(age, sex, rng)
+
+    pp = dict(hh=p_hh, line=line, age=age, sex=sex, edu=edu, level=level, age_group=age_group, internet=internet,
+              smartphone=smartphone, skill=skill, literate=literate, occupation=occupation, eligible=eligible)
+
+    # household aggregates from members
+    n_users = _group_sum(p_hh, internet, H)
+    n_smart = _group_sum(p_hh, smartphone, H)
+    n_kids = _group_sum(p_hh, (age >= 6) & (age <= 18), H)
+    has_internet = n_users > 0
+    poor = quint <= 2
+    n_phones = np.minimum(n_smart + rng.poisson(0.25 + 0.1 * poor), 20).astype(int)
+    shared = (n_phones > 0) & (rng.random(H) < _logistic(-1.0 + 0.6 * (size - n_smart) - 0.3 * (quint - 3)))
+    sh_school = shared & (rng.random(H) < np.where(n_kids > 0, 0.85, 0.05))
+    sh_work = shared & (rng.random(H) < 0.5)
+    sh_msg = shared & ((rng.random(H) < 0.75) | (~sh_school & ~sh_work))
+    c_mobile = has_internet & (rng.random(H) < 0.97)
+    c_fixed = has_internet & (rng.random(H) < _logistic(-2.2 + 0.7 * (quint - 1)))
+    c_wifi = has_internet & (rng.random(H) < _logistic(-2.0 + 0.3 * poor))
+    c_none = ~(c_mobile | c_fixed | c_wifi)
+    quota = np.where(
+        c_mobile,
+        np.clip(np.round(np.exp(np.log(60_000) + 0.35 * np.log(np.maximum(n_users, 1)) + 0.15 * (quint - 1) + 0.5 * rng.standard_normal(H)) / 5000) * 5000, 5000, 2_000_000),
+        0,
+    ).astype(int)
+    dtks_p = _logistic(0.8 - 1.0 * (quint - 1) + 0.3 * u)
+    dtks = np.where(rng.random(H) < 0.03, 2, (rng.random(H) < dtks_p).astype(int))  # 1 yes, 0 no, 2 don't know
+    bansos = np.where(rng.random(H) < 0.01, 2, (rng.random(H) < np.where(dtks == 1, 0.85, 0.08 + 0.1 * (quint == 1))).astype(int))
+    bst = np.where(bansos == 1, np.where(rng.random(H) < 0.03, 2, (rng.random(H) < 0.55).astype(int)), -1)
+
+    # respondent: the head, or the spouse when there is one (30%)
+    spouse_idx = np.full(H, -1)
+    sp = np.flatnonzero(is_spouse)
+    spouse_idx[p_hh[sp]] = sp
+    use_spouse = (spouse_idx >= 0) & (rng.random(H) < 0.3)
+    resp = np.where(use_spouse, spouse_idx, starts)
+    r_int, r_smart, r_skill = internet[resp], smartphone[resp], skill[resp]
+    r_score = level[resp] - 2
+    r_age = age[resp]
+    mj = m["jaki"]
+    k = mj["knows"]
+    knows = rng.random(H) < _logistic(k["intercept"] + k["internet"] * r_int + k["education_score_centred"] * r_score
+                                      + k["quintile_centred"] * (quint - 3) + k["age_60plus"] * (r_age >= 60) + k["poverty_u"] * u)
+    ki = mj["installed_given_knows"]
+    installed = knows & (n_smart > 0) & (rng.random(H) < _logistic(ki["intercept"] + ki["owns_smartphone"] * r_smart + ki["quintile_centred"] * (quint - 3)))
+    ku = mj["used_bst_check_given_installed"]
+    used_check = installed & (rng.random(H) < _logistic(ku["intercept"] + ku["dtks_or_bansos"] * ((dtks == 1) | (bansos == 1))))
+    not_used = ~used_check
+    rs_dnk = not_used & ~knows
+    rs_nosmart = not_used & ((n_smart == 0) | (~r_smart & (rng.random(H) < 0.5)))
+    rs_quota = not_used & (rng.random(H) < np.where(poor, 0.45, 0.1))
+    rs_operate = not_used & (rng.random(H) < np.where(~r_skill | (r_age >= 60), 0.6, 0.05))
+    rs_distrust = not_used & (rng.random(H) < 0.08)
+    rs_other = not_used & ((rng.random(H) < 0.03) | ~(rs_dnk | rs_nosmart | rs_quota | rs_operate | rs_distrust))
+    qlue = rng.random(H) < _logistic(-3.0 + 0.5 * r_score + 0.8 * r_int)
+    complaint = rng.random(H) < _logistic(-2.3 + 0.4 * r_score + 0.5 * r_int)
+    info = {}
+    preds = {"poor": poor, "dtks": dtks == 1, "internet": r_int, "education_score_centred": r_score, "installed_jaki": installed}
+    for ch, coefs in m["info_channel"].items():
+        eta_c = np.full(H, coefs["intercept"], dtype=float)
+        for var, b in coefs.items():
+            if var != "intercept":
+                eta_c = eta_c + b * preds[var]
+        info[ch] = rng.random(H) < _logistic(eta_c)
+    info_none = ~np.any(np.column_stack(list(info.values())), axis=1)
+
+    hh = dict(
+        rw_row=hh_rw, kel=hh_kel, u=u, size=size, E=E, quintile=quint, bracket=bracket, n_users=n_users,
+        has_internet=has_internet, n_smart=n_smart, n_phones=n_phones, shared=shared, sh_school=sh_school,
+        sh_work=sh_work, sh_msg=sh_msg, c_mobile=c_mobile, c_fixed=c_fixed, c_wifi=c_wifi, c_none=c_none,
+        quota=quota, dtks=dtks, bansos=bansos, bst=bst, resp=resp, resp_line=line[resp], knows=knows,
+        installed=installed, used_check=used_check, rs_dnk=rs_dnk, rs_nosmart=rs_nosmart, rs_quota=rs_quota,
+        rs_operate=rs_operate, rs_distrust=rs_distrust, rs_other=rs_other, qlue=qlue, complaint=complaint,
+        info_none=info_none, w_city=w_city, start=starts,
+        **{f"info_{k}": v for k, v in info.items()},
+    )
+    return Population(kel=kel, hh=hh, pp=pp)
+
+
+def _occupation(age, sex, rng):
+    """Main activity by age and sex (a coarse BPS-like mix), as codes into :data:`OCCUPATIONS` (-1 under 10)."""
+    n = len(age)
+    r = rng.random(n)
+    occ = np.full(n, -1, dtype=np.int8)
+    young = (age >= 10) & (age < 18)
+    occ[young] = np.where(r[young] < 0.92, 0, 5)
+    student_age = (age >= 18) & (age < 23)
+    occ[student_age] = np.where(r[student_age] < 0.35, 0, np.where(r[student_age] < 0.75, 3, 2))
+    work = (age >= 23) & (age < 60)
+    men = work & (sex == 0)
+    women = work & (sex == 1)
+    occ[men] = np.searchsorted(np.cumsum([0, 0, 0.08, 0.45, 0.25, 0.15, 0.02, 0, 0.05]), r[men], side="right") - 1
+    occ[women] = np.searchsorted(np.cumsum([0, 0.42, 0.05, 0.25, 0.18, 0.04, 0.04, 0, 0.02]), r[women], side="right") - 1
+    old = age >= 60
+    occ[old] = np.where(r[old] < 0.5, 7, np.where(r[old] < 0.75, 4, 1))
+    return occ
+
+
+def _weighted_quantiles(values, weights, qs):
+    order = np.argsort(values)
+    cw = np.cumsum(weights[order])
+    cw /= cw[-1]
+    return np.array([values[order][np.searchsorted(cw, q)] for q in qs])
+
+
+# --- sampling households and the truth ---------------------------------------------------------------------
+
+
+def sample_households(pop: Population, rw: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the sampled households: a simple random sample of ``households_sampled`` in each sampled RW."""
+    take = rw["households_sampled"].to_numpy()
+    rw_row = pop.hh["rw_row"]
+    key = rng.random(len(rw_row))
+    order = np.lexsort((key, rw_row))
+    first = np.concatenate([[0], np.cumsum(rw["households_listed"].to_numpy())[:-1]])
+    rank = np.empty(len(rw_row), dtype=int)
+    rank[order] = np.arange(len(rw_row)) - first[rw_row[order]]
+    chosen = rank < take[rw_row]
+    return np.flatnonzero(chosen)
+
+
+TRUTH_INDICATORS = [
+    # (indicator = canonical column, unit, universe description, numerator array name, universe mask name)
+    ("has_internet", "household", "all households", "has_internet", None),
+    ("phone_shared", "household", "all households", "shared", None),
+    ("conn_mobile_data", "household", "all households", "c_mobile", None),
+    ("conn_fixed_broadband", "household", "all households", "c_fixed", None),
+    ("dtks", "household", "all households (don't know = no)", "dtks_yes", None),
+    ("received_bansos", "household", "all households (don't know = no)", "bansos_yes", None),
+    ("knows_jaki", "household", "all households (the respondent)", "knows", None),
+    ("installed_jaki", "household", "all households (not asked = no)", "installed", None),
+    ("used_bst_check", "household", "all households (not asked = no)", "used_check", None),
+    ("info_rt_rw", "household", "all households", "info_rt_rw", None),
+    ("info_whatsapp", "household", "all households", "info_whatsapp", None),
+    ("info_jaki", "household", "all households", "info_jaki", None),
+    ("uses_internet", "person", "persons aged 5+", "internet", "eligible"),
+    ("owns_smartphone", "person", "persons aged 5+", "smartphone", "eligible"),
+    ("digital_skill_basic", "person", "persons aged 5+", "skill", "eligible"),
+]
+
+
+def truth_tables(pop: Population) -> tuple[pd.DataFrame, dict]:
+    """True kelurahan rates on the full synthetic populations, and weighted city values (calibration check)."""
+    hh, pp, kel = pop.hh, pop.pp, pop.kel
+    hh = dict(hh, dtks_yes=hh["dtks"] == 1, bansos_yes=hh["bansos"] == 1)
+    K = len(kel)
+    rows = []
+    city = {}
+    p_kel = hh["kel"][pp["hh"]]
+    for ind, unit, universe, num, mask in TRUTH_INDICATORS:
+        if unit == "household":
+            values, k_idx, w = hh[num].astype(float), hh["kel"], hh["w_city"]
+            sel = np.ones(len(values), dtype=bool)
+        else:
+            values, k_idx, w = pp[num].astype(float), p_kel, hh["w_city"][pp["hh"]]
+            sel = pp[mask]
+        numer = np.bincount(k_idx[sel], weights=values[sel], minlength=K)
+        denom = np.bincount(k_idx[sel], minlength=K)
+        for i in range(K):
+            rows.append((True, kel.at[i, "kode_kemendagri"], kel.at[i, "kelurahan"], kel.at[i, "kab_kota"], ind, unit,
+                         universe, int(numer[i]), int(denom[i]), numer[i] / denom[i] if denom[i] else np.nan))
+        city[ind] = float(np.sum(values[sel] * w[sel]) / np.sum(w[sel]))
+    no_dip = (pp["age"] >= 15) & (pp["level"] == 0)
+    wp = hh["w_city"][pp["hh"]]
+    city["uses_internet_no_diploma_15plus"] = float(np.sum(pp["internet"][no_dip] * wp[no_dip]) / np.sum(wp[no_dip]))
+    table = pd.DataFrame(rows, columns=["synthetic", "kode_kemendagri", "kelurahan", "kab_kota", "indicator", "unit",
+                                        "universe", "numerator", "denominator", "rate"])
+    return table, city
+
+
+# --- calibration -------------------------------------------------------------------------------------------
+
+
+def calibrate(seed: int = 20250101, iterations: int = 12, covariates: pd.DataFrame | None = None) -> dict:
+    """Solve the internet intercept and the no-diploma coefficient for the two published targets.
+
+    Alternating secant steps on the weighted synthetic city (households weighted by 1/pi_kelurahan):
+    the intercept moves the household share towards 95.39%, the no-diploma coefficient moves the
+    no-diploma 15+ share towards 7.35%. The result is what :data:`MODEL` holds; rerun after changing the model.
+    """
+    import copy
+
+    model = copy.deepcopy(MODEL)
+    frame = design_mod.kelurahan_frame(covariates=covariates)
+    for _ in range(iterations):
+        rng = np.random.default_rng(seed)
+        sample, rw = design_mod.select_sample(frame, design_mod.DesignSpec(), rng)
+        pop = build_population(sample, rw, frame, rng, model)
+        _, city = truth_tables(pop)
+        hh_gap = np.log(0.9539 / 0.0461) - np.log(city["has_internet"] / (1 - city["has_internet"]))
+        nd_gap = np.log(0.0735 / 0.9265) - np.log(city["uses_internet_no_diploma_15plus"] / (1 - city["uses_internet_no_diploma_15plus"]))
+        model["internet"]["intercept"] += 0.6 * hh_gap
+        model["internet"]["education_15plus"]["no_diploma"] += nd_gap - 0.6 * hh_gap
+    return {"intercept": model["internet"]["intercept"], "no_diploma": model["internet"]["education_15plus"]["no_diploma"],
+            "city": city}
+
+
+# --- the whole demo ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class GenerateOptions:
+    out: Path
+    seed: int = 20250101
+    households: int = 4_000
+    kelurahan: int = 80  # PPS kelurahan (the two oversampled kelurahan come on top)
+    format: str = "both"  # xlsx | csv | both
+    values: str = "xml"  # xml | labels
+    delimiter: str = ";"
+    lang: str = "Indonesian (id)"
+    dirt: bool = True
+
+
+def generate(opts: GenerateOptions, covariates: pd.DataFrame | None = None, register: pd.DataFrame | None = None,
+             progress=None) -> dict:
+    """Generate the demo survey into ``opts.out``; return a summary (paths, counts).
+
+    Deterministic: the same seed, options and inputs give byte-identical files.
+    """
+    from analysis.survey import kobo_export
+
+    out = Path(opts.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(opts.seed)
+    frame = design_mod.kelurahan_frame(register, covariates)
+    spec = design_mod.DesignSpec(households=opts.households, n_kelurahan=opts.kelurahan)
+    sample, rw = design_mod.select_sample(frame, spec, rng)
+    pop = build_population(sample, rw, frame, rng)
+    chosen = sample_households(pop, rw, rng)
+    design = design_mod.design_table(sample, rw, SURVEY_ID)
+    psu_frame = design_mod.frame_psu_counts(frame)
+    design.insert(design.columns.get_loc("n_rw_kelurahan"), "fpc_psu", design["stratum"].map(psu_frame).astype(int))
+    truth_kel, city = truth_tables(pop)
+    submissions = kobo_export.submissions_from_population(pop, rw, chosen, opts.seed)
+    paths, dirt = kobo_export.write_export(submissions, out, opts, rng=np.random.default_rng(opts.seed + 1))
+
+    from analysis.tables import atomic_write_bytes, atomic_write_text, csv_bytes
+
+    atomic_write_bytes(out / "design.csv", csv_bytes(design))
+    atomic_write_bytes(out / "truth_kelurahan.csv", csv_bytes(truth_kel))
+    truth = {
+        "synthetic": True,
+        "note": "SYNTHETIC DATA generated by analysis.survey.generate; no real respondents.",
+        "survey_id": SURVEY_ID,
+        "seed": opts.seed,
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items() if k != "out"},
+        "design": {
+            "spec": asdict(spec),
+            "strata": "kab/kota (Kemendagri)",
+            "size_source": sorted(frame["size_source"].unique().tolist()),
+            "frame_households": int(frame["households"].sum()),
+            "frame_households_by_stratum": {k: int(v) for k, v in frame.groupby("kode_kab_kemendagri")["households"].sum().items()},
+            "kelurahan_sampled": int(len(sample)),
+            "psu_sampled": int(len(design)),
+            "households_sampled": int(len(chosen)),
+            "oversample": list(design_mod.OVERSAMPLE),
+        },
+        "model": MODEL,
+        "income_quintile": "quintile of the latent household expenditure over the synthetic city (weighted); the export holds its bracket",
+        "city_truth_weighted": city,
+        "persons_sampled": int(pop.hh["size"][chosen].sum()),
+        "dirt": dirt,
+        "files": sorted(p.name for p in paths) + ["design.csv", "truth.json", "truth_kelurahan.csv", "README.txt"],
+    }
+    atomic_write_text(out / "truth.json", json.dumps(truth, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    atomic_write_text(out / "README.txt", _readme(truth))
+    return truth
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o))
+
+
+def _readme(truth: dict) -> str:
+    return (
+        "SYNTHETIC DATA - DATA SINTETIS\n"
+        "================================\n\n"
+        "This directory holds a synthetic demo survey generated by the project (python -m analysis survey generate).\n"
+        "No real household or person is described. Direktori ini berisi survei demo SINTETIS; tidak ada responden nyata.\n\n"
+        f"seed {truth['seed']}, {truth['design']['households_sampled']} households, {truth['persons_sampled']} persons.\n\n"
+        "Files:\n"
+        "- the KoboToolbox-style export (XLSX with the main sheet and the repeat sheet 'anggota', and/or two CSV files)\n"
+        "- design.csv: one row per sampled RW (PSU): stratum, selection probabilities, households listed/sampled, design weight\n"
+        "- truth.json: the generating model's coefficients, calibration targets, injected dirt (counts only)\n"
+        "- truth_kelurahan.csv: true kelurahan rates on the full synthetic populations\n"
+    )
