@@ -550,20 +550,23 @@ def _map_select_one(series: pd.Series, lookup: dict[str, str]) -> tuple[pd.Serie
     return out, invalid
 
 
-def _split_multiple(series: pd.Series, form: FormDefinition, list_name: str) -> tuple[pd.Series, int]:
-    """A select_multiple column (values space-separated, or labels space-joined) -> frozenset of names."""
+def _split_multiple(series: pd.Series, form: FormDefinition, list_name: str) -> tuple[pd.DataFrame, int]:
+    """A select_multiple column (values space-separated, or labels space-joined as Kobo writes them) -> one
+    nullable boolean column per option (NA where unanswered) and the number of unreadable answers.
+
+    Vectorised over distinct answers: each distinct string is parsed once (labels contain spaces, so they
+    are matched greedily, longest first), then the option matrix is indexed by the factorised codes.
+    """
+    options = form.choice_names(list_name)
     lookup = _choice_lookup(form, list_name)
-    names = set(form.choice_names(list_name))
-    labels = sorted(((_norm(k), v) for k, v in lookup.items()), key=lambda kv: -len(kv[0]))
-    invalid = 0
-    cache: dict[str, frozenset | None] = {}
+    labels = sorted(lookup.items(), key=lambda kv: -len(kv[0]))
+    names = set(options)
 
     def parse(text: str):
-        nonlocal invalid
         t = _norm(text)
         toks = t.split(" ")
         if all(tok in names for tok in toks):
-            return frozenset(toks)
+            return set(toks)
         got, rest = set(), t
         while rest:
             for lab, name in labels:
@@ -573,20 +576,44 @@ def _split_multiple(series: pd.Series, form: FormDefinition, list_name: str) -> 
                     break
             else:
                 return None
-        return frozenset(got)
+        return got
 
-    out = []
-    for v in series.tolist():
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            out.append(None)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mat = np.zeros((len(uniques) + 1, len(options)), dtype=np.int8)  # last row: unanswered (-1)
+    mat[-1, :] = -1
+    invalid = 0
+    bad_codes = []
+    for u, text in enumerate(uniques):
+        got = parse(str(text)) if str(text).strip() else None
+        if got is None:
+            mat[u, :] = -1
+            if str(text).strip():
+                bad_codes.append(u)
             continue
-        if v not in cache:
-            cache[v] = parse(str(v))
-        r = cache[v]
-        if r is None:
-            invalid += 1
-        out.append(r)
-    return pd.Series(out, index=series.index, dtype=object), invalid
+        for j, o in enumerate(options):
+            mat[u, j] = 1 if o in got else 0
+    if bad_codes:
+        invalid = int(np.isin(codes, bad_codes).sum())
+    rows = mat[codes]  # codes == -1 picks the last row
+    out = {}
+    for j, o in enumerate(options):
+        col = rows[:, j]
+        out[o] = pd.array(np.where(col < 0, pd.NA, col == 1), dtype="boolean")
+    return pd.DataFrame(out, index=series.index), invalid
+
+
+def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[str], index) -> pd.DataFrame:
+    """The 0/1 option columns of Kobo's "both" format -> nullable booleans (NA where every option is empty)."""
+    raw = {o: df[c].reset_index(drop=True) for o, c in cols.items()}
+    answered = pd.concat([v.notna() & v.astype("str").str.strip().ne("") for v in raw.values()], axis=1).any(axis=1).to_numpy()
+    out = {}
+    for o in options:
+        if o in raw:
+            v = raw[o].astype("str").str.strip().isin(["1", "1.0", "True", "true"]).to_numpy()
+        else:
+            v = np.zeros(len(answered), dtype=bool)
+        out[o] = pd.array(np.where(answered, v, pd.NA), dtype="boolean")
+    return pd.DataFrame(out, index=index)
 
 
 def _to_int(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -752,7 +779,11 @@ def ingest_export(
     notes: list[str] = []
     scrubber = Scrubber()
 
-    H = _canonical_frame(main, hmain, form, form.main_fields, scrubber)
+    # Text of a repeated submission (same _uuid) is never kept and never read: only the first copy is scrubbed,
+    # so the personal-data counts describe the submissions once.
+    uuid_col = next(c for c in main.columns if _norm(c) == "_uuid")
+    repeat_copy = (main[uuid_col].notna() & main[uuid_col].duplicated(keep="first")).to_numpy()
+    H = _canonical_frame(main, hmain, form, form.main_fields, scrubber, skip_text=repeat_copy)
     P = _canonical_frame(roster, hrost, form, form.repeat_fields, scrubber)
     invalid = Counter(H.attrs.pop("invalid", {})) + Counter(P.attrs.pop("invalid", {}))
     fmt["values"] = "labels" if (H.attrs.pop("label_values", 0) + P.attrs.pop("label_values", 0)) else "xml"
@@ -965,7 +996,7 @@ def _is_test(H: pd.DataFrame) -> pd.Series:
 _TEXT_TYPES = ("text",)
 
 
-def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, fields: list, scrubber: Scrubber) -> pd.DataFrame:
+def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, fields: list, scrubber: Scrubber, skip_text=None) -> pd.DataFrame:
     """Columns renamed to field names, free text scrubbed, choices mapped to names, integers parsed."""
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     ncols = {_norm(c): c for c in df.columns}
@@ -973,6 +1004,8 @@ def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, f
         if m in ncols:
             s = df[ncols[m]].reset_index(drop=True)
             out[m] = s.astype("str").str.strip().where(s.notna())
+    if "_tags" in ncols:
+        out["_synthetic"] = df[ncols["_tags"]].reset_index(drop=True).astype("str").str.lower().str.contains(r"\bsynthetic\b", regex=True, na=False)
     for m in ("synthetic", "_synthetic"):
         if m in ncols:
             out["_synthetic"] = df[ncols[m]].reset_index(drop=True).astype("str").str.strip().str.lower().isin(["true", "1", "yes", "ya"])
@@ -991,6 +1024,8 @@ def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, f
         if f.type in _TEXT_TYPES:
             if s is None:
                 continue
+            if skip_text is not None and skip_text.any():
+                s = s.where(~skip_text)
             if f.name == "enumerator":
                 # test-submission codes are read before scrubbing removes anything from the column
                 out["_enumerator_raw"] = s.astype("str").str.strip().str.slice(0, 12).str.lower().where(s.notna()).map(
@@ -1011,21 +1046,19 @@ def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, f
                 invalid[f.name] += bad
             out[f.name] = mapped
         elif f.type == "select_multiple":
+            opts = form.choice_names(f.list_name)
+            flags = None
             if s is not None:
-                sets, bad = _split_multiple(s, form, f.list_name)
+                flags, bad = _split_multiple(s, form, f.list_name)
                 if bad:
                     invalid[f.name] += bad
-            else:
-                sets = pd.Series([None] * len(df), dtype=object)
-            if f.name in options:  # the 0/1 columns fill in (or replace) the space-separated answer
-                cols = options[f.name]
-                flags = {o: df[c].reset_index(drop=True).astype("str").str.strip().isin(["1", "1.0", "True", "true"]) for o, c in cols.items()}
-                answered = pd.concat([df[c].reset_index(drop=True).notna() for c in cols.values()], axis=1).any(axis=1)
-                from_flags = pd.Series(
-                    [frozenset(o for o in flags if flags[o].iat[i]) if answered.iat[i] else None for i in range(len(df))], dtype=object
-                )
-                sets = sets.where(sets.notna(), from_flags)
-            out[f.name] = sets
+            if f.name in options:  # the 0/1 columns fill in (or stand in for) the space-separated answer
+                from_cols = _flags_from_columns(df, options[f.name], opts, out.index)
+                flags = from_cols if flags is None else flags.where(flags.notna(), from_cols).astype("boolean")
+            if flags is None:
+                continue
+            for o in opts:
+                out[f"{f.name}/{o}"] = flags[o].to_numpy()
         elif f.type in ("integer", "decimal") or (f.type == "calculate" and f.name == "line_no"):
             if s is None:
                 continue
@@ -1039,13 +1072,12 @@ def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, f
     return out
 
 
-def _flag(sets: pd.Series, option: str, asked: pd.Series | None = None) -> pd.Series:
-    vals = sets.map(lambda s: None if s is None else (option in s))
-    out = pd.array(vals.tolist(), dtype="boolean")
-    out = pd.Series(out, index=sets.index)
+def _option(H: pd.DataFrame, field_name: str, option: str, asked: pd.Series | None = None) -> pd.Series:
+    """The boolean column of one select_multiple option (NA when unanswered or not asked)."""
+    col = f"{field_name}/{option}"
+    out = H[col].astype("boolean") if col in H.columns else pd.Series(pd.array([pd.NA] * len(H), dtype="boolean"), index=H.index)
     if asked is not None:
-        out = out.where(asked.fillna(False).astype(bool))
-        out = out.astype("boolean")
+        out = out.where(asked.fillna(False).astype(bool)).astype("boolean")
     return out
 
 
@@ -1081,15 +1113,13 @@ def _derive_households(H: pd.DataFrame, P: pd.DataFrame) -> pd.DataFrame:
     has[any_yes] = True
     has[~any_yes & any_no] = False
     out["has_internet"] = has
-    conn = col("connection")
-    conn = conn.map(lambda s: s if s is None or isinstance(s, frozenset) else None)
     for opt, name in CONN_COLUMNS.items():
-        out[name] = _flag(conn, opt)
+        out[name] = _option(H, "connection", opt)
     quota = col("quota_spend")
     mobile = out["conn_mobile_data"]
     q = pd.to_numeric(quota, errors="coerce").astype("Float64")
     q = q.where((q >= 0) & (q <= 5_000_000))
-    no_mobile_data = conn.notna() & (mobile == False).fillna(False)  # noqa: E712 - the question was not asked
+    no_mobile_data = (mobile == False).fillna(False).astype(bool)  # noqa: E712 - the question was not asked
     q = q.mask(no_mobile_data, 0.0)
     out["quota_spend_rp"] = q.astype("Float64")
     mid = bracket.map(BRACKET_MIDPOINT).astype("Float64")
@@ -1100,15 +1130,13 @@ def _derive_households(H: pd.DataFrame, P: pd.DataFrame) -> pd.DataFrame:
     used = _yes_no(col("used_bst_check"))
     used = used.where(~(installed == False), False).astype("boolean")  # noqa: E712
     out["knows_jaki"], out["installed_jaki"], out["used_bst_check"] = knows, installed, used
-    reasons = col("jaki_reasons").map(lambda s: s if isinstance(s, frozenset) else None)
     asked = (used == False)  # noqa: E712 - reasons are asked of households that did not use the check
     for opt, name in REASON_COLUMNS.items():
-        out[name] = _flag(reasons, opt, asked)
+        out[name] = _option(H, "jaki_reasons", opt, asked)
     out["used_qlue"] = _yes_no(col("used_qlue"))
     out["used_complaint_channel"] = _yes_no(col("used_complaint_channel"))
-    info = col("info_bansos").map(lambda s: s if isinstance(s, frozenset) else None)
     for opt, name in INFO_COLUMNS.items():
-        out[name] = _flag(info, opt)
+        out[name] = _option(H, "info_bansos", opt)
     out["respondent_line_no"] = col("respondent_line_no").astype("Int64")
     return out
 
@@ -1151,12 +1179,40 @@ def _respondent(Hd: pd.DataFrame, Pd: pd.DataFrame) -> pd.DataFrame:
 # --- CLI helper and downloads --------------------------------------------------------------------------------
 
 
-def ingest_export_to_dir(path, out_dir, *, register: pd.DataFrame | None = None, design=None, source_name: str | None = None, synthetic: bool = False) -> IngestResult:
+def export_files(path) -> list[Path]:
+    """The files of an export given as a path: an XLSX; a main CSV and its roster CSV beside it
+    (``<stem>-anggota.csv`` / ``<stem>_anggota.csv`` / ``anggota.csv``); or a directory holding either (the
+    XLSX wins when both are there)."""
+    p = Path(path)
+    if p.is_dir():
+        found = sorted(p.iterdir())
+        xlsx = [q for q in found if q.suffix.lower() == ".xlsx"]
+        if xlsx:
+            return xlsx[:1]
+        return [q for q in found if q.suffix.lower() == ".csv" and q.name not in ("design.csv", "truth_kelurahan.csv")]
+    if p.suffix.lower() == ".csv":
+        for sib in (f"{p.stem}-anggota.csv", f"{p.stem}_anggota.csv", "anggota.csv"):
+            if (p.parent / sib).is_file() and (p.parent / sib) != p:
+                return [p, p.parent / sib]
+    return [p]
+
+
+def ingest_export_to_dir(
+    path,
+    out_dir,
+    *,
+    register: pd.DataFrame | None = None,
+    design=None,
+    design_path=None,
+    source_name: str | None = None,
+    survey_id: str | None = None,
+    synthetic: bool = False,
+) -> IngestResult:
     """``python -m analysis survey ingest EXPORT --out DIR``: ingest and write the tables, rejects and a report.
 
-    ``path``: a file, a list of files, or a directory holding the export's CSV files or its XLSX. Writes
-    ``survey_households`` / ``survey_persons`` (Parquet + CSV), ``rejects/*.rejects.csv`` and
-    ``ingest_report.json`` (counts only) into ``out_dir``.
+    ``path``: an XLSX, the main CSV (its roster CSV is found beside it, see ``export_files``), a directory, or
+    a list of files. Writes ``survey_households`` / ``survey_persons`` (Parquet + CSV), ``rejects/*.rejects.csv``
+    and ``ingest_report.json`` (counts only) into ``out_dir``.
     """
     from analysis.tables import atomic_write_text, write_table
 
@@ -1164,14 +1220,12 @@ def ingest_export_to_dir(path, out_dir, *, register: pd.DataFrame | None = None,
         from analysis.etl.registers import load_register
 
         register = load_register()
-    paths = path
-    if isinstance(path, (str, Path)) and Path(path).is_dir():
-        found = sorted(Path(path).iterdir())
-        xlsx = [p for p in found if p.suffix.lower() == ".xlsx"]
-        csvs = [p for p in found if p.suffix.lower() == ".csv"]
-        paths = xlsx[:1] if xlsx else csvs
+    files = export_files(path) if isinstance(path, (str, Path)) else list(path)
     name = source_name or (Path(path).stem if isinstance(path, (str, Path)) else "export")
-    result = ingest_export(paths, register=register, design=design, source_name=name, synthetic=synthetic)
+    result = ingest_export(
+        files, register=register, design=design if design is not None else design_path, source_name=name,
+        survey_id=survey_id, synthetic=synthetic,
+    )
     out_dir = Path(out_dir)
     for t in result.tables(sources=[]):
         write_table(t, out_dir)
