@@ -225,17 +225,18 @@ def read_layer(
             continue
         frame[col] = frame[col].astype("string").str.strip()
     raw_codes = frame["kode_kemendagri"].tolist()
-    frame["kode_kemendagri"] = [normalise_code(v) for v in raw_codes]
+    codes = [normalise_code(v) for v in raw_codes]
+    frame["kode_kemendagri"] = pd.array(codes, dtype="string")
     for col in ("kode_kec_kemendagri", "kode_kab_kemendagri"):
         if col in frame:
-            frame[col] = [normalise_code(v) for v in frame[col].tolist()]
+            frame[col] = pd.array([normalise_code(v) for v in frame[col].tolist()], dtype="string")
 
     rejects: list[dict] = []
     keep = np.ones(rows_in, dtype=bool)
     geoms = np.empty(rows_in, dtype=object)
     repaired: list[str] = []
     seen: dict[str, int] = {}
-    for i, (code, raw, geom) in enumerate(zip(frame["kode_kemendagri"], raw_codes, gdf.geometry.values)):
+    for i, (code, raw, geom) in enumerate(zip(codes, raw_codes, gdf.geometry.values)):
         if raw is None or (isinstance(raw, float) and np.isnan(raw)) or str(raw).strip() == "":
             _reject(rejects, i, None, "missing_code", "no code in the code column")
             keep[i] = False

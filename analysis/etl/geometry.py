@@ -44,6 +44,8 @@ POLYGONAL = ("Polygon", "MultiPolygon")
 DEFAULT_TOLERANCE = 0.0015
 # Degrees. Gaps between neighbours narrower than this (~11 m) are slivers of digitising and are closed.
 DEFAULT_GAP_WIDTH = 1e-4
+# An isolated unit (an island kelurahan) is simplified with at most this share of sqrt(its area).
+ISLAND_TOLERANCE_SHARE = 0.05
 
 
 # --- repair ------------------------------------------------------------------------------------------------
@@ -220,7 +222,17 @@ def simplify_for_web(
     if not kinds <= {3, 6}:
         raise ValueError("simplify_for_web takes Polygon/MultiPolygon geometries only")
     coverage = rebuild_coverage(geoms, grid=grid, gap_width=gap_width)
-    simplified = _round(shapely.coverage_simplify(coverage, tolerance), decimals)
+    simplified = shapely.coverage_simplify(coverage, tolerance)
+    # Units that touch no other unit (Kepulauan Seribu's islands) share no edge, so they can be simplified
+    # on their own with a tolerance scaled to their size: an island kelurahan is not cut down to triangles
+    # by a tolerance meant for mainland boundaries.
+    first, second = shapely.STRtree(coverage).query(coverage, predicate="intersects")
+    isolated = np.bincount(first[first != second], minlength=len(coverage)) == 0
+    for i in np.nonzero(isolated)[0]:
+        own = min(tolerance, ISLAND_TOLERANCE_SHARE * math.sqrt(coverage[i].area))
+        if own < tolerance:
+            simplified[i] = shapely.coverage_simplify(coverage[i], own)
+    simplified = _round(simplified, decimals)
     if not (shapely.is_valid(simplified).all() and shapely.coverage_is_valid(simplified)):
         # coverage_simplify keeps a valid coverage valid; this only guards against a GEOS corner case.
         simplified = _round(rebuild_coverage(simplified, grid=grid, gap_width=0.0), decimals)
