@@ -6,25 +6,24 @@ Run with ``streamlit run dashboard.py``. Data: ``data/processed`` (or ``$DIGIDIV
 
 import streamlit as st
 
-from ui import banners, data, sidebar, state, views
+from ui import banners, data, frame, sidebar, state, views
 
-st.set_page_config(page_title="Kesenjangan digital Jakarta / Jakarta digital divide", page_icon=":material/map:", layout="wide")
+# No page_icon: a Material icon favicon is fetched from fonts.gstatic.com, and the dashboard works offline.
+st.set_page_config(page_title="Kesenjangan digital Jakarta / Jakarta digital divide", layout="wide")
 
 # (url path, file, locale key of the title, icon). The url paths are stable in every language, so a shared
-# link opens the same page whatever language it was copied in. File names deliberately differ from the url
-# paths: Streamlit treats a ``pages/`` folder as the old automatic navigation until ``st.navigation`` has run
-# once in the process, and a first request for ``/peta`` would otherwise run ``pages/peta.py`` on its own,
-# without this file's sidebar and state.
+# link opens the same page whatever language it was copied in. Each file name equals its url path, and each
+# page starts with ``frame.require()`` so that it always runs inside this file (see ui/frame.py).
 PAGES = [
-    ("ringkasan", "pages/overview.py", "nav.overview", ":material/dashboard:"),
-    ("peta", "pages/map.py", "nav.map", ":material/map:"),
-    ("profil", "pages/profile.py", "nav.profile", ":material/location_city:"),
-    ("bandingkan", "pages/compare.py", "nav.compare", ":material/compare_arrows:"),
-    ("model", "pages/access_model.py", "nav.model", ":material/functions:"),
-    ("data", "pages/downloads.py", "nav.data", ":material/download:"),
-    ("metodologi", "pages/methodology.py", "nav.methodology", ":material/menu_book:"),
-    # Slot for the Upload page (an NGO uploads its KoboToolbox export; a later task):
-    # ("unggah", "pages/upload.py", "nav.upload", ":material/upload_file:"),
+    ("ringkasan", "pages/ringkasan.py", "nav.overview", ":material/dashboard:"),
+    ("peta", "pages/peta.py", "nav.map", ":material/map:"),
+    ("profil", "pages/profil.py", "nav.profile", ":material/location_city:"),
+    ("bandingkan", "pages/bandingkan.py", "nav.compare", ":material/compare_arrows:"),
+    ("model", "pages/model.py", "nav.model", ":material/functions:"),
+    ("data", "pages/data.py", "nav.data", ":material/download:"),
+    ("metodologi", "pages/metodologi.py", "nav.methodology", ":material/menu_book:"),
+    # The Upload page: an NGO uploads its KoboToolbox export (issue 6).
+    ("unggah", "pages/unggah.py", "nav.upload", ":material/upload_file:"),
 ]
 
 indicators = data.table("indicators")
@@ -47,4 +46,5 @@ if st.session_state.pop(state.GOTO_PROFILE, False) and current_slug != "profil":
 sidebar.render(indicator_ids, views.indicator_labels(indicators, state.lang()), kelurahan_labels)
 banners.render(data.build_report(), data.manifest_titles())
 state.sync_query_params(current_slug)
-current.run()
+with frame.inside():
+    current.run()

@@ -2,10 +2,15 @@
 
 import streamlit as st
 
+from ui import frame
+
+frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
+
 from analysis import formatting as fmt
 from ui import data, state, views
 
-tr, lang = state.tr, state.lang()
+lang = state.lang()
+tr = state.translator(lang)
 st.title(tr("method.title"))
 
 for section in ("definitions", "design", "estimation", "suppression", "sae", "models", "gaps"):

@@ -2,11 +2,16 @@
 
 import streamlit as st
 
+from ui import frame
+
+frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
+
 from analysis import figures
 from analysis import formatting as fmt
 from ui import banners, charts, data, report, state, views
 
-tr, lang = state.tr, state.lang()
+lang = state.lang()
+tr = state.translator(lang)
 register, indicators = data.table("wilayah_register"), data.table("indicators")
 code = state.kelurahan()
 labels = views.kelurahan_labels(register)

@@ -3,10 +3,15 @@ one zip of everything, each with its source, licence and citation (from datapack
 
 import streamlit as st
 
+from ui import frame
+
+frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
+
 from analysis import formatting as fmt
 from ui import data, downloads, state, views
 
-tr, lang = state.tr, state.lang()
+lang = state.lang()
+tr = state.translator(lang)
 st.title(tr("data.title"))
 st.markdown(tr("data.intro"))
 

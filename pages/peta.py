@@ -2,9 +2,14 @@
 
 import streamlit as st
 
+from ui import frame
+
+frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
+
 from ui import charts, data, state, views
 
-tr, lang = state.tr, state.lang()
+lang = state.lang()
+tr = state.translator(lang)
 st.title(tr("map.title"))
 st.markdown(tr("map.intro"))
 
@@ -31,7 +36,7 @@ event = charts.show(fig, f"peta-{indicator}-{mode}", key="map_chart", on_select=
 clicked = views.selected_location(event)
 if clicked:
     state.choose_kelurahan(clicked)
-    st.switch_page("pages/profile.py")
+    st.switch_page("pages/profil.py")
 st.caption(tr(f"map.legend_note_{mode}"))
 
 with st.expander(tr("map.table")):

@@ -2,11 +2,16 @@
 
 import streamlit as st
 
+from ui import frame
+
+frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
+
 from analysis import figures
 from analysis import formatting as fmt
 from ui import charts, data, state, views
 
-tr, lang = state.tr, state.lang()
+lang = state.lang()
+tr = state.translator(lang)
 st.title(tr("compare.title"))
 st.markdown(tr("compare.intro"))
 

@@ -1,0 +1,37 @@
+"""Make sure every page runs inside ``dashboard.py`` (navigation, sidebar, URL state), however it is reached.
+
+Streamlit treats a ``pages/`` folder as its old automatic navigation until ``st.navigation`` has run once in
+the server process. So the very first request after a server start for a deep link such as ``/peta?kel=...``
+runs ``pages/peta.py`` on its own, without the sidebar, the banners or the state read from the URL. Each page
+calls ``require()`` first: when it is not already inside the dashboard's run, it runs ``dashboard.py``, which
+runs the page inside its frame, and then ends this run. Inside the frame ``require()`` does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import runpy
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
+_local = threading.local()  # each session's script runs on its own thread
+
+
+@contextlib.contextmanager
+def inside():
+    """Used by ``dashboard.py`` around ``page.run()``."""
+    _local.depth = getattr(_local, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _local.depth -= 1
+
+
+def require() -> None:
+    if getattr(_local, "depth", 0) > 0:
+        return
+    runpy.run_path(str(DASHBOARD), run_name="__main__")
+    st.stop()
