@@ -143,9 +143,20 @@ def _digits(s: str) -> str:
     return "".join(ch for ch in s if ch.isdigit())
 
 
+def _is_decimal(value: str) -> bool:
+    """"4875.000000000001" is a number with a decimal point, not a grouped identifier: grouping uses two or more
+    separators ("3174 0155 0890 0002", "317401.550890.0002"), a decimal exactly one dot or comma."""
+    seps = [ch for ch in value if not ch.isdigit()]
+    return len(seps) == 1 and seps[0] in ".,"
+
+
+def _sixteen(text: str):
+    return (m for m in _SIXTEEN.finditer(text) if not _is_decimal(m.group(0)))
+
+
 def _sixteen_digit_hits(text: str) -> list[_Hit]:
     hits = []
-    for m in _SIXTEEN.finditer(text):
+    for m in _sixteen(text):
         digits = _digits(m.group(0))
         before = text[max(0, m.start() - 30) : m.start()]
         if _KK_CUE.search(before):
@@ -228,7 +239,7 @@ def find_pii(text: str) -> list[_Hit]:
     take(_phone_hits(text))
     take(_Hit(m.start, m.end, _SAMARAN_KIND[m.type]) for m in detect_pii(text, types=_SAMARAN_TYPES))
     take(_honorific_name_hits(text))
-    take(_Hit(m.start(), m.end(), "other_id") for m in _LONG_NUMBER.finditer(text))
+    take(_Hit(m.start(), m.end(), "other_id") for m in _LONG_NUMBER.finditer(text) if not _is_decimal(m.group(0)))
     return sorted((h for h in taken if h.kind != "uuid"), key=lambda h: h.start)
 
 
@@ -323,7 +334,7 @@ def _scan_text(text: str, kinds: tuple[str, ...]) -> Counter:
     if "-" in text:
         text = _UUID.sub(" ", text)
     if "nik" in kinds or "kk" in kinds:
-        for m in _SIXTEEN.finditer(text):
+        for m in _sixteen(text):
             kind = "nik" if parse_nik(_digits(m.group(0))).valid else "kk"
             if kind in kinds:
                 found[kind] += 1
@@ -393,10 +404,11 @@ def _scan_frame(df: pd.DataFrame, kinds: tuple[str, ...], label: str) -> PiiScan
                 result.counts.update(found)
                 result.locations.append({"file": label, "column": str(col), "row": str(row), "kinds": sorted(found)})
     # Column names are text too.
-    found = _scan_text(" ".join(map(str, df.columns)), kinds)
-    if found:
-        result.counts.update(found)
-        result.locations.append({"file": label, "column": "<header>", "row": "", "kinds": sorted(found)})
+    for col in df.columns:
+        found = _scan_text(col, kinds) if isinstance(col, str) else Counter()
+        if found:
+            result.counts.update(found)
+            result.locations.append({"file": label, "column": "<header>", "row": "", "kinds": sorted(found)})
     return result
 
 
