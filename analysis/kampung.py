@@ -60,6 +60,7 @@ from scipy import stats
 
 from analysis import formatting as fmt
 from analysis.errors import InputError
+from analysis.privacy import scrub_text
 from analysis.stats import estimates as est_mod
 from analysis.stats import indicators as ind
 from analysis.stats import models, reliability
@@ -333,7 +334,8 @@ def _detail(err: InputError) -> str | None:
     text = str(err)
     if err.source and text.startswith(f"{err.source}: "):
         text = text[len(err.source) + 2:]
-    return text
+    # Ingestion never quotes a cell, but a message may name a column header the user wrote: scrub it anyway.
+    return scrub_text(text)[0]
 
 
 # --- what the page and the report show -------------------------------------------------------------------------

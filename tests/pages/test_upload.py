@@ -1,0 +1,298 @@
+"""The upload page and ``analysis.kampung``: a generated kampung export against a generated city, in memory.
+
+The city and the kampung are disjoint parts of one seeded SYNTHETIC demo survey (``kampung_support``), so the
+kampung is an independent sample, as an NGO's own survey is. Numbers are checked against the project's own
+engines recomputed here (estimates, decomposition), and against hand formulas.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import kampung
+from analysis.privacy import scan_for_pii
+from analysis.stats import estimates as est_mod
+from analysis.stats import indicators as ind
+from analysis.stats import inequality
+from analysis.survey.ingest import ERROR_CODES, ingest_export
+from tests.pages import kampung_support as ks
+from ui import i18n
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = str(ROOT / "dashboard.py")
+PAGE = "pages/unggah.py"  # relative to the dashboard
+
+
+def tr_for(lang):
+    return lambda key, **kw: i18n.translate(lang, key, **kw)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    return ks.generate_demo(tmp_path_factory.mktemp("demo_survey"))
+
+
+@pytest.fixture(scope="session")
+def split(demo):
+    return ks.split_export(demo)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory, demo, split):
+    data = tmp_path_factory.mktemp("data")
+    ks.build_city(data / "processed", split[0], (demo / "design.csv").read_bytes())
+    return data
+
+
+@pytest.fixture(scope="session")
+def city(data_dir):
+    processed = data_dir / "processed"
+    return kampung.CityArtefacts.from_tables(
+        pd.read_parquet(processed / "estimates.parquet"),
+        pd.read_parquet(processed / "wilayah_register.parquet"),
+        pd.read_parquet(processed / "survey_persons.parquet"),
+    )
+
+
+@pytest.fixture(scope="session")
+def outcome(split, city):
+    return kampung.handle_upload(split[1], city, tr_for("en"))
+
+
+# --- the statistics --------------------------------------------------------------------------------------------
+
+
+def test_independent_contrast_adds_variances_with_satterthwaite_df():
+    res = kampung.contrast_independent(0.62, 0.05, 40, 0.80, 0.01, 300)
+    vk, vr = 0.05**2, 0.01**2
+    df = (vk + vr) ** 2 / (vk**2 / 40 + vr**2 / 300)
+    se = np.sqrt(vk + vr)
+    t = stats.t.ppf(0.975, df)
+    assert res["diff"] == pytest.approx(-0.18)
+    assert res["se"] == pytest.approx(se)
+    assert res["df"] == pytest.approx(df)
+    assert 40 < res["df"] < 340  # between the smaller df and the sum
+    assert (res["ci_low"], res["ci_high"]) == pytest.approx((-0.18 - t * se, -0.18 + t * se))
+    assert res["p_value"] == pytest.approx(2 * stats.t.sf(0.18 / se, df))
+    # a reference known without error leaves the kampung's own SE and df
+    exact = kampung.contrast_independent(0.5, 0.1, 25, 0.4, 0.0, 100)
+    assert exact["se"] == pytest.approx(0.1) and exact["df"] == pytest.approx(25)
+
+
+def test_independent_contrast_covers_the_true_difference():
+    """Two independent simple random samples: the 95% CI covers the true difference about 95% of the time."""
+    rng = np.random.default_rng(7)
+    p1, p2, n1, n2, reps = 0.55, 0.7, 60, 400, 2000
+    hits = 0
+    for _ in range(reps):
+        a, b = rng.random(n1) < p1, rng.random(n2) < p2
+        se1, se2 = a.std(ddof=1) / np.sqrt(n1), b.std(ddof=1) / np.sqrt(n2)
+        r = kampung.contrast_independent(a.mean(), se1, n1 - 1, b.mean(), se2, n2 - 1)
+        hits += r["ci_low"] <= p1 - p2 <= r["ci_high"]
+    assert 0.93 <= hits / reps <= 0.97
+
+
+def test_kampung_upload_is_compared_with_its_kota_and_the_city(outcome, split, city):
+    assert outcome.ok, outcome.error_code
+    assert list(outcome.kelurahan["kode_kemendagri"]) == [ks.KAMPUNG_CODE]
+    assert outcome.kelurahan["kab_kota"].iloc[0].endswith("Jakarta Timur")
+    assert not outcome.weighted  # no design file: a simple random sample of the kampung
+    # the kampung's own estimates equal the estimation engine run on the ingested kampung alone
+    again = ingest_export(split[1], register=city.register, source_name="x")
+    ref = est_mod.compute(again.households, again.persons)
+    ref = ref[ref["level"] == "kelurahan"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(outcome.estimates[["indicator_id", "estimate", "se", "n", "reliability"]], ref[["indicator_id", "estimate", "se", "n", "reliability"]])
+    comp = outcome.comparison
+    assert set(comp["vs"]) == {"kota", "city"}
+    assert set(comp.loc[comp["vs"] == "kota", "reference_code"]) == {"31.75"}
+    assert set(comp.loc[comp["vs"] == "city", "reference_code"]) == {"31"}
+    published = comp[comp["reliability"] != "suppressed"]
+    assert len(published) >= 6  # person indicators (n > 100) at least, against kota and city
+    e = city.estimates[city.estimates["domain_var"].isna()].set_index(["indicator_id", "level", "area_code"])
+    for r in published.itertuples():
+        c = e.loc[(r.indicator_id, r.vs, r.reference_code)]
+        assert r.reference_estimate == pytest.approx(c["estimate"])
+        assert r.diff == pytest.approx(r.kampung_estimate - c["estimate"])
+        assert r.se == pytest.approx(np.hypot(r.kampung_se, c["se"]))
+        assert r.ci_low < r.diff < r.ci_high
+    # a suppressed side (n < 30 or RSE > 50%) never yields a number
+    sup = comp[comp["reliability"] == "suppressed"]
+    assert sup[["diff", "se", "ci_low", "ci_high", "p_value"]].isna().all().all()
+    assert (comp.loc[comp["kampung_reliability"] == "suppressed", "reliability"] == "suppressed").all()
+
+
+def test_decomposition_of_a_city_kelurahan_matches_the_build(city, data_dir):
+    """A kelurahan *inside* the city sample, decomposed with the city-only model, gives exactly the build's
+    Fairlie/Yun decomposition (the same model, the same persons)."""
+    persons = pd.read_parquet(data_dir / "processed" / "survey_persons.parquet")
+    code = persons["kode_kemendagri"].value_counts().index[0]
+    sub = persons[persons["kode_kemendagri"] == code]
+    mine = kampung.decompose_kampung(sub, city.decomposition).set_index("indicator_id")
+    for iid in inequality.DECOMPOSITION_INDICATORS:
+        y, universe = ind.get(iid).values(persons)
+        ref = inequality.decompose(persons, np.where(universe, y, np.nan), persons["kode_kemendagri"])
+        ref = ref[ref["kode_kemendagri"] == code].iloc[0]
+        for col in ("n", "total_gap", "explained", "explained_income", "explained_education", "explained_age", "unexplained", "city_mean"):
+            assert mine.loc[iid, col] == pytest.approx(ref[col], abs=1e-9), (iid, col)
+
+
+def test_uploaded_kampung_decomposition_adds_up(outcome):
+    d = outcome.decomposition
+    assert set(d["indicator_id"]) == set(inequality.DECOMPOSITION_INDICATORS)
+    assert (d["n"] >= 30).all()
+    parts = d[["explained_income", "explained_education", "explained_age"]].sum(axis=1)
+    assert np.allclose(parts, d["explained"])
+    assert np.allclose(d["explained"] + d["unexplained"], d["total_gap"])
+    k = outcome.estimates.set_index("indicator_id")
+    for r in d.itertuples():  # total gap = kampung mean - city mean, both on the model's persons
+        assert abs(r.total_gap - (k.loc[r.indicator_id, "estimate"] - r.city_mean)) < 0.02
+
+
+# --- downloads and privacy ---------------------------------------------------------------------------------------
+
+
+def test_downloads_hold_no_personal_data_and_escape_formulas(outcome, tmp_path):
+    for name, payload in (("h.csv", kampung.cleaned_csv(outcome, "households")), ("p.csv", kampung.cleaned_csv(outcome, "persons")),
+                          ("r.html", kampung.report_html(outcome, "id", tr_for("id")))):
+        path = tmp_path / name
+        path.write_bytes(payload)
+        assert scan_for_pii(path).clean, name
+    back = pd.read_csv(io.BytesIO(kampung.cleaned_csv(outcome)))
+    assert len(back) == len(outcome.households) and back["synthetic"].all()
+    tricky = kampung.UploadOutcome(ok=True, households=outcome.households.assign(kelurahan="=HYPERLINK(\"x\")").head(2))
+    assert pd.read_csv(io.BytesIO(kampung.cleaned_csv(tricky)))["kelurahan"].tolist() == ["'=HYPERLINK(\"x\")"] * 2
+    html = kampung.report_html(outcome, "en", tr_for("en")).decode()
+    assert "<script" not in html and "http" not in html.split("</style>", 1)[1]
+    assert "Tengah" in html and i18n.translate("en", "upload.unweighted") in html
+
+
+def test_pii_typed_in_free_text_is_counted_and_removed(city):
+    from tests.survey.bad_exports.cases import ACCEPTED
+
+    case = next(a for a in ACCEPTED if a.id == "pii_in_free_text")
+    out = kampung.handle_upload(case.files(), city, tr_for("en"))
+    assert out.ok
+    assert kampung.pii_removed_total(out) == {"nik": 1, "kk": 1, "phone": 1, "name": 1}
+    text = kampung.pii_text(kampung.pii_removed_total(out), "en", tr_for("en"))
+    assert text.startswith("Personal data removed") and "total 4" in text
+    assert scan_for_pii(out.households).clean and scan_for_pii(out.persons).clean
+
+
+def test_every_error_code_has_a_message_in_both_languages():
+    for code in list(ERROR_CODES) + list(kampung.PAGE_ERROR_CODES):
+        for lang in i18n.LANGUAGES:
+            assert i18n.has(lang, f"upload.errors.{code}"), (lang, code)
+    assert kampung.error_message("no_such_code", tr_for("en")) == i18n.translate("en", "upload.errors.unknown")
+
+
+def test_an_unexpected_failure_is_caught_and_logs_only_a_code(split, city, monkeypatch, caplog):
+    secret = "3171234567890123 0812-3456-7890"
+
+    def boom(result):
+        raise RuntimeError(secret)
+
+    monkeypatch.setattr(kampung, "kampung_estimates", boom)
+    with caplog.at_level(logging.DEBUG, logger="digidiv.upload"):
+        out = kampung.handle_upload(split[1], city, tr_for("id"))
+    assert not out.ok and out.error_code == "internal_error"
+    assert out.message == i18n.translate("id", "upload.errors.internal_error")
+    assert secret not in caplog.text and "internal_error" in caplog.text
+    assert out.households is None
+
+
+def test_no_register_is_a_clear_error():
+    out = kampung.handle_upload({"a.csv": b"x,y\n1,2\n"}, None, tr_for("en"))
+    assert out.error_code == "no_city_data"
+
+
+# --- the page (AppTest) ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(data_dir, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DIGIDIV_DATA", str(data_dir))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    def make(lang="id", files=None, design=None):
+        at = AppTest.from_file(DASHBOARD, default_timeout=120)
+        at.switch_page(PAGE)
+        at.session_state["lang"] = lang
+        if files is not None:
+            at.session_state["_upload_files_for_test"] = files
+        if design is not None:
+            at.session_state["_upload_design_for_test"] = design
+        return at
+
+    return make
+
+
+def test_page_without_a_file_waits(app):
+    at = app().run()
+    assert not at.exception
+    assert i18n.translate("id", "upload.waiting") in [i.value for i in at.info]
+    assert "upload_outcome" not in at.session_state
+
+
+def test_page_shows_the_kampung_against_kota_and_city(app, split, outcome):
+    at = app("en", split[1]).run()
+    assert not at.exception
+    assert i18n.translate("en", "upload.title") in [t.value for t in at.title]
+    assert any(w.value == i18n.translate("en", "upload.unweighted") for w in at.warning)
+    shown = next(df.value for df in at.dataframe if i18n.translate("en", "upload.col_gap_city") in df.value.columns)
+    expected = kampung.comparison_table(outcome, ks.KAMPUNG_CODE, "en", tr_for("en"))
+    assert shown[i18n.translate("en", "upload.col_kampung")].tolist() == expected[i18n.translate("en", "upload.col_kampung")].tolist()
+    assert shown[i18n.translate("en", "upload.col_gap_city")].tolist() == expected[i18n.translate("en", "upload.col_gap_city")].tolist()
+    assert any("Tengah" in m.value for m in at.markdown)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [i18n.translate("en", k) for k in ("upload.download_households", "upload.download_persons", "upload.download_report")]
+    # the outcome lives in this session only, and a rerun with the same bytes does not recompute it
+    first = at.session_state["upload_outcome"]
+    at.run()
+    assert at.session_state["upload_outcome"] is first
+
+
+def test_page_switches_language_without_reuploading(app, split):
+    at = app("id", split[1]).run()
+    head_id = next(df.value for df in at.dataframe if i18n.translate("id", "upload.col_gap_city") in df.value.columns)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    head_en = next(df.value for df in at.dataframe if i18n.translate("en", "upload.col_gap_city") in df.value.columns)
+    assert len(head_id) == len(head_en)
+    assert "," in head_id.iloc[1, 2] and "." in head_en.iloc[1, 2]  # 75,4% vs 75.4%
+
+
+def test_two_sessions_keep_their_own_uploads(app, demo):
+    _, kampung_a = ks.split_export(demo, ks.KAMPUNG_CODE)
+    _, kampung_b = ks.split_export(demo, ks.OTHER_KAMPUNG_CODE)
+    a, b = app("en", kampung_a).run(), app("en", kampung_b).run()
+    assert list(a.session_state["upload_outcome"].kelurahan["kelurahan"]) == ["Tengah"]
+    assert list(b.session_state["upload_outcome"].kelurahan["kelurahan"]) == ["Gedong"]
+    assert not any("Gedong" in m.value for m in a.markdown) and not any("Tengah" in m.value for m in b.markdown)
+
+
+def test_page_with_a_design_file_uses_the_weights(app, demo, split):
+    at = app("en", split[1], (demo / "design.csv").read_bytes()).run()
+    assert not at.exception
+    assert at.session_state["upload_outcome"].weighted
+    assert any(i.value == i18n.translate("en", "upload.weighted") for i in at.info)
+
+
+def test_removing_the_file_forgets_the_upload(app, split):
+    at = app("en", split[1]).run()
+    assert "upload_outcome" in at.session_state
+    at.session_state["_upload_files_for_test"] = {}
+    at.run()
+    assert "upload_outcome" not in at.session_state
