@@ -94,6 +94,10 @@ _LANDLINE = re.compile(
 # Any run of ten or more digits (grouped or not) that survived the detectors above.
 _LONG_NUMBER = re.compile(r"(?<![\d])(?<!\d[.,])\d(?:[ .\-]?\d){9,}(?![\d])")
 _ANY_DIGIT = re.compile(r"\d")
+# "RT 05 RW 03" locates a neighbourhood of hundreds of households (the RW is a survey variable): not an address.
+_RT_RW_ONLY = re.compile(r"^(?:(?:rt|rw)[\s.:/]*\d{1,3}[\s,/]*)+$", re.IGNORECASE)
+# Dotted Kemendagri region codes ("31.75.04.1005") are places, not identifiers.
+_KODE_WILAYAH = re.compile(r"^\d{2}(?:\.\d{2}){1,2}(?:\.\d{4})?$")
 # UUIDs (submission ids, 8-4-4-4-12 hex) are not personal data, but about 1 in 2,000 has four all-digit groups
 # that read as a 16-digit number: they are masked out before any pattern is applied.
 _UUID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])")
@@ -237,9 +241,14 @@ def find_pii(text: str) -> list[_Hit]:
     take(uuids)
     take(_sixteen_digit_hits(text))
     take(_phone_hits(text))
-    take(_Hit(m.start, m.end, _SAMARAN_KIND[m.type]) for m in detect_pii(text, types=_SAMARAN_TYPES))
+    take(
+        _Hit(m.start, m.end, _SAMARAN_KIND[m.type])
+        for m in detect_pii(text, types=_SAMARAN_TYPES)
+        if not (m.type == "ADDRESS" and _RT_RW_ONLY.match(m.value))
+    )
     take(_honorific_name_hits(text))
-    take(_Hit(m.start(), m.end(), "other_id") for m in _LONG_NUMBER.finditer(text) if not _is_decimal(m.group(0)))
+    take(_Hit(m.start(), m.end(), "other_id") for m in _LONG_NUMBER.finditer(text)
+         if not _is_decimal(m.group(0)) and not _KODE_WILAYAH.match(m.group(0)))
     return sorted((h for h in taken if h.kind != "uuid"), key=lambda h: h.start)
 
 
@@ -529,9 +538,27 @@ def redact_errors(code: str, what: str, source: str | None = None):
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure becomes one clear, value-free error
         err = InputError(code, f"{what} ({type(exc).__name__}; cell values are not shown to protect personal data)", source)
-    else:
-        return
-    err.__cause__ = None
-    err.__context__ = None
-    err.__suppress_context__ = True
-    raise err
+        # Python chains the exception being handled as __context__ of anything raised in __exit__; suppress
+        # it from tracebacks and empty it, so neither a traceback nor a log shows the parser's message.
+        _wipe(exc)
+        err.__suppress_context__ = True
+        raise err from None
+
+
+def _wipe(exc: BaseException) -> None:
+    """Remove what an exception could quote (message arguments, the undecodable bytes, the traceback)."""
+    try:
+        exc.args = (type(exc).__name__,)
+    except (AttributeError, TypeError):  # pragma: no cover - exotic exception types
+        pass
+    if isinstance(exc, UnicodeError):
+        for attr, empty in (("object", b""), ("reason", "")):
+            try:
+                setattr(exc, attr, empty)
+            except (AttributeError, TypeError):  # pragma: no cover
+                pass
+    exc.__traceback__ = None
+    for name in ("__cause__", "__context__"):
+        inner = getattr(exc, name, None)
+        if inner is not None and inner is not exc:
+            setattr(exc, name, None)
