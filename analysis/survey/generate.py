@@ -8,10 +8,11 @@ full synthetic populations (``truth.json``, ``truth_kelurahan.csv``). Everything
 
 The model (all coefficients are in :data:`MODEL` and copied into ``truth.json``):
 
-1. *Kelurahan and RW*: a poverty index ``u = 0.7 x + 0.5 v + 1.0 [Tengah, Gedong] + 0.3 r`` where ``x`` is the
-   kelurahan's standardised share of adults without a diploma in the Dukcapil 2019 register (0 without
-   covariates), ``v ~ N(0,1)`` per kelurahan, ``r ~ N(0,1)`` per RW. The two field sites of Joveto & Irwansyah
-   (2023) are poorer by construction.
+1. *Kelurahan and RW*: a poverty index ``u = 0.7 x + 0.5 v + 0.3 r`` where ``x`` is the kelurahan's
+   standardised share of adults without a diploma in the Dukcapil 2019 register (0 without covariates),
+   ``v ~ N(0,1)`` per kelurahan, ``r ~ N(0,1)`` per RW. The two field sites of Joveto & Irwansyah (2023),
+   among East Jakarta's largest bansos recipients, are poorer by construction: their kelurahan index is
+   raised to at least the 90th percentile of the other sampled kelurahan.
 2. *Household*: size ``1 + Poisson(2.3 + 0.25 u+)``; monthly expenditure log-normal,
    ``log E = log 5.48e6 - 0.35 u + 0.15 log(size/3.5) + 0.65 e``; the **income quintile** is the quintile of
    ``E`` over the synthetic city (households weighted by the inverse of the kelurahan inclusion probability).
@@ -23,7 +24,7 @@ The model (all coefficients are in :data:`MODEL` and copied into ``truth.json``)
        logit P = b0 + b_q[quintile] + b_edu[education] * [age >= 15] + b_age[age group] + b_sex[P] + g_kel
        g_kel = -0.3 x + 0.25 w,  w ~ N(0,1)
 
-   **Calibration** (solved once by :func:`calibrate` on seed 20250101 and fixed in :data:`MODEL`): ``b0`` and
+   **Calibration** (solved once by :func:`calibrate` on seed 20250101 with the Dukcapil covariates and fixed in :data:`MODEL`: b0 = 0.951, b_no_diploma = -3.086): ``b0`` and
    the no-diploma coefficient are set so that on the synthetic city (weighted) 95.39% of households have at
    least one member who used the internet in the last 3 months (BPS DKI Jakarta 2022, Susenas: 95.39) and
    7.35% of persons aged 15+ without a diploma use the internet (SMERU 2020, DKI Jakarta, cited by Joveto &
@@ -65,13 +66,13 @@ OCCUPATIONS = np.array(["school", "housework", "not_working", "employee", "own_a
                         "family_worker", "retired", "other"])
 
 MODEL = {
-    "kelurahan": {"x_low_education": 0.7, "v_random": 0.5, "oversample_poverty": 1.0, "rw_random": 0.3},
+    "kelurahan": {"x_low_education": 0.7, "v_random": 0.5, "oversample_poverty_quantile": 0.9, "rw_random": 0.3},
     "household": {"size_lambda": 2.3, "size_poverty": 0.25, "log_expenditure_median": float(np.log(5.48e6)),
                   "expenditure_poverty": -0.35, "expenditure_size": 0.15, "expenditure_sd": 0.65},
     "internet": {
-        "intercept": 1.0,  # calibrated, see calibrate()
+        "intercept": 0.951,  # calibrated, see calibrate()
         "quintile": {"1": 0.0, "2": 0.5, "3": 0.9, "4": 1.3, "5": 1.8},
-        "education_15plus": {"no_diploma": -3.9, "sd": 0.0, "smp": 0.9, "sma": 1.7, "tertiary": 2.5},
+        "education_15plus": {"no_diploma": -3.086, "sd": 0.0, "smp": 0.9, "sma": 1.7, "tertiary": 2.5},
         "age_group": {"5-14": 0.3, "15-24": 1.0, "25-44": 0.0, "45-59": -0.8, "60+": -2.0},
         "sex": {"L": 0.0, "P": -0.15},
         "kelurahan": {"x_low_education": -0.3, "random_sd": 0.25},
@@ -135,7 +136,11 @@ def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame
         x = np.zeros(len(kel))
     kel["x_low_education"] = x
     mk = m["kelurahan"]
-    kel["u"] = mk["x_low_education"] * x + mk["v_random"] * rng.standard_normal(len(kel)) + mk["oversample_poverty"] * kel["oversample"].to_numpy()
+    u_k = mk["x_low_education"] * x + mk["v_random"] * rng.standard_normal(len(kel))
+    over = kel["oversample"].to_numpy()
+    if over.any() and (~over).any():  # the field sites sit at least at the 90th percentile of poverty
+        u_k[over] = np.maximum(u_k[over], np.quantile(u_k[~over], mk["oversample_poverty_quantile"]))
+    kel["u"] = u_k
     kel["g_internet"] = m["internet"]["kelurahan"]["x_low_education"] * x + m["internet"]["kelurahan"]["random_sd"] * rng.standard_normal(len(kel))
     kel_pos = {c: i for i, c in enumerate(kel["kode_kemendagri"])}
 
