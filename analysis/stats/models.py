@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 from scipy.linalg import cho_factor, cho_solve
 
 from analysis.errors import InputError
@@ -51,6 +51,7 @@ INCOME_QUINTILES = (1, 2, 3, 4, 5)
 EDUCATION_LEVELS = ("no_diploma", "sd", "smp", "sma", "tertiary")
 AGE_GROUPS = ("5-14", "15-24", "25-44", "45-59", "60+")
 SEXES = ("L", "P")
+MIN_INTERACTION_CELL = 30  # units in an income x education cell for it to get its own interaction coefficient
 ADULT_AGE = 17  # KTP age: a resident gets an NIK-bearing identity card, needed to log in to JAKI
 
 
@@ -158,14 +159,12 @@ class SurveyLogit:
     beta: np.ndarray
     cov: np.ndarray
     A_inv: np.ndarray  # inverse weighted information
-    patterns: pd.DataFrame  # one row per covariate pattern: term values, Sw, Swy, mu
+    patterns: pd.DataFrame  # one row per covariate pattern: term values, Sw, Swy, n, mu
     Xp: np.ndarray  # design matrix of the patterns
-    pair_pattern: np.ndarray  # per (PSU, pattern) pair: pattern index (-1 = no unit in the model)
-    pair_sw: np.ndarray
-    pair_swy: np.ndarray
-    pair_strata: np.ndarray
-    pair_psu: np.ndarray
-    pair_fpc: np.ndarray | None
+    S_w: sparse.csr_matrix  # (n_psu, n_patterns) sum of weights of the model's units per PSU and pattern
+    S_wy: sparse.csr_matrix  # same for weight x outcome
+    psu_strata: np.ndarray  # stratum label of each PSU (all PSUs of the design, also those without model units)
+    psu_fpc: np.ndarray | None
     n: int
     weighted_n: float
     design_df: int
@@ -176,21 +175,20 @@ class SurveyLogit:
 
     # -- linearisation helpers --
 
-    def pair_residuals(self) -> np.ndarray:
+    def residual_totals(self) -> sparse.csr_matrix:
+        """(n_psu, n_patterns) sums of ``w (y - mu)``: the PSU x pattern totals of the logistic scores."""
         mu = self.patterns["mu"].to_numpy()
-        p = self.pair_pattern
-        r = np.zeros(len(p))
-        ok = p >= 0
-        r[ok] = self.pair_swy[ok] - self.pair_sw[ok] * mu[p[ok]]
-        return r
+        return (self.S_wy - self.S_w @ sparse.diags(mu)).tocsr()
 
-    def covariance_of(self, scores: np.ndarray) -> np.ndarray:
-        return linearized_covariance(scores, self.pair_strata, self.pair_psu, self.pair_fpc)
+    def covariance_of(self, psu_scores: np.ndarray) -> np.ndarray:
+        """Design covariance of the totals of PSU-level scores (n_psu, m)."""
+        return linearized_covariance(psu_scores, self.psu_strata, np.arange(len(self.psu_strata)), self.psu_fpc)
 
     def margin_scores(self, f_pattern: np.ndarray, grad: np.ndarray) -> tuple[float, np.ndarray]:
-        """Estimate ``F = sum w f / sum w`` of a pattern-level function and its linearised pair scores.
+        """Estimate ``F = sum w f / sum w`` of a pattern-level function and the PSU totals of its linearised scores.
 
-        ``f_pattern`` (n_patterns,) or (n_patterns, m); ``grad`` (k,) or (k, m): ``dF/dbeta``.
+        ``f_pattern`` (n_patterns,) or (n_patterns, m); ``grad`` (k,) or (k, m): ``dF/dbeta``. The unit score is
+        ``w_i (f_i - F) / W + g' A^-1 w_i x_i (y_i - mu_i)``; units share their pattern's ``f`` and ``x``.
         """
         f = np.asarray(f_pattern, dtype=float)
         single = f.ndim == 1
@@ -200,14 +198,9 @@ class SurveyLogit:
         sw = self.patterns["Sw"].to_numpy()
         W = sw.sum()
         F = (sw[:, None] * f).sum(axis=0) / W
-        p = self.pair_pattern
-        ok = p >= 0
-        z = np.zeros((len(p), f.shape[1]))
-        z[ok] = self.pair_sw[ok, None] * (f[p[ok]] - F) / W
         c = self.Xp @ (self.A_inv @ g)  # (n_patterns, m): g' A^-1 x_p
-        r = self.pair_residuals()
-        z[ok] += c[p[ok]] * r[ok, None]
-        return (F[0] if single else F), z
+        Z = np.asarray(self.S_w @ (f - F)) / W + np.asarray(self.residual_totals() @ c)
+        return (F[0] if single else F), Z
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return _expit(X @ self.beta)
@@ -271,23 +264,71 @@ def design_matrix(values: pd.DataFrame, terms, names, term_of, level_of) -> np.n
     return X
 
 
-def _newton_logit(X, sw, swy, tol=1e-10, max_iter=50):
-    """Weighted logistic MLE on aggregated patterns (Newton-Raphson = IRLS with the canonical link)."""
+def _loglik(X, sw, swy, beta):
+    eta = X @ beta
+    # sum w [y eta - log(1 + e^eta)], computed stably
+    return float(np.sum(swy * eta - sw * np.logaddexp(0.0, eta)))
+
+
+def _newton_logit(X, sw, swy, tol=1e-9, max_iter=100):
+    """Weighted logistic MLE on aggregated patterns: Newton-Raphson (= IRLS with the canonical link) with step
+    halving, so a poor start or a nearly saturated cell cannot make it diverge."""
     k = X.shape[1]
     beta = np.zeros(k)
     p0 = np.clip(swy.sum() / sw.sum(), 1e-6, 1 - 1e-6)
     beta[0] = np.log(p0 / (1 - p0))
+    ll = _loglik(X, sw, swy, beta)
+    it = 0
     for it in range(1, max_iter + 1):
         mu = _expit(X @ beta)
         grad = X.T @ (swy - sw * mu)
         H = (X * (sw * mu * (1 - mu))[:, None]).T @ X
-        step = cho_solve(cho_factor(H), grad)
-        beta = beta + step
-        if np.max(np.abs(step)) < tol:
+        try:
+            step = cho_solve(cho_factor(H), grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(H, grad, rcond=None)[0]
+        t = 1.0
+        for _ in range(40):
+            cand = beta + t * step
+            ll_new = _loglik(X, sw, swy, cand)
+            if ll_new >= ll - 1e-12 * abs(ll):
+                break
+            t *= 0.5
+        gain = ll_new - ll
+        beta, ll = cand, ll_new
+        # converged when the step is tiny or the log-likelihood no longer moves (large weighted sums put a
+        # floor under the attainable step size)
+        if np.max(np.abs(t * step)) < tol or abs(gain) <= 1e-13 * abs(ll):
             break
     mu = _expit(X @ beta)
     H = (X * (sw * mu * (1 - mu))[:, None]).T @ X
     return beta, H, it
+
+
+def _int_codes(values) -> tuple[np.ndarray, int]:
+    codes, uniq = pd.factorize(values if isinstance(values, pd.Series) else pd.Series(values), sort=True)
+    return codes.astype(np.int64), max(len(uniq), 1)
+
+
+def _pattern_codes(sub: pd.DataFrame, cols) -> tuple[np.ndarray, np.ndarray]:
+    """Pattern index of every row (distinct combinations of ``cols``, sorted) and the first row of each."""
+    key = np.zeros(len(sub), dtype=np.int64)
+    for c in cols:
+        codes, size = _int_codes(sub[c])
+        key = key * (size + 1) + (codes + 1)
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return inv.astype(np.int64), first
+
+
+def psu_structure(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """PSU code of every row (PSUs nested within strata), each PSU's stratum label and fpc (None if unknown)."""
+    h, nh = _int_codes(frame["stratum"])
+    p, npsu = _int_codes(frame["psu"])
+    uniq, first, inv = np.unique(h * (npsu + 1) + p, return_index=True, return_inverse=True)
+    strata = frame["stratum"].iloc[first].to_numpy()
+    fpc = pd.to_numeric(frame["fpc_psu"], errors="coerce").to_numpy(dtype=float) if "fpc_psu" in frame else None
+    fpc = None if fpc is None or np.isnan(fpc).all() else fpc[first]
+    return inv.astype(np.int64), strata, fpc
 
 
 def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = False, kota: bool = True) -> SurveyLogit:
@@ -296,19 +337,25 @@ def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = 
     if not frame["in_model"].any():
         raise InputError("empty_model", "no unit in the model's universe has the outcome and all covariates")
     all_terms = tuple(terms) + ((_kota_term(),) if kota and "kota" in frame.columns else ())
+    if interaction:
+        # With interactions, a main effect is estimated from the reference row/column of the income x education
+        # table alone; the poorest quintile x tertiary cell can be nearly empty. Use the weighted modal levels
+        # as references (the fit, predictions and the Wald test do not depend on the coding otherwise).
+        sel = frame.loc[frame["in_model"].to_numpy()]
+        modal = {c: pd.to_numeric(sel["weight"], errors="coerce").groupby(sel[c]).sum().idxmax() for c in ("income_quintile", "education")}
+        all_terms = tuple(Term(t.column, t.levels, modal[t.column]) if t.column in modal else t for t in all_terms)
     terms_r = _resolve_terms(frame, all_terms)
     term_cols = [t.column for t in terms_r]
     m = frame["in_model"].to_numpy()
     sub = frame.loc[m, term_cols].copy()
     # covariate patterns (sufficient statistics of the logistic score equations)
-    pattern_code = sub.groupby(term_cols, sort=True, dropna=False).ngroup().to_numpy()
+    pattern_code, first = _pattern_codes(sub, term_cols)
     w_all = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
     y = frame.loc[m, "y"].to_numpy(dtype=float)
     w = w_all[m]
     n_pat = int(pattern_code.max()) + 1
     Sw = np.bincount(pattern_code, weights=w, minlength=n_pat)
     Swy = np.bincount(pattern_code, weights=w * y, minlength=n_pat)
-    first = pd.Series(np.arange(len(pattern_code))).groupby(pattern_code).first().to_numpy()
     patterns = sub.iloc[first].reset_index(drop=True)
     patterns["Sw"] = Sw
     patterns["Swy"] = Swy
@@ -323,9 +370,10 @@ def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = 
                 if a == inc.reference or b == edu.reference:
                     continue
                 cell = (patterns["income_quintile"] == a) & (patterns["education"] == b)
-                # a cell with no unit, or all yes / all no, is not estimable: leave it out of the interaction
+                # a sparse cell, or one with all yes / all no, is not estimable: it gets no interaction
+                # coefficient and follows the main effects
                 s, sy = patterns.loc[cell, "Sw"].sum(), patterns.loc[cell, "Swy"].sum()
-                if patterns.loc[cell, "n"].sum() >= 5 and 0 < sy < s:
+                if patterns.loc[cell, "n"].sum() >= MIN_INTERACTION_CELL and 0 < sy < s:
                     interactions.append((a, b))
     names, term_of, level_of = _columns(terms_r, interactions)
     Xp = design_matrix(patterns, terms_r, names, term_of, level_of)
@@ -334,43 +382,27 @@ def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = 
     A_inv = np.linalg.inv(H)
     patterns["mu"] = _expit(Xp @ beta)
 
-    # (PSU, pattern) pairs over *all* rows: rows outside the model keep their PSU with a zero score
-    strata = frame["stratum"].astype(str).to_numpy()
-    psu = frame["psu"].astype(str).to_numpy()
-    psu_key = pd.Series(strata).str.cat(pd.Series(psu), sep="\x1f")
-    psu_code, psu_uniq = pd.factorize(psu_key, sort=True)
+    # PSU x pattern sums over the model's units; PSUs come from *all* rows (units outside the model keep their
+    # PSU in the variance with a zero score)
+    psu_code, psu_strata, psu_fpc = psu_structure(frame)
+    n_psu = len(psu_strata)
     pat_all = np.full(len(frame), -1, dtype=np.int64)
     pat_all[m] = pattern_code
-    w_in = np.where(m, w_all, 0.0)
-    y_in = np.where(m, frame["y"].to_numpy(dtype=float), 0.0)
-    key = psu_code.astype(np.int64) * (n_pat + 1) + (pat_all + 1)
-    ukey, inv = np.unique(key, return_inverse=True)
-    pair_sw = np.bincount(inv, weights=w_in, minlength=len(ukey))
-    pair_swy = np.bincount(inv, weights=w_in * y_in, minlength=len(ukey))
-    pair_psu = ukey // (n_pat + 1)
-    pair_pattern = (ukey % (n_pat + 1)) - 1
-    first_row = np.zeros(len(psu_uniq), dtype=np.int64)
-    first_row[psu_code[::-1]] = np.arange(len(frame))[::-1]
-    pair_strata = strata[first_row][pair_psu]
-    fpc = pd.to_numeric(frame["fpc_psu"], errors="coerce").to_numpy(dtype=float)
-    pair_fpc = None if np.isnan(fpc).all() else fpc[first_row][pair_psu]
-    n_strata = len(np.unique(strata))
-    design_df = int(len(psu_uniq) - n_strata)
+    S_w = sparse.csr_matrix((w, (psu_code[m], pattern_code)), shape=(n_psu, n_pat))
+    S_wy = sparse.csr_matrix((w * y, (psu_code[m], pattern_code)), shape=(n_psu, n_pat))
+    design_df = int(n_psu - len(np.unique(psu_strata)))
 
     # Binder sandwich: A^-1 B A^-1 with B the design covariance of the score totals
-    r = np.zeros(len(ukey))
-    ok = pair_pattern >= 0
-    r[ok] = pair_swy[ok] - pair_sw[ok] * patterns["mu"].to_numpy()[pair_pattern[ok]]
-    U = np.zeros((len(ukey), len(names)))
-    U[ok] = Xp[pair_pattern[ok]] * r[ok, None]
-    B = linearized_covariance(U, pair_strata, pair_psu, pair_fpc)
+    R = (S_wy - S_w @ sparse.diags(patterns["mu"].to_numpy())).tocsr()
+    U = np.asarray(R @ Xp)
+    B = linearized_covariance(U, psu_strata, np.arange(n_psu), psu_fpc)
     cov = A_inv @ B @ A_inv
     k = len(names)
     df = design_df - (k - 1) if design_df - (k - 1) > 0 else max(design_df, 1)
     return SurveyLogit(
         names=names, term_of=term_of, level_of=level_of, terms=terms_r, beta=beta, cov=cov, A_inv=A_inv,
-        patterns=patterns, Xp=Xp, pair_pattern=pair_pattern, pair_sw=pair_sw, pair_swy=pair_swy,
-        pair_strata=pair_strata, pair_psu=pair_psu, pair_fpc=pair_fpc, n=int(m.sum()), weighted_n=float(w.sum()),
+        patterns=patterns, Xp=Xp, S_w=S_w, S_wy=S_wy, psu_strata=psu_strata, psu_fpc=psu_fpc,
+        n=int(m.sum()), weighted_n=float(w.sum()),
         design_df=design_df, df=int(df), iterations=iterations, interactions=interactions, row_pattern=pat_all,
     )
 
@@ -537,14 +569,11 @@ def archer_lemeshow(fit: SurveyLogit, groups: int = 10) -> dict:
     Wg = np.bincount(grp, weights=sw, minlength=G)
     res = fit.patterns["Swy"].to_numpy() - sw * mu
     m = np.bincount(grp, weights=res, minlength=G) / Wg
-    p = fit.pair_pattern
-    ok = p >= 0
-    z = np.zeros((len(p), G))
-    r_pair = fit.pair_residuals()
-    gi = grp[p[ok]]
-    rows = np.flatnonzero(ok)
-    z[rows, gi] = (r_pair[ok] - fit.pair_sw[ok] * m[gi]) / Wg[gi]
-    V = fit.covariance_of(z)
+    # unit score for group g: 1[i in g] w_i (y_i - mu_i - m_g) / W_g, summed to PSU totals through the
+    # pattern -> group incidence matrix
+    Gm = sparse.csr_matrix((1.0 / Wg[grp], (np.arange(len(grp)), grp)), shape=(len(grp), G))
+    Z = (fit.residual_totals() @ Gm).toarray() - (fit.S_w @ Gm).toarray() * m[None, :]
+    V = fit.covariance_of(Z)
     W = float(m @ np.linalg.pinv(V) @ m)
     f = fit.design_df
     df1, df2 = G - 1, f - G + 2
@@ -565,7 +594,7 @@ def fit_summary(model_id: str, fit: SurveyLogit, interaction_fit: SurveyLogit | 
         "model": model_id,
         "n": fit.n,
         "weighted_n": fit.weighted_n,
-        "n_psu": int(len(np.unique(fit.pair_psu))),
+        "n_psu": int(len(fit.psu_strata)),
         "design_df": fit.design_df,
         "n_coefficients": len(fit.names),
         "weighted_mean_outcome": p0,
