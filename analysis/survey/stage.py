@@ -147,6 +147,18 @@ def _resources(dest: Path) -> list[dict]:
 
 
 def build(ctx) -> list[Table]:
+    with tempfile.TemporaryDirectory(prefix="demo_survey_") as tmp:
+        tables, _ = run(ctx, Path(tmp))
+    return tables
+
+
+def run(ctx, workdir: Path):
+    """Generate the dirty export into ``workdir``, ingest it, publish the scrubbed copy; return (tables, details).
+
+    ``details``: ``result`` (the ``IngestResult``), ``truth`` (the generator's summary, with the dirt counts),
+    ``export_dir`` (= ``workdir``, holding the dirty export; the caller decides how long it lives),
+    ``published`` (personal-data counts removed from the published copy).
+    """
     from analysis.survey import kobo_export
     from analysis.survey.generate import SURVEY_ID, GenerateOptions, generate
     from analysis.survey.ingest import export_files, ingest_export
@@ -159,22 +171,21 @@ def build(ctx) -> list[Table]:
         register = load_register(ctx.processed, ctx.raw)
     cov_table = ctx.tables.get("kelurahan_covariates")
     covariates = cov_table.data if cov_table is not None else None
-    sources = list(SOURCES) + (list(cov_table.sources) if cov_table is not None else [])
+    sources = list(SOURCES) + [s for s in (cov_table.sources if cov_table is not None else []) if s not in SOURCES]
     dest = Path(ctx.processed) / DEMO_DIR
-    with tempfile.TemporaryDirectory(prefix="demo_survey_") as tmp:
-        tmp = Path(tmp)
-        opts = GenerateOptions(out=tmp, seed=DEMO_SEED, households=DEMO_HOUSEHOLDS, format="csv", values="xml", delimiter=";")
-        truth = generate(opts, covariates=covariates, register=register)
-        result = ingest_export(
-            export_files(tmp / f"{kobo_export.FILE_STEM}.csv"),
-            register=register,
-            design=tmp / "design.csv",
-            source_name=SURVEY_ID,
-            survey_id=SURVEY_ID,
-            synthetic=True,
-        )
-        published = publish_scrubbed_export(tmp, dest, delimiter=opts.delimiter)
-        truth_df = truth_table(tmp)
+    workdir = Path(workdir)
+    opts = GenerateOptions(out=workdir, seed=DEMO_SEED, households=DEMO_HOUSEHOLDS, format="csv", values="xml", delimiter=";")
+    truth = generate(opts, covariates=covariates, register=register)
+    result = ingest_export(
+        export_files(workdir / f"{kobo_export.FILE_STEM}.csv"),
+        register=register,
+        design=workdir / "design.csv",
+        source_name=SURVEY_ID,
+        survey_id=SURVEY_ID,
+        synthetic=True,
+    )
+    published = publish_scrubbed_export(workdir, dest, delimiter=opts.delimiter)
+    truth_df = truth_table(workdir)
     ctx.extra_resources.extend(_resources(dest))
     sizes = "Dukcapil 2019 household counts" if covariates is not None else "equal kelurahan sizes (no covariates)"
     ctx.note(STAGE, f"SYNTHETIC demo survey (seed {DEMO_SEED}, {truth['design']['households_sampled']} households; frame sizes from {sizes}) generated and ingested like an upload.")
@@ -193,5 +204,4 @@ def build(ctx) -> list[Table]:
             synthetic=True,
         )
     )
-    return tables
-
+    return tables, {"result": result, "truth": truth, "export_dir": workdir, "published": published}
