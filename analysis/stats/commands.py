@@ -2,7 +2,8 @@
 
     python -m analysis estimate DATA.csv --weight W [--strata S] [--psu P] [--fpc F]
                                 (--mean V | --prop V | --total V) [--by G [G ...]] [--where COL]
-                                [--ci wald|logit|korn-graubard] [--lonely-psu adjust|remove|certainty|average|fail]
+                                [--ci wald|logit|korn-graubard] [--df design|domain]
+                                [--lonely-psu adjust|remove|certainty|average|fail]
                                 [--format json|csv] [--no-suppress]
 
 DATA is CSV or Parquet. It prints one row per domain with estimate, SE, 95% CI, CV, unweighted n and design
@@ -45,10 +46,10 @@ def run(args) -> pd.DataFrame:
     design = SurveyDesign(data, args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc, lonely_psu=args.lonely_psu, source=Path(args.data).name)
     suppress = not args.no_suppress
     if args.total:
-        return design.total(args.total, by=args.by, where=args.where, suppress=suppress)
+        return design.total(args.total, by=args.by, where=args.where, suppress=suppress, df=args.df)
     if args.prop:
-        return design.prop(args.prop, by=args.by, where=args.where, ci=args.ci, suppress=suppress)
-    return design.mean(args.mean, by=args.by, where=args.where, suppress=suppress)
+        return design.prop(args.prop, by=args.by, where=args.where, ci=args.ci, suppress=suppress, df=args.df)
+    return design.mean(args.mean, by=args.by, where=args.where, suppress=suppress, df=args.df)
 
 
 def _json_value(v):
@@ -107,6 +108,7 @@ def register(subparsers) -> None:
     p.add_argument("--by", nargs="+", default=None, metavar="G", help="domain column(s): one estimate per domain (subpopulations, all PSUs kept)")
     p.add_argument("--where", default=None, metavar="COL", help="boolean column restricting to a subpopulation (a domain, not a subset)")
     p.add_argument("--ci", choices=CI_METHODS, default="wald", help="interval for --prop (default wald, clipped to [0, 1])")
+    p.add_argument("--df", choices=("design", "domain"), default="design", help="degrees of freedom: design (PSUs - strata, as R/Stata) or per domain (PSUs - strata holding the domain)")
     p.add_argument("--lonely-psu", choices=LONELY_PSU_OPTIONS, default="adjust", help="strata with one PSU (as R survey.lonely.psu)")
     p.add_argument("--format", choices=("json", "csv"), default="json")
     p.add_argument("--no-suppress", action="store_true", help="print estimates that fail the reliability rule (n < 30 or RSE > 50%%)")

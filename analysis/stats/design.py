@@ -47,6 +47,7 @@ from analysis.stats import reliability
 
 LONELY_PSU_OPTIONS = ("adjust", "remove", "certainty", "average", "fail")
 CI_METHODS = ("wald", "logit", "korn-graubard")
+DF_METHODS = ("design", "domain")
 _DENSE_LIMIT = 20_000_000  # domains x PSUs below which PSU totals are accumulated densely
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "cv", "n", "df", "deff", "reliability"]
 
@@ -377,6 +378,18 @@ class SurveyDesign:
             V = V * (H / ok) if ok else V * np.nan
         return np.maximum(V, 0.0)
 
+    def _domain_df(self, rows: np.ndarray, g: np.ndarray, G: int) -> np.ndarray:
+        """Per-domain degrees of freedom: PSUs holding domain members minus strata holding them (Korn & Graubard
+        1999, *Analysis of Health Surveys*, sec. 5.2; the NCHS rule for small domains)."""
+        s = self._s
+        if len(rows) == 0:
+            return np.zeros(G, dtype=np.int64)
+        psu_keys = np.unique(g * s.n_psu + s.psu[rows])
+        strata_keys = np.unique(g * s.n_strata + s.psu_stratum[s.psu[rows]])
+        n_psu = np.bincount(psu_keys // s.n_psu, minlength=G)
+        n_str = np.bincount(strata_keys // s.n_strata, minlength=G)
+        return (n_psu - n_str).astype(np.int64)
+
     # -- estimators --
 
     def _prepare(self, y, by, where, binary=False):
@@ -386,23 +399,30 @@ class SurveyDesign:
         rows = np.flatnonzero(valid)
         return values[rows], rows, g_all[rows], labels
 
-    def mean(self, y, by=None, where=None, ci: str = "wald", level: float = 0.95, suppress: bool = True) -> pd.DataFrame:
+    def mean(self, y, by=None, where=None, ci: str = "wald", level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
         """Ratio mean of ``y`` over its non-missing values, overall or per domain of ``by`` (str or list).
 
         ``where`` restricts to a subpopulation (mask or boolean column) as a domain. ``suppress`` blanks numbers
         the reliability rule withholds (see ``analysis.stats.reliability``); set it False only for internal
-        use (e.g. as input to a small-area model), never for a published table.
+        use (e.g. as input to a small-area model), never for a published table. ``df``: "design" (PSUs minus
+        strata of the whole design, as R ``svyby`` and Stata) or "domain" (PSUs minus strata that hold domain
+        members: wider, honest intervals for small domains such as a kelurahan sampled in a few RWs).
         """
-        return self._ratio_mean(y, by, where, ci, level, suppress, binary=False)
+        return self._ratio_mean(y, by, where, ci, level, suppress, binary=False, df=df)
 
-    def prop(self, y, by=None, where=None, ci: str = "wald", level: float = 0.95, suppress: bool = True) -> pd.DataFrame:
+    def prop(self, y, by=None, where=None, ci: str = "wald", level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
         """Proportion of ``y`` true (boolean or 0/1; missing excluded). ``ci``: "wald" (clipped to [0, 1]),
         "logit" (R ``svyciprop(method="logit")``) or "korn-graubard" (Korn & Graubard 1998)."""
-        return self._ratio_mean(y, by, where, ci, level, suppress, binary=True)
+        return self._ratio_mean(y, by, where, ci, level, suppress, binary=True, df=df)
 
-    def _ratio_mean(self, y, by, where, ci, level, suppress, binary):
+    def _check_df(self, df: str) -> None:
+        if df not in DF_METHODS:
+            raise InputError("bad_option", f"df must be one of {DF_METHODS}, not '{df}'", self.source)
+
+    def _ratio_mean(self, y, by, where, ci, level, suppress, binary, df="design"):
         if ci not in CI_METHODS or (ci != "wald" and not binary):
             raise InputError("bad_option", f"ci must be one of {CI_METHODS} ('logit' and 'korn-graubard' for proportions only)", self.source)
+        self._check_df(df)
         yy, rows, g, labels = self._prepare(y, by, where, binary)
         G = len(labels)
         w = self.w[rows]
@@ -416,10 +436,12 @@ class SurveyDesign:
             var = self._domain_variance(z, rows, g, G)
             s2 = np.bincount(g, weights=w * resid * resid, minlength=G) / W * n / (n - 1.0)
             var_srs = s2 / n
-        return self._result(labels, est, var, var_srs, n, ci, level, suppress, binary)
+        dfs = self._domain_df(rows, g, G) if df == "domain" else None
+        return self._result(labels, est, var, var_srs, n, ci, level, suppress, binary, dfs)
 
-    def total(self, y, by=None, where=None, level: float = 0.95, suppress: bool = True) -> pd.DataFrame:
+    def total(self, y, by=None, where=None, level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
         """Estimated population total of ``y`` (missing values count as outside the domain)."""
+        self._check_df(df)
         yy, rows, g, labels = self._prepare(y, by, where)
         G = len(labels)
         w = self.w[rows]
@@ -433,7 +455,8 @@ class SurveyDesign:
             ybar = est / N
             s2 = (np.bincount(g, weights=w * yy * yy, minlength=G) - N * ybar * ybar) / N * m / (m - 1.0)
             var_srs = N * N * s2 / m
-        return self._result(labels, est, var, var_srs, n, "wald", level, suppress, binary=False)
+        dfs = self._domain_df(rows, g, G) if df == "domain" else None
+        return self._result(labels, est, var, var_srs, n, "wald", level, suppress, False, dfs)
 
     def scores_mean(self, y, domain_mask=None) -> np.ndarray:
         """Linearised scores ``z_i = w_i d_i (y_i - mean_d) / sum_d w`` of a (domain) mean; zero outside.
@@ -452,11 +475,12 @@ class SurveyDesign:
 
     # -- result frame --
 
-    def _result(self, labels, est, var, var_srs, n, ci, level, suppress, binary) -> pd.DataFrame:
+    def _result(self, labels, est, var, var_srs, n, ci, level, suppress, binary, dfs=None) -> pd.DataFrame:
         keep = n > 0
         se = np.sqrt(var)
-        df = self.df
-        t = stats.t.ppf(0.5 + level / 2.0, df) if df > 0 else np.nan
+        df = np.full(len(n), self.df, dtype=np.int64) if dfs is None else dfs
+        with np.errstate(invalid="ignore"):
+            t = np.where(df > 0, stats.t.ppf(0.5 + level / 2.0, np.maximum(df, 1)), np.nan)
         if ci == "wald":
             lo, hi = est - t * se, est + t * se
             if binary:
@@ -469,6 +493,7 @@ class SurveyDesign:
             cv = reliability.relative_standard_error(est, se)
             deff = np.where(var_srs > 0, var / var_srs, np.nan)
         label = reliability.classify(n, est, se)
+        label[df < 1] = reliability.SUPPRESSED  # no degrees of freedom: no variance estimate to publish
         columns = {"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "cv": cv, "deff": deff}
         if suppress:
             blank = label == reliability.SUPPRESSED
@@ -476,7 +501,7 @@ class SurveyDesign:
         data = {c: labels[c].to_numpy()[keep] for c in labels.columns}
         data.update({k: np.asarray(columns[k], dtype=float)[keep] for k in ("estimate", "se", "ci_low", "ci_high", "cv")})
         data["n"] = n.astype(np.int64)[keep]
-        data["df"] = np.full(int(keep.sum()), df, dtype=np.int64)
+        data["df"] = df[keep]
         data["deff"] = np.asarray(columns["deff"], dtype=float)[keep]
         data["reliability"] = label[keep]
         out = pd.DataFrame(data)
@@ -506,9 +531,9 @@ def _korn_graubard_interval(p, se, n, df, level):
     var = np.asarray(se, dtype=float) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(var > 0, p * (1 - p) / var, n)
-        if df > 0:
-            ratio = stats.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1)) / stats.t.ppf(1 - alpha / 2, df)
-            n_eff = n_eff * ratio**2
+        df = np.asarray(df, dtype=float)
+        ratio = np.where(df > 0, stats.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1)) / stats.t.ppf(1 - alpha / 2, np.maximum(df, 1)), 1.0)
+        n_eff = n_eff * ratio**2
         n_eff = np.minimum(np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n), n)
         x = p * n_eff
         lo = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)

@@ -113,3 +113,17 @@ def test_real_command_line():
     )
     row = json.loads(proc.stdout)["results"][0]
     assert row["estimate"] == pytest.approx(606.978142, abs=5e-7) and row["se"] == pytest.approx(24.2250, abs=5e-5)
+
+
+def test_domain_degrees_of_freedom_option(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--by", "stype", "--df", "domain", "--no-suppress")
+    rows = {r["stype"]: r for r in json.loads(out)["results"]}
+    apiclus1 = pd.read_csv(APICLUS1)
+    districts = apiclus1.groupby("stype")["dnum"].nunique()
+    assert {k: r["df"] for k, r in rows.items()} == {k: int(v) - 1 for k, v in districts.items()}
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--by", "stype", "--no-suppress")
+    design_rows = {r["stype"]: r for r in json.loads(out)["results"]}
+    assert all(r["df"] == 14 for r in design_rows.values())
+    # same SE, wider interval with fewer df
+    assert rows["H"]["se"] == pytest.approx(design_rows["H"]["se"])
+    assert rows["H"]["ci_high"] - rows["H"]["ci_low"] > design_rows["H"]["ci_high"] - design_rows["H"]["ci_low"]
