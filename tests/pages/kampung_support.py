@@ -8,7 +8,7 @@ respondent) into temporary directories:
   the design oversamples) with its roster rows; the city = all the other submissions. The two samples share no
   household, so the kampung is independent of the city survey, as an NGO's own survey is;
 - ``build_city``: the processed artefacts the dashboard needs (register, boundaries when the raw sources are
-  given, survey tables ingested with the design, estimates, gaps and decomposition), written like the build
+  given, survey tables ingested with the design, direct estimates), written like the build
   does (``analysis.build``), with a small survey so that a test session stays short.
 """
 
@@ -62,7 +62,7 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
     from analysis import sources
     from analysis.build import BuildContext, codebook
     from analysis.etl import boundaries, registers
-    from analysis.stats import estimates, gaps
+    from analysis.stats import estimates
     from analysis.survey.ingest import ingest_export
     from analysis.tables import atomic_write_bytes, atomic_write_text, csv_bytes, write_table
 
@@ -76,7 +76,7 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
     result = ingest_export(city_files, register=ctx.tables["wilayah_register"].data, design=design, source_name="demo", survey_id="demo-synthetic-2025", synthetic=True)
     for t in result.tables(sources=[]):
         ctx.tables[t.name] = t
-    for stage in (estimates, gaps):
+    for stage in (estimates,):  # the upload page and the map's direct mode need no more
         for t in stage.build(ctx):
             t.check()
             ctx.tables[t.name] = t
