@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from analysis.stats import indicators as ind
 from analysis.stats import reliability
@@ -38,18 +38,20 @@ class PsuAggregator:
     contrasts cost one pass over the units and a small PSU-level covariance each."""
 
     def __init__(self, frame: pd.DataFrame):
-        strata = frame["stratum"].astype(str).to_numpy()
-        psu = frame["psu"].astype(str).to_numpy()
-        key = pd.Series(strata).str.cat(pd.Series(psu), sep="\x1f")
-        code, uniq = pd.factorize(key, sort=True)
-        self.code = code.astype(np.int64)
-        self.n_psu = len(uniq)
-        first = np.zeros(self.n_psu, dtype=np.int64)
-        first[self.code[::-1]] = np.arange(len(frame))[::-1]
-        self.strata = strata[first]
-        fpc = pd.to_numeric(frame["fpc_psu"], errors="coerce").to_numpy(dtype=float) if "fpc_psu" in frame else np.full(len(frame), np.nan)
-        self.fpc = None if np.isnan(fpc).all() else fpc[first]
+        from analysis.stats.models import psu_structure
+
+        self.code, self.strata, self.fpc = psu_structure(frame)
+        self.n_psu = len(self.strata)
         self.df = int(self.n_psu - len(np.unique(self.strata)))
+        self._frame = frame
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Integer codes (sorted labels) of a column of the frame, computed once."""
+        if column not in self._codes:
+            code, uniq = pd.factorize(self._frame[column], sort=True)
+            self._codes[column] = (code.astype(np.int64), np.asarray(uniq, dtype=object))
+        return self._codes[column]
 
     def totals(self, values: np.ndarray, group: np.ndarray | None = None, n_groups: int = 1) -> np.ndarray:
         """(n_psu, n_groups) PSU totals of ``values``; rows with ``group < 0`` are left out."""
@@ -61,9 +63,36 @@ class PsuAggregator:
         return np.bincount(flat, weights=values[ok], minlength=self.n_psu * n_groups).reshape(self.n_psu, n_groups)
 
     def variances(self, psu_scores: np.ndarray) -> np.ndarray:
-        """Design variance of the total of each column of PSU-level scores."""
-        V = linearized_covariance(psu_scores, self.strata, np.arange(self.n_psu), self.fpc)
-        return np.clip(np.diag(V), 0.0, None)
+        """Design variance of the total of each column of PSU-level scores: the diagonal of
+        ``design.linearized_covariance`` (same strata centring, fpc and lonely-PSU rule), computed in O(PSUs x
+        columns) instead of forming the full covariance matrix of hundreds of kelurahan."""
+        Z = np.asarray(psu_scores, dtype=float)
+        Z = Z[:, None] if Z.ndim == 1 else Z
+        if Z.shape[1] <= 2:
+            return np.clip(np.diag(linearized_covariance(Z, self.strata, np.arange(self.n_psu), self.fpc)), 0.0, None)
+        s = self._structure()
+        H = len(s.n_h)
+        hs = s.psu_stratum
+        incidence = sparse.csr_matrix((np.ones(self.n_psu), (hs, np.arange(self.n_psu))), shape=(H, self.n_psu))
+        centre = (np.asarray(incidence @ Z) / s.n_h[:, None])[hs]
+        single = s.single[hs]
+        weight = s.scale_h[hs].copy()
+        if s.lonely_psu == "adjust":
+            centre[single] = Z.sum(axis=0) / self.n_psu
+        else:
+            weight[single] = 0.0
+        V = ((Z - centre) ** 2 * weight[:, None]).sum(axis=0)
+        if s.lonely_psu == "average" and s.single.any():
+            ok = int((~s.single).sum())
+            V = V * (H / ok) if ok else V * np.nan
+        return np.clip(V, 0.0, None)
+
+    def _structure(self):
+        if not hasattr(self, "_s"):
+            from analysis.stats.design import _structure
+
+            self._s = _structure(self.n_psu, self.strata, np.arange(self.n_psu), self.fpc)
+        return self._s
 
 
 def _ratio_scores(agg: PsuAggregator, y, w, valid, group, n_groups):
@@ -110,8 +139,8 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
     valid = universe & ~np.isnan(y)
     yy = np.where(valid, y, 0.0)
     w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
-    kel_code, kel_uniq = pd.factorize(frame["kode_kemendagri"].astype(str), sort=True)
-    kota_code, kota_uniq = pd.factorize(frame["kode_kab_kemendagri"].astype(str), sort=True)
+    kel_code, kel_uniq = agg.codes("kode_kemendagri")
+    kota_code, kota_uniq = agg.codes("kode_kab_kemendagri")
     D, K = len(kel_uniq), len(kota_uniq)
     r_d, n_d, T_d = _ratio_scores(agg, yy, w, valid, kel_code, D)
     r_k, n_k, T_k = _ratio_scores(agg, yy, w, valid, kota_code, K)

@@ -114,8 +114,8 @@ def concentration_table(households: pd.DataFrame, persons: pd.DataFrame | None, 
         y = np.where(universe, y, np.nan)
         w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
         rank = frame["income_quintile"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        kota = frame["kode_kab_kemendagri"].astype(str).to_numpy()
-        areas = [("city", CITY_CODE, None)] + [("kota", k, kota == k) for k in sorted(np.unique(kota))]
+        kota_code, kota_uniq = aggs[indicator.unit].codes("kode_kab_kemendagri")
+        areas = [("city", CITY_CODE, None)] + [("kota", str(k), kota_code == j) for j, k in enumerate(kota_uniq)]
         for level, code, mask in areas:
             res = concentration_index(y, rank, w, aggs[indicator.unit], mask)
             if res.get("n", 0) < MIN_N:

@@ -98,3 +98,12 @@ def test_gap_confidence_intervals_cover_the_true_difference():
         res = gaps.contrast(s, s["y"].to_numpy(), s["domain"].to_numpy())
         covered += res["ci_low"] <= truth <= res["ci_high"]
     assert 0.90 <= covered / reps <= 0.99
+
+
+def test_fast_diagonal_variances_equal_the_design_covariance_diagonal(survey):
+    households, _ = survey
+    agg = gaps.PsuAggregator(households)
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(agg.n_psu, 7))
+    full = np.diag(gaps.linearized_covariance(Z, agg.strata, np.arange(agg.n_psu), agg.fpc))
+    np.testing.assert_allclose(agg.variances(Z), full, rtol=1e-12)
