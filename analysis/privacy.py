@@ -397,6 +397,45 @@ def _cells(series: pd.Series) -> pd.Series:
     return series.dropna().astype(str)
 
 
+def _blank_uuids(text: str) -> str:
+    return _UUID.sub(lambda m: " " * len(m.group(0)), text) if "-" in text else text
+
+
+def _scan_column(cells: pd.Series, kinds: tuple[str, ...]) -> dict:
+    """Row label -> Counter of kinds found, for one column, with the regexes run once over the whole column.
+
+    The cells are joined with newlines (no pattern crosses a line break) and match offsets are mapped back to
+    rows with a binary search over the line starts: C-speed regex over megabytes instead of a Python loop
+    over cells.
+    """
+    values = cells.tolist()
+    text = "\n".join(v.replace("\n", " ").replace("\r", " ") for v in values)
+    if not _ANY_DIGIT.search(text):
+        return {}
+    text = _blank_uuids(text)
+    starts = np.cumsum([0] + [len(v) + 1 for v in values[:-1]])
+    found: dict = {}
+
+    def add(pos: int, kind: str) -> None:
+        row = cells.index[int(np.searchsorted(starts, pos, side="right") - 1)]
+        found.setdefault(row, Counter())[kind] += 1
+
+    if "nik" in kinds or "kk" in kinds:
+        for m in _sixteen(text):
+            kind = "nik" if parse_nik(_digits(m.group(0))).valid else "kk"
+            if kind in kinds:
+                add(m.start(), kind)
+    if "phone" in kinds:
+        for rx in (_MOBILE, _LANDLINE):
+            for m in rx.finditer(text):
+                value = m.group(0)
+                if value.startswith("00"):
+                    value = "+" + value[2:]
+                if parse_phone(value).valid:
+                    add(m.start(), "phone")
+    return found
+
+
 def _scan_frame(df: pd.DataFrame, kinds: tuple[str, ...], label: str) -> PiiScan:
     result = PiiScan(files_scanned=0)
     for col in df.columns:
@@ -406,12 +445,9 @@ def _scan_frame(df: pd.DataFrame, kinds: tuple[str, ...], label: str) -> PiiScan
         result.cells_scanned += len(cells)
         if cells.empty:
             continue
-        has_digit = cells.str.contains(r"\d", regex=True)
-        for row, text in cells[has_digit].items():
-            found = _scan_text(text, kinds)
-            if found:
-                result.counts.update(found)
-                result.locations.append({"file": label, "column": str(col), "row": str(row), "kinds": sorted(found)})
+        for row, found in _scan_column(cells, kinds).items():
+            result.counts.update(found)
+            result.locations.append({"file": label, "column": str(col), "row": str(row), "kinds": sorted(found)})
     # Column names are text too.
     for col in df.columns:
         found = _scan_text(col, kinds) if isinstance(col, str) else Counter()
@@ -449,15 +485,15 @@ def _scan_file(path: Path, kinds: tuple[str, ...], label: str) -> PiiScan:
             return _scan_plain(path.read_bytes().decode("utf-8", "replace"), kinds, label)
         result = _scan_frame(df, kinds, label)
     elif suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+        from python_calamine import CalamineWorkbook
 
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = CalamineWorkbook.from_path(str(path))
         result = PiiScan()
-        for ws in wb.worksheets:
-            rows = [[("" if v is None else str(v)) for v in r] for r in ws.iter_rows(values_only=True)]
+        for name in wb.sheet_names:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
             if rows:
-                result.merge(_scan_frame(pd.DataFrame(rows).astype(object), kinds, f"{label}[{ws.title}]"))
-        wb.close()
+                cells = pd.DataFrame([[("" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))) for v in r] for r in rows])
+                result.merge(_scan_frame(cells.astype(object), kinds, f"{label}[{name}]"))
     elif suffix in (".json", ".geojson"):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
