@@ -206,7 +206,7 @@ class _File:
     data: bytes
 
 
-def _load_files(files) -> list[_File]:
+def _load_files(files, max_bytes: int | None = MAX_FILE_BYTES) -> list[_File]:
     """Normalise the accepted inputs to named byte strings (size-checked before anything is parsed)."""
     if isinstance(files, (bytes, bytearray, memoryview)):
         items = [("upload", bytes(files))]
@@ -234,12 +234,12 @@ def _load_files(files) -> list[_File]:
         if isinstance(payload, (str, Path)):
             p = Path(payload)
             size = p.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise InputError("file_too_large", f"{size / 1e6:.1f} MB is over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit", name)
+            if max_bytes is not None and size > max_bytes:
+                raise InputError("file_too_large", f"{size / 1e6:.1f} MB is over the {max_bytes // (1024 * 1024)} MB limit", name)
             payload = p.read_bytes()
         payload = bytes(payload)
-        if len(payload) > MAX_FILE_BYTES:
-            raise InputError("file_too_large", f"{len(payload) / 1e6:.1f} MB is over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit", name)
+        if max_bytes is not None and len(payload) > max_bytes:
+            raise InputError("file_too_large", f"{len(payload) / 1e6:.1f} MB is over the {max_bytes // (1024 * 1024)} MB limit", name)
         out.append(_File(name, payload))
     return out
 
@@ -758,6 +758,7 @@ def ingest_export(
     survey_id: str | None = None,
     synthetic: bool = False,
     form: FormDefinition | None = None,
+    max_file_bytes: int | None = MAX_FILE_BYTES,
 ) -> IngestResult:
     """Read an export (bytes or paths, see ``_load_files``) into canonical tables, in memory.
 
@@ -765,9 +766,10 @@ def ingest_export(
     ``wilayah_register``). ``design``: None, a DataFrame, or CSV bytes/path with ``stratum, psu, weight``
     (optional ``fpc_psu``) keyed by ``hh_id``/``_uuid`` or by ``kode_kemendagri`` + ``rw``.
     ``synthetic``: label the tables synthetic (also set when the export carries a true ``synthetic`` column).
+    ``max_file_bytes``: the upload limit (50 MB); None for trusted local files (the CLI, benchmarks).
     """
     form = form or _default_form()
-    loaded = _load_files(files)
+    loaded = _load_files(files, max_file_bytes)
     main, roster, fmt, main_name, roster_name = _split_tables(loaded, form)
     if "_uuid" not in {_norm(c) for c in main.columns}:
         raise InputError("missing_uuid_column", "the main table has no _uuid column: export with the metadata columns", main_name)
@@ -1207,6 +1209,7 @@ def ingest_export_to_dir(
     source_name: str | None = None,
     survey_id: str | None = None,
     synthetic: bool = False,
+    max_file_bytes: int | None = None,
 ) -> IngestResult:
     """``python -m analysis survey ingest EXPORT --out DIR``: ingest and write the tables, rejects and a report.
 
@@ -1224,7 +1227,7 @@ def ingest_export_to_dir(
     name = source_name or (Path(path).stem if isinstance(path, (str, Path)) else "export")
     result = ingest_export(
         files, register=register, design=design if design is not None else design_path, source_name=name,
-        survey_id=survey_id, synthetic=synthetic,
+        survey_id=survey_id, synthetic=synthetic, max_file_bytes=max_file_bytes,
     )
     out_dir = Path(out_dir)
     for t in result.tables(sources=[]):
