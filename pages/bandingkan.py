@@ -41,7 +41,7 @@ st.dataframe(views.compare_table(indicator, chosen, register, lang, tr, estimate
 st.caption(tr("compare.table_note"))
 
 st.subheader(tr("compare.decomposition"))
-decomposition = views.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr)
+decomposition = views.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr, register)
 if decomposition is None:
     st.info(tr("common.not_available", what=tr("artefacts.gap_decomposition")))
 elif decomposition.empty:

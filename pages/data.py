@@ -32,14 +32,18 @@ if data.file_path("codebook.csv"):
 st.caption(tr("data.licence_note", licence=package.get("licenses", [{}])[0].get("title", "")))
 
 for entry in views.data_catalogue(package, processed, lang, tr):
-    name = entry["name"]
     with st.expander(entry["heading"], expanded=False):
         st.markdown(entry["description"])
         st.markdown(entry["provenance"])
-        cols = st.columns(3)
-        if entry["csv"]:
-            cols[0].download_button("CSV", data=(lambda p=entry["csv"]: downloads.cached_csv(p, version)), file_name=f"{name}.csv", mime="text/csv", on_click="ignore", key=f"dl_csv_{name}", icon=":material/table:")
-        if entry["parquet"]:
-            cols[1].download_button("Parquet", data=(lambda p=entry["parquet"]: downloads.cached_file(p, version)), file_name=f"{name}.parquet", mime="application/vnd.apache.parquet", on_click="ignore", key=f"dl_parquet_{name}", icon=":material/dataset:")
-        if entry["geojson"]:
-            cols[2].download_button("GeoJSON", data=(lambda p=entry["geojson"]: downloads.cached_file(p, version)), file_name=f"{name}.geojson", mime="application/geo+json", on_click="ignore", key=f"dl_geojson_{name}", icon=":material/map:")
+        cols = st.columns(max(3, len(entry["files"])))
+        for col, (label, path, mime, escape) in zip(cols, entry["files"]):
+            fetch = downloads.cached_csv if escape else downloads.cached_file
+            col.download_button(
+                label,
+                data=(lambda p=path, f=fetch: f(p, version)),
+                file_name=path.rsplit("/", 1)[-1],
+                mime=mime,
+                on_click="ignore",
+                key=f"dl_{label.lower()}_{entry['name']}",
+                icon=":material/download:",
+            )

@@ -23,8 +23,7 @@ if odds is None and effects is None and grid is None:
 outcomes = views.model_outcomes(odds, effects, grid)
 outcome = None
 if len(outcomes) > 1:
-    labels = views.indicator_labels(data.table("indicators"), lang)
-    outcome = st.selectbox(tr("model.outcome"), outcomes, format_func=lambda o: labels.get(o, o), key="model_outcome")
+    outcome = st.selectbox(tr("model.outcome"), outcomes, format_func=lambda o: views.model_label(o, tr), key="model_outcome")
 elif outcomes:
     outcome = outcomes[0]
 
@@ -37,7 +36,10 @@ else:
     st.caption(tr("model.or_note"))
 
 st.subheader(tr("model.predicted"))
-heat = views.model_heatmap(grid, outcome, lang, tr)
+specification = "main_effects"
+if grid is not None and "specification" in grid and grid["specification"].nunique() > 1:
+    specification = st.radio(tr("model.specification"), ["main_effects", "interaction"], format_func=lambda s: tr(f"model.spec_{s}"), horizontal=True, key="model_spec")
+heat = views.model_heatmap(grid, outcome, lang, tr, specification)
 if heat is None:
     st.info(tr("common.not_available", what=tr("model.predicted")))
 else:

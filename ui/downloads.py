@@ -66,16 +66,18 @@ def _is_number(text: str) -> bool:
 
 def zip_everything(processed: Path) -> bytes:
     """One zip of the processed directory: every table (CSV escaped, Parquet), GeoJSON, codebook,
-    datapackage.json, build report and rejects. Deterministic: sorted names and a fixed timestamp."""
+    datapackage.json, build report, rejects and the synthetic demo export. Deterministic: sorted names and a
+    fixed timestamp."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in processed.rglob("*") if p.is_file()):
             rel = path.relative_to(processed).as_posix()
-            # demo_survey/ is the raw-shaped Kobo export for trying the upload path: it carries (synthetic)
-            # identifier columns that ingestion scrubs, so it is not part of the cleaned-data download.
-            if rel.startswith(".") or "/." in rel or rel.startswith("demo_survey/"):
+            if rel.startswith(".") or "/." in rel:
                 continue
-            data = safe_csv_from_file(path) if path.suffix == ".csv" else path.read_bytes()
+            # The project's tables (top level and rejects/) are escaped against formula injection; the demo
+            # survey export (``;``-delimited, already scrubbed and escaped by its stage) goes in as built.
+            table_csv = path.suffix == ".csv" and not rel.startswith("demo_survey/")
+            data = safe_csv_from_file(path) if table_csv else path.read_bytes()
             info = zipfile.ZipInfo(f"jakarta-digital-divide/{rel}", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from analysis import formatting as fmt
@@ -671,11 +672,11 @@ def compare_table(indicator_id, codes, register, lang, t, estimates=None, sae=No
     return pd.DataFrame(rows)
 
 
-def decomposition_table(decomposition: pd.DataFrame | None, indicator_id: str, codes: list[str], lang: str, t) -> pd.DataFrame | None:
-    """The gap decomposition rows for the indicator (and the chosen kelurahan, when it is per kelurahan).
+def decomposition_table(decomposition: pd.DataFrame | None, indicator_id: str, codes: list[str], lang: str, t, register: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """The gap decomposition (Fairlie/Yun, ``gap_decomposition``) of the chosen kelurahan for the indicator.
 
-    ``None`` when the table was not built; an empty frame when it holds nothing for this selection.
-    Numeric columns are formatted for ``lang``; shares (columns containing "share") as percentages.
+    ``None`` when the table was not built; an empty frame when it holds nothing for this selection. Gaps and
+    their parts are in percentage points, the city mean and prediction in percent; headers from the locale.
     """
     if decomposition is None:
         return None
@@ -683,16 +684,24 @@ def decomposition_table(decomposition: pd.DataFrame | None, indicator_id: str, c
     if "indicator_id" in rows:
         rows = rows[rows["indicator_id"] == indicator_id]
     if "kode_kemendagri" in rows:
-        rows = rows[rows["kode_kemendagri"].isin(codes) | rows["kode_kemendagri"].isna()]
-    out = rows.drop(columns=[c for c in ("indicator_id",) if c in rows]).copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            if "share" in col or "pct" in col:
-                out[col] = [fmt.format_percent(v, lang) for v in out[col]]
-            elif col in ("p_value", "p"):
-                out[col] = [fmt.format_p_value(v, lang) for v in out[col]]
-            else:
-                out[col] = [fmt.format_number(v, lang, 3) for v in out[col]]
+        rows = rows[rows["kode_kemendagri"].isin(codes)]
+    names = dict(zip(register["kode_kemendagri"], register["kelurahan"])) if register is not None else {}
+    out = pd.DataFrame(index=rows.index)
+    for col in rows.columns:
+        if col == "indicator_id":
+            continue
+        header = t(f"compare.decomp.{col}") if _has_key(t, f"compare.decomp.{col}") else col
+        values = rows[col]
+        if col == "kode_kemendagri":
+            out[header] = [names.get(c, c) for c in values]
+        elif col == "n":
+            out[header] = [fmt.format_int(v, lang) for v in values]
+        elif col.startswith("city_"):
+            out[header] = [fmt.format_percent(v, lang) for v in values]
+        elif pd.api.types.is_float_dtype(values):
+            out[header] = [fmt.format_points(v, lang).split(" ")[0] for v in values]
+        else:
+            out[header] = values
     return out.reset_index(drop=True)
 
 
@@ -722,53 +731,61 @@ def _first(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((c for c in names if c in frame), None)
 
 
-def term_label(term: str, t: Translate) -> str:
-    """A model term (``income_quintile[T.2]``, ``education[T.sma]``, ``age``...) in words from the locale."""
-    key = "model.terms." + str(term).replace(".", "_").replace("[", "_").replace("]", "").replace(" ", "_")
-    try:
-        return t(key)
-    except KeyError:
-        pass
-    for var in DOMAIN_VARS:
-        if str(term).startswith(var):
-            level = str(term).split("T.")[-1].rstrip("]") if "T." in str(term) else str(term)[len(var):].strip("_=[]")
-            return f"{t(f'domain_vars.{var}')}: {domain_value_label(var, level, t)}"
-    return str(term)
+def term_label(variable, level, t: Translate) -> str:
+    """A model term in words: ``education`` + ``sma`` -> "Education: Senior secondary (SMA)"."""
+    var_label = t(f"domain_vars.{variable}") if _has_key(t, f"domain_vars.{variable}") else str(variable)
+    if level is None or (isinstance(level, float) and np.isnan(level)) or str(level) in ("", "per unit", "<NA>"):
+        return var_label
+    return f"{var_label}: {domain_value_label(str(variable), level, t)}"
+
+
+def _reference_note(rows: pd.DataFrame, t: Translate) -> dict[str, str]:
+    if "reference" not in rows or "variable" not in rows:
+        return {}
+    out = {}
+    for var, ref in zip(rows["variable"], rows["reference"]):
+        if pd.notna(ref) and str(ref):
+            out[str(var)] = domain_value_label(str(var), ref, t)
+    return out
 
 
 def model_forest(frame: pd.DataFrame | None, outcome: str | None, kind: str, lang: str, t: Translate) -> pd.DataFrame:
-    """Rows for ``figures.forest_plot``: odds ratios (``kind`` "or") or average marginal effects ("ame")."""
+    """Rows for ``figures.forest_plot``: odds ratios (``kind`` "or", from ``model_odds_ratios``) or average
+    marginal effects ("ame", from ``model_marginal_effects``), labelled "variable: level (vs reference)"."""
     if frame is None or frame.empty:
         return pd.DataFrame()
     col = _outcome_col(frame)
     rows = frame[frame[col].astype(str) == outcome] if col and outcome is not None else frame
-    term = _first(rows, ("term", "variable", "parameter"))
-    est = _first(rows, ("odds_ratio", "or") if kind == "or" else ("ame", "marginal_effect", "dydx", "effect")) or _first(rows, ("estimate",))
-    if term is None or est is None:
+    est = "odds_ratio" if kind == "or" else "ame"
+    if est not in rows or "variable" not in rows:
         return pd.DataFrame()
-    rows = rows[~rows[term].astype(str).str.lower().isin(["intercept", "const", "(intercept)"])]
-    lo = _first(rows, ("ci_low", "or_ci_low", "conf_low"))
-    hi = _first(rows, ("ci_high", "or_ci_high", "conf_high"))
-    p = _first(rows, ("p_value", "p"))
-    out = pd.DataFrame({"label": [term_label(v, t) for v in rows[term]], "estimate": rows[est].astype(float).to_numpy(), "ci_low": rows[lo].astype(float).to_numpy(), "ci_high": rows[hi].astype(float).to_numpy()})
+    rows = rows[~rows["variable"].astype(str).str.lower().isin(["intercept", "const", "(intercept)"])]
+    rows = rows[rows[est].notna()]
+    refs = _reference_note(rows, t)
+    levels = rows["level"] if "level" in rows else pd.Series([None] * len(rows), index=rows.index)
+    labels = [term_label(v, lvl, t) for v, lvl in zip(rows["variable"], levels)]
+    out = pd.DataFrame({"label": labels, "estimate": rows[est].astype(float).to_numpy(), "ci_low": rows["ci_low"].astype(float).to_numpy(), "ci_high": rows["ci_high"].astype(float).to_numpy()})
+    vs = [f" ({t('model.vs')} {refs[str(v)]})" if str(v) in refs else "" for v in rows["variable"]]
     if kind == "or":
-        out["hover"] = [f"<b>{lab}</b><br>OR {fmt.format_number(e, lang, 2)} ({fmt.format_number(a, lang, 2)}–{fmt.format_number(b, lang, 2)})" for lab, e, a, b in zip(out["label"], out["estimate"], out["ci_low"], out["ci_high"])]
+        out["hover"] = [f"<b>{lab}</b>{r}<br>OR {fmt.format_number(e, lang, 2)} ({t('common.ci95')} {fmt.format_number(a, lang, 2)}–{fmt.format_number(b, lang, 2)})" for lab, r, e, a, b in zip(out["label"], vs, out["estimate"], out["ci_low"], out["ci_high"])]
     else:
-        out["hover"] = [f"<b>{lab}</b><br>{fmt.format_points(e, lang)} ({fmt.format_ci(a, b, lang, percent=False)})" for lab, e, a, b in zip(out["label"], out["estimate"], out["ci_low"], out["ci_high"])]
-    if p:
-        out["hover"] = [h + f"<br>p = {fmt.format_p_value(v, lang)}" for h, v in zip(out["hover"], rows[p])]
-    return out.dropna(subset=["estimate"]).reset_index(drop=True)
+        out["hover"] = [f"<b>{lab}</b>{r}<br>{fmt.format_points(e, lang)} ({t('common.ci95')} {fmt.format_ci(a, b, lang, percent=False)})" for lab, r, e, a, b in zip(out["label"], vs, out["estimate"], out["ci_low"], out["ci_high"])]
+    if "p_value" in rows:
+        out["hover"] = [h + f"<br>p = {fmt.format_p_value(v, lang)}" for h, v in zip(out["hover"], rows["p_value"])]
+    return out.reset_index(drop=True)
 
 
-def model_heatmap(grid: pd.DataFrame | None, outcome: str | None, lang: str, t: Translate) -> dict | None:
-    """Predicted access by income quintile (columns) x education (rows) with CIs, for ``figures.heatmap``."""
-    if grid is None or grid.empty or "income_quintile" not in grid or "education" not in grid:
+def model_heatmap(grid: pd.DataFrame | None, outcome: str | None, lang: str, t: Translate, specification: str = "main_effects") -> dict | None:
+    """Predicted access by income quintile (columns) x education (rows) with CIs, for ``figures.heatmap``.
+
+    Cells without sample (``n_cell`` 0) are the model's extrapolation and say so in the hover text."""
+    if grid is None or grid.empty or "income_quintile" not in grid or "education" not in grid or "predicted" not in grid:
         return None
     col = _outcome_col(grid)
     rows = grid[grid[col].astype(str) == outcome] if col and outcome is not None else grid
-    est = _first(rows, ("predicted", "estimate", "probability", "p_hat"))
-    lo, hi = _first(rows, ("ci_low",)), _first(rows, ("ci_high",))
-    if est is None or rows.empty:
+    if "specification" in rows:
+        rows = rows[rows["specification"] == specification]
+    if rows.empty:
         return None
     quintiles = sorted(rows["income_quintile"].dropna().unique(), key=lambda v: float(v))
     levels = [e for e in EDUCATION_ORDER if e in set(rows["education"])] + sorted(set(rows["education"]) - set(EDUCATION_ORDER))
@@ -781,10 +798,12 @@ def model_heatmap(grid: pd.DataFrame | None, outcome: str | None, lang: str, t: 
                 zr.append(None), tr_.append(""), hr.append("")
                 continue
             c = cell.iloc[0]
-            zr.append(float(c[est]))
-            tr_.append(fmt.format_percent(c[est], lang, 0))
-            ci = fmt.format_ci(c[lo], c[hi], lang) if lo and hi else fmt.MISSING
-            hr.append(f"{domain_value_label('income_quintile', q, t)}, {domain_value_label('education', edu, t)}<br>{fmt.format_percent(c[est], lang)} ({t('common.ci95')} {ci})")
+            zr.append(float(c["predicted"]))
+            tr_.append(fmt.format_percent(c["predicted"], lang, 0))
+            h = f"{domain_value_label('income_quintile', q, t)}, {domain_value_label('education', edu, t)}<br>{fmt.format_percent(c['predicted'], lang)} ({t('common.ci95')} {fmt.format_ci(c['ci_low'], c['ci_high'], lang)})"
+            if "n_cell" in c:
+                h += f"<br>n = {fmt.format_int(c['n_cell'], lang)}" + (f" ({t('model.extrapolated')})" if c["n_cell"] == 0 else "")
+            hr.append(h)
         z.append(zr), text.append(tr_), hover.append(hr)
     return {
         "z": z,
@@ -850,37 +869,49 @@ def sources_table(manifest: dict, report: dict | None, t: Translate) -> pd.DataF
 
 
 def data_catalogue(package: dict, processed, lang: str, t: Translate) -> list[dict]:
-    """One entry per table in ``datapackage.json``: heading, description, provenance (sources with licence
-    and citation), and the paths of its CSV / Parquet / GeoJSON files (None when absent)."""
+    """One entry per table in ``datapackage.json`` (its CSV, Parquet and GeoJSON resources together) and one
+    per extra file (e.g. the synthetic demo export): heading, description, provenance (sources with licence
+    and citation) and ``files``: ``(label, path, mime, escape_csv)`` for each file that exists."""
     from pathlib import Path
 
     processed = Path(processed)
     sources = {s["id"]: s for s in package.get("sources", [])}
+    mimes = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "geojson": "application/geo+json", "json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     entries: dict[str, dict] = {}
     for res in package.get("resources", []):
-        name = Path(res.get("path", "")).stem
-        if not name or name in entries:
+        path = res.get("path", "")
+        if not path:
             continue
-        heading = f"{res.get('title', name)} (`{name}`)"
-        if res.get("synthetic"):
-            heading = f"{heading} · {t('data.synthetic_tag')}"
-        lines = []
-        for src in res.get("sources", []):
-            info = sources.get(src.get("id"), {})
-            lines.append(t("data.provenance_line", title=info.get("title") or src.get("title", ""), licence=info.get("licence") or "–", citation=info.get("citation") or "–"))
-        if res.get("synthetic"):
-            lines.append(t("data.synthetic_line"))
-        rows = res.get("rows")
-        description = res.get("description", "")
-        if rows is not None:
-            description += " " + t("data.rows", n=fmt.format_int(rows, lang))
-        entries[name] = {
-            "name": name,
-            "heading": heading,
-            "description": description,
-            "provenance": "\n".join(f"- {line}" for line in lines) if lines else t("data.no_sources"),
-            "csv": str(processed / f"{name}.csv") if (processed / f"{name}.csv").is_file() else None,
-            "parquet": str(processed / f"{name}.parquet") if (processed / f"{name}.parquet").is_file() else None,
-            "geojson": str(processed / f"{name}.geojson") if (processed / f"{name}.geojson").is_file() else None,
-        }
+        nested = "/" in path
+        name = path if nested else Path(path).stem
+        fmt_ = res.get("format") or Path(path).suffix.lstrip(".")
+        if name not in entries:
+            heading = f"{res.get('title', name)} (`{name}`)"
+            if res.get("synthetic"):
+                heading = f"{heading} · {t('data.synthetic_tag')}"
+            lines = []
+            for src in res.get("sources", []):
+                info = sources.get(src.get("id"), {})
+                lines.append(t("data.provenance_line", title=info.get("title") or src.get("title", ""), licence=info.get("licence") or "–", citation=info.get("citation") or "–"))
+            if res.get("synthetic"):
+                lines.append(t("data.synthetic_line"))
+            description = res.get("description", "")
+            if res.get("rows") is not None:
+                description += " " + t("data.rows", n=fmt.format_int(res["rows"], lang))
+            entries[name] = {
+                "name": name.replace("/", "_").replace(".", "_"),
+                "heading": heading,
+                "description": description,
+                "provenance": "\n".join(f"- {line}" for line in lines) if lines else t("data.no_sources"),
+                "files": [],
+            }
+        file_path = processed / path
+        if file_path.is_file():
+            label = Path(path).name if nested else fmt_.upper().replace("GEOJSON", "GeoJSON").replace("PARQUET", "Parquet")
+            # Only the project's own tables are re-written with formula escaping; other files go out as built.
+            entries[name]["files"].append((label, str(file_path), mimes.get(fmt_, "application/octet-stream"), fmt_ == "csv" and not nested))
     return list(entries.values())
+
+
+def model_label(model_id: str, t: Translate) -> str:
+    return t(f"model.outcomes.{model_id}") if _has_key(t, f"model.outcomes.{model_id}") else str(model_id)

@@ -28,16 +28,23 @@ def test_escaping_a_file_keeps_numeric_text(tmp_path):
     assert back.to_dict("list") == {"a": ["-0.5", "1e-3"], "b": ["'=1+1", "'-x"]}
 
 
-def test_zip_is_deterministic_escaped_and_leaves_out_the_raw_demo_export(tmp_path):
+def test_zip_is_deterministic_and_escapes_the_project_tables(tmp_path):
     (tmp_path / "rejects").mkdir()
     (tmp_path / "demo_survey").mkdir()
     (tmp_path / "t.csv").write_text("a\n=evil()\n", encoding="utf-8")
     (tmp_path / "t.parquet").write_bytes(b"PAR1")
     (tmp_path / "rejects" / "t.rejects.csv").write_text("row,reason\n1,bad\n", encoding="utf-8")
-    (tmp_path / "demo_survey" / "export.csv").write_text("nik\n3171\n", encoding="utf-8")
+    (tmp_path / "demo_survey" / "export.csv").write_text("a;b\n=1;x\n", encoding="utf-8")
     first, second = downloads.zip_everything(tmp_path), downloads.zip_everything(tmp_path)
     assert first == second
     with zipfile.ZipFile(io.BytesIO(first)) as zf:
         names = sorted(zf.namelist())
-        assert names == ["jakarta-digital-divide/rejects/t.rejects.csv", "jakarta-digital-divide/t.csv", "jakarta-digital-divide/t.parquet"]
+        assert names == [
+            "jakarta-digital-divide/demo_survey/export.csv",
+            "jakarta-digital-divide/rejects/t.rejects.csv",
+            "jakarta-digital-divide/t.csv",
+            "jakarta-digital-divide/t.parquet",
+        ]
         assert zf.read("jakarta-digital-divide/t.csv").decode() == "a\n'=evil()\n"
+        # the demo export (';'-delimited, escaped by its own stage) goes in byte for byte
+        assert zf.read("jakarta-digital-divide/demo_survey/export.csv").decode() == "a;b\n=1;x\n"

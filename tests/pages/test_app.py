@@ -1,0 +1,234 @@
+"""AppTest of the whole dashboard on the full build of the mirror: every page, widgets, URL state, and the
+numbers on screen against the processed tables (formatted the same way)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from analysis import formatting as fmt
+from ui import i18n
+
+PAGES = ["ringkasan", "peta", "profil", "bandingkan", "model", "data", "metodologi"]
+TENGAH = "31.75.04.1002"  # an oversampled kelurahan: has direct estimates
+
+
+def t(lang, key, **kw):
+    return i18n.translate(lang, key, **kw)
+
+
+def go(at, slug):
+    return at.switch_page(f"pages/{slug}.py").run()
+
+
+def specs(at):
+    """AppTest has no plotly accessor: the figure is the JSON spec of the element's proto."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def table(data_dir, name):
+    return pd.read_parquet(data_dir / "processed" / f"{name}.parquet")
+
+
+def no_exception(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_every_page_runs_and_shows_the_synthetic_banner(make_app, dashboard_data, lang):
+    at = make_app(dashboard_data, lang=lang, kel=TENGAH)
+    for slug in PAGES:
+        go(at, slug)
+        no_exception(at)
+        assert at.title, slug
+        assert any(t(lang, "banner.synthetic") == w.value for w in at.warning), slug
+        assert at.query_params["page"] == slug
+        assert at.query_params["lang"] == lang and at.query_params["kel"] == TENGAH  # kept across page switches
+
+
+def test_without_a_build_every_page_says_what_is_missing(make_app, empty_data):
+    at = make_app(empty_data)
+    for slug in PAGES:
+        go(at, slug)
+        no_exception(at)
+        assert any("python -m analysis build" in e.value for e in at.error), slug
+    go(at, "peta")
+    assert at.info[0].value == t("id", "common.not_available", what=t("id", "artefacts.indicators"))
+    assert not at.get("plotly_chart")
+
+
+def test_overview_metrics_equal_the_city_estimates_in_both_languages(make_app, dashboard_data):
+    estimates = table(dashboard_data, "estimates")
+    indicators = table(dashboard_data, "indicators")
+    city = estimates[(estimates["level"] == "city") & estimates["domain_var"].isna()].set_index("indicator_id")
+    at = make_app(dashboard_data)
+    for lang in ("id", "en"):
+        if lang == "en":
+            at.sidebar.radio(key="w_lang").set_value("en").run()
+        labels = dict(zip(indicators["label_id" if lang == "id" else "label_en"], indicators["indicator_id"]))
+        assert len(at.metric) == 6
+        for m in at.metric:
+            ind = labels[m.label]
+            expected = fmt.format_percent(city.loc[ind, "estimate"], lang)
+            assert m.value.rstrip(" †") == expected
+        assert ("," in at.metric[0].value) == (lang == "id")
+    assert at.query_params["lang"] == "en"
+
+
+def test_overview_readings_and_bps_context(make_app, dashboard_data):
+    at = make_app(dashboard_data, lang="en", indicator="person_internet")
+    text = "\n".join(m.value for m in at.markdown)
+    estimates = table(dashboard_data, "estimates")
+    q1 = estimates[(estimates["indicator_id"] == "person_internet") & (estimates["domain_var"] == "income_quintile") & (estimates["domain_value"].astype(str) == "1")]
+    assert fmt.format_percent(q1["estimate"].iloc[0], "en") in text
+    assert "poorest fifth" in text
+    fig = specs(at)[0]
+    assert {tr["name"] for tr in fig["data"]} == {"DKI Jakarta", "Indonesia"}
+    assert fig["layout"]["template"]["layout"]["paper_bgcolor"] == "white"  # plotly_white, not the streamlit template
+
+
+def test_indicator_choice_changes_the_map_and_values_equal_estimates(make_app, dashboard_data):
+    estimates = table(dashboard_data, "estimates")
+    register = table(dashboard_data, "wilayah_register")
+    at = make_app(dashboard_data)
+    go(at, "peta")
+    no_exception(at)
+    seen = {}
+    for ind in ("hh_internet", "jaki_aware"):
+        at.sidebar.selectbox(key="w_indicator").set_value(ind).run()
+        fig = specs(at)[0]
+        kel = estimates[(estimates["indicator_id"] == ind) & (estimates["level"] == "kelurahan")].set_index("area_code")
+        shown = {}
+        for trace in fig["data"]:
+            assert trace["type"] == "choroplethmap"
+            if trace.get("coloraxis"):
+                shown.update(zip(trace["locations"], trace["z"]))
+        reliable = kel[kel["reliability"] != "suppressed"]
+        assert set(shown) == set(reliable.index)
+        for code, z in shown.items():
+            assert z == pytest.approx(reliable.loc[code, "estimate"], abs=1e-5)
+        all_locations = {loc for trace in fig["data"] for loc in trace["locations"]}
+        assert all_locations == set(register["kode_kemendagri"])  # every kelurahan is drawn, grey if no estimate
+        assert fig["layout"]["map"]["style"] == "white-bg"  # offline: no tile server
+        assert fig["layout"]["coloraxis"]["colorscale"][0][1] == "#440154"  # viridis, set explicitly
+        seen[ind] = shown
+        assert at.query_params["indicator"] == ind
+    assert seen["hh_internet"] != seen["jaki_aware"]
+
+
+def test_map_modes_small_area_and_gap(make_app, dashboard_data):
+    sae = table(dashboard_data, "sae_estimates")
+    gaps = table(dashboard_data, "gaps")
+    at = make_app(dashboard_data, indicator="hh_internet")
+    go(at, "peta")
+    at.segmented_control(key="map_mode").set_value("sae").run()
+    fig = specs(at)[0]
+    expected = sae[sae["indicator_id"] == "hh_internet"].set_index("kode_kemendagri")["estimate"]
+    shown = {loc: z for tr in fig["data"] if tr.get("coloraxis") for loc, z in zip(tr["locations"], tr["z"])}
+    assert len(shown) == 267
+    assert all(z == pytest.approx(expected[c], abs=1e-5) for c, z in shown.items())
+    at.segmented_control(key="map_mode").set_value("gap").run()
+    fig = specs(at)[0]
+    assert fig["layout"]["coloraxis"]["cmid"] == 0  # diverging around the city value
+    city_gaps = gaps[(gaps["indicator_id"] == "hh_internet") & (gaps["vs"] == "city")].dropna(subset=["diff"]).set_index("kode_kemendagri")["diff"]
+    shown = {loc: z for tr in fig["data"] if tr.get("coloraxis") for loc, z in zip(tr["locations"], tr["z"])}
+    assert set(shown) == set(city_gaps.index)
+    assert all(z == pytest.approx(city_gaps[c], abs=1e-5) for c, z in shown.items())
+
+
+def test_map_payload_is_small(make_app, dashboard_data):
+    at = make_app(dashboard_data)
+    go(at, "peta")
+    assert len(at.get("plotly_chart")[0].proto.spec.encode()) <= 250_000
+
+
+def test_search_opens_the_profile_with_numbers_from_the_tables(make_app, dashboard_data):
+    estimates = table(dashboard_data, "estimates")
+    at = make_app(dashboard_data, lang="en", indicator="hh_internet")
+    at.sidebar.selectbox(key="w_kel").set_value(TENGAH).run()
+    no_exception(at)
+    assert at.title[0].value == "Kelurahan Tengah"
+    assert at.query_params["page"] == "profil" and at.query_params["kel"] == TENGAH
+    profile = at.dataframe[0].value.set_index(t("en", "profile.col_indicator"))
+    row = estimates[(estimates["indicator_id"] == "hh_internet") & (estimates["level"] == "kelurahan") & (estimates["area_code"] == TENGAH)].iloc[0]
+    label = table(dashboard_data, "indicators").set_index("indicator_id").loc["hh_internet", "label_en"]
+    expected = fmt.format_estimate(row["estimate"], row["ci_low"], row["ci_high"], "en")
+    assert profile.loc[label, t("en", "profile.col_kelurahan")].startswith(expected)
+    assert at.download_button  # printable profile
+
+
+def test_shared_link_reopens_the_same_view(make_app, dashboard_data):
+    at = make_app(dashboard_data, page="peta", lang="en", indicator="jaki_aware", kel=TENGAH)
+    no_exception(at)
+    assert at.title[0].value == t("en", "map.title")
+    assert at.sidebar.selectbox(key="w_indicator").value == "jaki_aware"
+    assert at.sidebar.selectbox(key="w_kel").value == TENGAH
+    assert at.query_params == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH}
+
+
+def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):
+    at = make_app(dashboard_data, lang="fr", indicator="nope", kel="99.99.99.9999")
+    no_exception(at)
+    assert at.query_params["lang"] == "id" and at.query_params["indicator"] == "hh_internet"
+    assert "kel" not in at.query_params
+
+
+def test_compare_shows_each_kelurahan_against_the_city(make_app, dashboard_data):
+    gaps = table(dashboard_data, "gaps")
+    at = make_app(dashboard_data, lang="en", indicator="hh_internet")
+    go(at, "bandingkan")
+    gedong = "31.75.05.1001"
+    at.multiselect(key="cmp_kel").set_value([TENGAH, gedong]).run()
+    no_exception(at)
+    shown = at.dataframe[0].value
+    assert shown[t("en", "common.kelurahan")].tolist() == ["Tengah", "Gedong"]
+    g = gaps[(gaps["indicator_id"] == "hh_internet") & (gaps["kode_kemendagri"] == TENGAH) & (gaps["vs"] == "city")].iloc[0]
+    assert shown[t("en", "compare.col_gap")].iloc[0] == fmt.format_points(g["diff"], "en")
+    bars = specs(at)[0]["data"]
+    assert [b["y"][0] for b in bars][:2] == ["Tengah", "Gedong"] or len(bars) >= 2
+
+
+def test_model_page_forest_plot_equals_the_odds_ratios(make_app, dashboard_data):
+    path = dashboard_data / "processed" / "model_odds_ratios.parquet"
+    at = make_app(dashboard_data, lang="en")
+    go(at, "model")
+    no_exception(at)
+    if not path.exists():
+        assert at.info[0].value == t("en", "common.not_available", what=t("en", "artefacts.models"))
+        return
+    odds = pd.read_parquet(path)
+    model = odds["model"].iloc[0]
+    expected = odds[(odds["model"] == model) & (odds["variable"] != "Intercept") & odds["odds_ratio"].notna()]
+    forest = specs(at)[0]["data"][0]
+    assert forest["x"] == pytest.approx(expected["odds_ratio"].tolist(), rel=1e-9)
+    assert specs(at)[0]["layout"]["xaxis"]["type"] == "log"
+
+
+def test_data_page_offers_every_table_with_provenance(make_app, dashboard_data):
+    package = json.loads((dashboard_data / "processed" / "datapackage.json").read_text())
+    names = {r["path"].rsplit(".", 1)[0] for r in package["resources"] if "/" not in r["path"] and r["format"] != "geojson"}
+    at = make_app(dashboard_data, lang="en")
+    go(at, "data")
+    no_exception(at)
+    keys = {b.key for b in at.download_button}
+    assert {"dl_zip", "dl_datapackage", "dl_codebook"} <= keys
+    for name in names:
+        assert f"dl_csv_{name}" in keys and f"dl_parquet_{name}" in keys
+    assert "dl_geojson_boundaries_kelurahan" in keys
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Licence: MIT" in text  # boundaries
+    assert "SYNTHETIC" in " ".join(e.label for e in at.expander)
+    assert any(k.startswith("dl_akses_digital_jakarta_synthetic.xlsx") for k in keys)  # the demo export, to try the upload
+
+
+def test_methodology_states_the_design_of_this_build(make_app, dashboard_data):
+    households = table(dashboard_data, "survey_households")
+    at = make_app(dashboard_data, lang="en")
+    go(at, "metodologi")
+    no_exception(at)
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"This build: {fmt.format_int(len(households), 'en')} households" in text
+    assert "n < 30" not in text or "30" in text
+    assert "fewer than 30" in text and "50%" in text

@@ -1,0 +1,157 @@
+"""ui.views: shaping artefacts for the pages, on small frames built here (statuses, significance, labels)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ui import i18n, views
+
+T = {lang: (lambda key, _l=lang, **kw: i18n.translate(_l, key, **kw)) for lang in ("id", "en")}
+
+REGISTER = pd.DataFrame(
+    {
+        "kode_kemendagri": ["31.71.01.1001", "31.71.01.1002", "31.75.04.1002", "31.75.05.1001"],
+        "kelurahan": ["Gambir", "Cideng", "Tengah", "Gedong"],
+        "kecamatan": ["Gambir", "Gambir", "Kramat Jati", "Pasar Rebo"],
+        "kode_kab_kemendagri": ["31.71", "31.71", "31.75", "31.75"],
+        "kab_kota": ["Kota Adm. Jakarta Pusat"] * 2 + ["Kota Adm. Jakarta Timur"] * 2,
+        "kab_kota_short": ["Jakarta Pusat"] * 2 + ["Jakarta Timur"] * 2,
+    }
+)
+
+
+def est(ind, level, area, estimate, rel="ok", n=100, domain_var=None, domain_value=None):
+    e = np.nan if rel == "suppressed" else estimate
+    return {
+        "indicator_id": ind, "level": level, "area_code": area, "domain_var": domain_var, "domain_value": domain_value,
+        "estimate": e, "se": np.nan if np.isnan(e) else 0.02, "ci_low": e - 0.04, "ci_high": e + 0.04,
+        "cv": 0.03, "n": n, "df": 50, "reliability": rel,
+    }
+
+
+ESTIMATES = pd.DataFrame(
+    [
+        est("hh_internet", "city", "31", 0.95, n=4000),
+        est("hh_internet", "kota", "31.75", 0.93),
+        est("hh_internet", "kelurahan", "31.71.01.1001", 0.97),
+        est("hh_internet", "kelurahan", "31.71.01.1002", 0.80, rel="flag"),
+        est("hh_internet", "kelurahan", "31.75.04.1002", 0.5, rel="suppressed", n=12),
+        # Gedong is not sampled: no row at all
+        est("hh_internet", "domain", "31", 0.84, domain_var="income_quintile", domain_value="1"),
+        est("hh_internet", "domain", "31", 0.99, domain_var="income_quintile", domain_value="5"),
+        est("hh_internet", "domain", "31", 0.70, domain_var="education", domain_value="no_diploma"),
+        est("hh_internet", "domain", "31", 0.98, domain_var="education", domain_value="tertiary"),
+    ]
+)
+SAE = pd.DataFrame(
+    {
+        "indicator_id": ["hh_internet"] * 4,
+        "kode_kemendagri": REGISTER["kode_kemendagri"],
+        "estimate": [0.96, 0.82, 0.88, 0.90],
+        "ci_low": [0.93, 0.75, 0.80, 0.84],
+        "ci_high": [0.99, 0.89, 0.96, 0.96],
+        "kind": ["composite", "composite", "composite", "synthetic"],
+    }
+)
+GAPS = pd.DataFrame(
+    {
+        "indicator_id": ["hh_internet"] * 3,
+        "kode_kemendagri": ["31.71.01.1001", "31.71.01.1002", "31.71.01.1001"],
+        "vs": ["city", "city", "kota"],
+        "diff": [0.02, -0.15, 0.01],
+        "se": [0.01, 0.05, 0.01],
+        "ci_low": [-0.001, -0.25, -0.01],
+        "ci_high": [0.041, -0.05, 0.03],
+        "p_value": [0.06, 0.003, 0.3],
+    }
+)
+
+
+def test_direct_map_statuses_cover_every_kelurahan():
+    rows = views.map_rows("direct", "hh_internet", REGISTER, ESTIMATES)
+    assert rows["status"].tolist() == ["ok", "flag", "none", "none"]
+    assert rows["value"].iloc[0] == pytest.approx(0.97)
+    assert pd.isna(rows["value"].iloc[2])  # a suppressed number is never passed to the map
+
+
+def test_direct_hover_explains_missing_and_flagged():
+    frame = views.map_frame("direct", "hh_internet", REGISTER, "id", T["id"], estimates=ESTIMATES)
+    hover = dict(zip(frame["kode_kemendagri"], frame["hover"]))
+    assert "97,0%" in hover["31.71.01.1001"] and "93,0–101,0%" in hover["31.71.01.1001"]
+    assert "RSE 25–50%" in hover["31.71.01.1002"]
+    assert "n = 12" in hover["31.75.04.1002"] and "Tidak ada estimasi yang andal" in hover["31.75.04.1002"]
+    assert "Tidak termasuk sampel" in hover["31.75.05.1001"]
+
+
+def test_sae_map_gives_every_kelurahan_a_modelled_value():
+    frame = views.map_frame("sae", "hh_internet", REGISTER, "en", T["en"], sae=SAE)
+    assert (frame["status"] == "ok").all()
+    assert frame["value"].tolist() == SAE["estimate"].tolist()
+    assert "synthetic (model only" in frame["hover"].iloc[3]
+
+
+def test_gap_map_is_difference_from_city_with_significance():
+    frame = views.map_frame("gap", "hh_internet", REGISTER, "en", T["en"], estimates=ESTIMATES, gaps=GAPS)
+    assert frame["value"].iloc[:2].tolist() == [0.02, -0.15]
+    assert frame["status"].tolist() == ["ok", "flag", "none", "none"]
+    assert "No significant difference" in frame["hover"].iloc[0]
+    assert "Significant difference" in frame["hover"].iloc[1]
+
+
+def test_significance_is_ci_excluding_zero():
+    assert views.significant(0.01, 0.2) and views.significant(-0.2, -0.01)
+    assert not views.significant(-0.01, 0.2)
+    assert not views.significant(np.nan, 0.2)
+
+
+def test_selected_location_reads_the_plotly_event():
+    assert views.selected_location({"selection": {"points": [{"location": "31.71.01.1001", "z": 0.9}]}}) == "31.71.01.1001"
+    assert views.selected_location({"selection": {"points": []}}) is None
+    assert views.selected_location(None) is None
+
+
+def test_profile_uses_direct_then_sae_and_marks_significance():
+    indicators = pd.DataFrame({"indicator_id": ["hh_internet"], "label_id": ["Internet RT"], "label_en": ["HH internet"], "higher_is_better": [True]})
+    gambir = views.profile_table("31.71.01.1001", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    assert gambir["Kelurahan"].iloc[0] == "97.0% (93.0–101.0)"
+    assert gambir["_source"].iloc[0] == "direct"
+    tengah = views.profile_table("31.75.04.1002", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    assert tengah["Kelurahan"].iloc[0] == "88.0% (80.0–96.0) *"  # suppressed direct -> modelled
+    assert tengah["Kota"].iloc[0] == "93.0% (89.0–97.0)"
+    cideng = views.profile_table("31.71.01.1002", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    assert cideng["Difference from city (pp)"].iloc[0].endswith("▼")
+
+
+def test_readings_sentences_come_from_the_numbers():
+    indicators = pd.DataFrame({"indicator_id": ["hh_internet"], "label_id": ["Internet RT"], "label_en": ["HH internet"], "higher_is_better": [True]})
+    sentences = views.readings("hh_internet", "id", T["id"], indicators, ESTIMATES, GAPS)
+    assert sentences[0].startswith("Di tingkat kota, Internet RT: 95,0%")
+    assert any("84,0%" in s and "99,0%" in s and "15,0 poin persen" in s for s in sentences)
+    assert any("70,0%" in s and "98,0%" in s for s in sentences)
+    assert any(s.startswith("1 dari 2 kelurahan") for s in sentences)
+
+
+def test_bps_series_joins_published_years_dki_vs_indonesia():
+    bps = pd.DataFrame(
+        {
+            "indicator": ["households_internet_3m"] * 3,
+            "region_code": ["31", "00", "31"],
+            "region_name": ["DKI Jakarta", "Indonesia", "DKI Jakarta"],
+            "level": ["province", "national", "province"],
+            "year": [2022, 2022, 2022],
+            "breakdown": ["total", "total", "urban"],
+            "value": [95.39, 86.54, 95.39],
+            "unit": ["% of households"] * 3,
+        }
+    )
+    published = pd.DataFrame({"indicator": ["households_internet_3m"], "region": ["DKI Jakarta"], "year": [2019], "value": [93.33], "unit": ["% of households"]})
+    series = views.bps_series(bps, "households_internet_3m", "id", "DKI", "Indonesia", published)
+    assert series[["region", "year", "value"]].values.tolist() == [["DKI", 2019, 93.33], ["DKI", 2022, 95.39], ["Indonesia", 2022, 86.54]]
+    assert series["hover"].iloc[0] == "DKI, 2019: 93,33%"
+    assert views.bps_internet_context(bps) == {"year": 2022, "dki": 95.39, "national": 86.54}
+
+
+def test_kelurahan_labels_are_searchable_names():
+    labels = views.kelurahan_labels(REGISTER)
+    assert labels["31.75.04.1002"] == "Tengah (Kramat Jati, Jakarta Timur)"
+    assert list(labels)[0] == "31.71.01.1002"  # sorted by kota, kecamatan, name
