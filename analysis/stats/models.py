@@ -331,9 +331,11 @@ def psu_structure(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return inv.astype(np.int64), strata, fpc
 
 
-def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = False, kota: bool = True) -> SurveyLogit:
+def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = False, kota: bool = True, cache: dict | None = None) -> SurveyLogit:
     """Fit a design-based logistic regression on a ``model_frame`` (columns y, in_model, term columns, weight,
-    stratum, psu, fpc_psu). ``interaction`` adds the income x education interaction; ``kota`` adds kota."""
+    stratum, psu, fpc_psu). ``interaction`` adds the income x education interaction; ``kota`` adds kota.
+    ``cache``: a dict shared by fits on the same frame (PSU structure and covariate patterns are computed once)."""
+    cache = {} if cache is None else cache
     if not frame["in_model"].any():
         raise InputError("empty_model", "no unit in the model's universe has the outcome and all covariates")
     all_terms = tuple(terms) + ((_kota_term(),) if kota and "kota" in frame.columns else ())
@@ -349,7 +351,10 @@ def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = 
     m = frame["in_model"].to_numpy()
     sub = frame.loc[m, term_cols].copy()
     # covariate patterns (sufficient statistics of the logistic score equations)
-    pattern_code, first = _pattern_codes(sub, term_cols)
+    key = ("patterns", tuple(term_cols))
+    if key not in cache:
+        cache[key] = _pattern_codes(sub, term_cols)
+    pattern_code, first = cache[key]
     w_all = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
     y = frame.loc[m, "y"].to_numpy(dtype=float)
     w = w_all[m]
@@ -384,7 +389,9 @@ def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = 
 
     # PSU x pattern sums over the model's units; PSUs come from *all* rows (units outside the model keep their
     # PSU in the variance with a zero score)
-    psu_code, psu_strata, psu_fpc = psu_structure(frame)
+    if "psu" not in cache:
+        cache["psu"] = psu_structure(frame)
+    psu_code, psu_strata, psu_fpc = cache["psu"]
     n_psu = len(psu_strata)
     pat_all = np.full(len(frame), -1, dtype=np.int64)
     pat_all[m] = pattern_code
@@ -680,8 +687,9 @@ def run_models(households: pd.DataFrame | None, persons: pd.DataFrame | None, sp
     ors, ames, grids, fits = [], [], [], []
     for spec in specs:
         frame = model_frame(spec, households, persons)
-        main = fit_survey_logit(frame, spec.terms)
-        inter = fit_survey_logit(frame, spec.terms, interaction=True)
+        cache: dict = {}
+        main = fit_survey_logit(frame, spec.terms, cache=cache)
+        inter = fit_survey_logit(frame, spec.terms, interaction=True, cache=cache)
         ors.append(odds_ratios(spec.model_id, main))
         ames.append(marginal_effects(spec.model_id, main))
         grids.append(predicted_grid(spec.model_id, main, "main_effects"))

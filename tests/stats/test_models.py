@@ -192,3 +192,30 @@ def test_weighted_auc_matches_the_pairwise_definition():
     pw, nw = rng.uniform(0, 2, 40), rng.uniform(0, 2, 40)
     num = sum(pw[i] * nw[j] * ((s[i] > s[j]) + 0.5 * (s[i] == s[j])) for i in range(40) for j in range(40))
     assert models.weighted_auc(s, pw, nw) == pytest.approx(num / (pw.sum() * nw.sum()), rel=1e-12)
+
+
+# --- the demo survey of the full build (conftest ``built``): tables and the generator's known coefficients ----
+
+
+def test_demo_survey_model_tables_and_known_income_coefficients(built):
+    """The generator's logit for internet use has quintile coefficients 0.5, 0.9, 1.3, 1.8 (vs quintile 1,
+    ``survey_truth``). The fitted survey logit is a marginal model (the generator adds kelurahan and RW effects,
+    which attenuate coefficients) with education also for children, so it recovers them within 3 design SEs
+    plus 30% attenuation, and in the same order."""
+    for name, fields in (("model_odds_ratios", models.OR_FIELDS), ("model_marginal_effects", models.AME_FIELDS),
+                         ("model_predicted_grid", models.GRID_FIELDS), ("model_fit", models.FIT_FIELDS)):
+        table = built.tables[name]
+        assert table.synthetic and list(table.data.columns) == [f.name for f in fields]
+    fit = built.tables["model_fit"].data.set_index("model")
+    assert set(fit.index) == {"internet_use", "household_internet", "jaki_awareness"}
+    assert (fit["n"] > 1000).all() and (fit["auc"] > 0.6).all()
+    truth = built.tables["survey_truth"].data
+    coef = truth[truth["kind"] == "coefficient"].set_index("indicator")["value"]
+    ors = built.tables["model_odds_ratios"].data
+    inc = ors[(ors["model"] == "internet_use") & (ors["variable"] == "income_quintile")].set_index("level")
+    for q in ("2", "3", "4", "5"):
+        true = coef[f"internet.quintile.{q}"]
+        assert abs(inc.loc[q, "coef"] - true) < 3 * inc.loc[q, "se"] + 0.3 * true, q
+    assert inc.loc["5", "coef"] > inc.loc["2", "coef"] > 0
+    grid = built.tables["model_predicted_grid"].data
+    assert len(grid) == 3 * 2 * 25
