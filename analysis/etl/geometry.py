@@ -139,15 +139,16 @@ def rebuild_coverage(geoms, grid: float = 1e-5, gap_width: float = DEFAULT_GAP_W
     face_idx, unit_idx = shapely.STRtree(geoms).query(probes, predicate="within")
 
     owner = np.full(len(faces), -1, dtype=np.int64)
-    candidates: dict[int, list[int]] = defaultdict(list)
-    for f, u in zip(face_idx.tolist(), unit_idx.tolist()):
-        candidates[f].append(u)
-    for f, units in candidates.items():
-        if len(units) == 1:
-            owner[f] = units[0]
-    overlaps = {f: sorted(units) for f, units in candidates.items() if len(units) > 1}
-    widths = 2 * shapely.area(faces) / shapely.length(faces)
-    gaps = [f for f in range(len(faces)) if f not in candidates and widths[f] < gap_width]
+    n_within = np.bincount(face_idx, minlength=len(faces))
+    single = n_within[face_idx] == 1
+    owner[face_idx[single]] = unit_idx[single]
+    overlaps: dict[int, list[int]] = defaultdict(list)
+    for f, u in zip(face_idx[~single].tolist(), unit_idx[~single].tolist()):
+        overlaps[f].append(u)
+    overlaps = {f: sorted(units) for f, units in overlaps.items()}
+    outside = np.nonzero(n_within == 0)[0]
+    widths = 2 * shapely.area(faces[outside]) / shapely.length(faces[outside])
+    gaps = outside[widths < gap_width].tolist()
 
     pending = sorted(list(overlaps) + gaps)
     if pending:
@@ -183,7 +184,7 @@ def rebuild_coverage(geoms, grid: float = 1e-5, gap_width: float = DEFAULT_GAP_W
     units, starts = np.unique(owner[assigned], return_index=True)
     bounds = list(starts[1:]) + [len(assigned)]
     for u, start, end in zip(units.tolist(), starts.tolist(), bounds):
-        out[u] = shapely.coverage_union_all(faces[assigned[start:end]])
+        out[u] = faces[assigned[start]] if end - start == 1 else shapely.coverage_union_all(faces[assigned[start:end]])
     for u in range(n_units):
         if out[u] is None or out[u].is_empty:
             out[u] = shapely.set_precision(geoms[u], grid)
@@ -226,7 +227,7 @@ def simplify_for_web(
     # Units that touch no other unit (Kepulauan Seribu's islands) share no edge, so they can be simplified
     # on their own with a tolerance scaled to their size: an island kelurahan is not cut down to triangles
     # by a tolerance meant for mainland boundaries.
-    first, second = shapely.STRtree(coverage).query(coverage, predicate="intersects")
+    first, second = shapely.STRtree(simplified).query(simplified, predicate="intersects")
     isolated = np.bincount(first[first != second], minlength=len(coverage)) == 0
     for i in np.nonzero(isolated)[0]:
         own = min(tolerance, ISLAND_TOLERANCE_SHARE * math.sqrt(coverage[i].area))
