@@ -30,7 +30,6 @@ and phone numbers (``+62``/``08``) typed into the notes, duplicate submissions (
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -404,9 +403,15 @@ def format_tables(sub: Submissions, form: q.FormDefinition, values: str = "xml",
 
 
 def _csv_bytes(df: pd.DataFrame, delimiter: str) -> bytes:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, sep=delimiter, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    return buf.getvalue().encode("utf-8")
+    """Kobo's CSV: every value double-quoted (quotes doubled inside), ``\r\n`` line ends. Written with
+    pyarrow's CSV writer, which is an order of magnitude faster than pandas at the benchmark's million rows."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.table({c: pa.array(df[c].astype(str).to_numpy(dtype=object), type=pa.string()) for c in df.columns})
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(delimiter=delimiter, quoting_style="all_valid", eol="\r\n"))
+    return sink.getvalue().to_pybytes()
 
 
 def _xlsx_bytes(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
