@@ -13,7 +13,8 @@ The estimator is the one every survey package uses for a stratified multi-stage 
 - degrees of freedom are ``number of PSUs - number of strata``; confidence intervals are
   ``estimate +- t(df, 1 - alpha/2) * se``, and for proportions a logit interval (as R's
   ``svyciprop(method="logit")``) or the Korn-Graubard (1998) interval can be chosen instead; proportion
-  intervals always stay within [0, 1].
+  intervals always stay within [0, 1]. ``df="domain"`` counts the degrees of freedom within each domain
+  (PSUs holding domain members minus their strata; Korn & Graubard 1999 sec. 5.2) for small domains.
 
 **Domains are subpopulations, never subsets** (Lohr 2022 sec. 4.2 and 10.x; Lumley 2010 sec. 2.3.1): a domain
 estimate keeps every PSU of the design; units outside the domain (or with a missing value) contribute a zero
@@ -336,7 +337,9 @@ class SurveyDesign:
     # -- variance over many domains at once --
 
     def _domain_variance(self, z: np.ndarray, rows: np.ndarray, g: np.ndarray, G: int) -> np.ndarray:
-        """Variance of the total of scores ``z`` (one per row in ``rows``) separately for each domain ``g``.
+        """Variance of the total of scores ``z`` (one per row in ``rows``) separately for each domain ``g``, and
+        each domain's degrees of freedom: PSUs holding domain rows minus their strata (Korn & Graubard 1999,
+        *Analysis of Health Surveys*, sec. 5.2; the NCHS rule for small domains).
 
         Domain scores are zero outside the domain; zero PSU totals are not materialised, only counted through
         ``n_h`` (sparse form of ``sum_i (Z_hi - Zbar_h)^2 = S2 - S1^2 / n_h``).
@@ -344,7 +347,7 @@ class SurveyDesign:
         s = self._s
         P, H = s.n_psu, s.n_strata
         if len(rows) == 0:
-            return np.zeros(G)
+            return np.zeros(G), np.zeros(G, dtype=np.int64)
         key = g * P + s.psu[rows]
         if G * P <= _DENSE_LIMIT:
             # dense PSU totals per domain: O(n), no sort; absent (domain, PSU) cells are zero and dropped
@@ -362,6 +365,8 @@ class SurveyDesign:
         S1 = np.bincount(inv2, weights=Z, minlength=len(u2))
         S2 = np.bincount(inv2, weights=Z * Z, minlength=len(u2))
         g2, h2 = u2 // H, u2 % H
+        # domain df (PSUs holding domain rows minus their strata), a by-product of the same keys
+        domain_df = (np.bincount(gg, minlength=G) - np.bincount(g2, minlength=G)).astype(np.int64)
         n_h = s.n_h[h2]
         multi = n_h > 1
         contrib = np.where(multi, s.scale_h[h2] * (S2 - S1 * S1 / n_h), 0.0)
@@ -376,19 +381,7 @@ class SurveyDesign:
         elif s.lonely_psu == "average" and s.single.any():
             ok = int((~s.single).sum())
             V = V * (H / ok) if ok else V * np.nan
-        return np.maximum(V, 0.0)
-
-    def _domain_df(self, rows: np.ndarray, g: np.ndarray, G: int) -> np.ndarray:
-        """Per-domain degrees of freedom: PSUs holding domain members minus strata holding them (Korn & Graubard
-        1999, *Analysis of Health Surveys*, sec. 5.2; the NCHS rule for small domains)."""
-        s = self._s
-        if len(rows) == 0:
-            return np.zeros(G, dtype=np.int64)
-        psu_keys = np.unique(g * s.n_psu + s.psu[rows])
-        strata_keys = np.unique(g * s.n_strata + s.psu_stratum[s.psu[rows]])
-        n_psu = np.bincount(psu_keys // s.n_psu, minlength=G)
-        n_str = np.bincount(strata_keys // s.n_strata, minlength=G)
-        return (n_psu - n_str).astype(np.int64)
+        return np.maximum(V, 0.0), domain_df
 
     # -- estimators --
 
@@ -433,10 +426,10 @@ class SurveyDesign:
             est = T / W
             resid = yy - est[g]
             z = w * resid / W[g]
-            var = self._domain_variance(z, rows, g, G)
+            var, domain_df = self._domain_variance(z, rows, g, G)
             s2 = np.bincount(g, weights=w * resid * resid, minlength=G) / W * n / (n - 1.0)
             var_srs = s2 / n
-        dfs = self._domain_df(rows, g, G) if df == "domain" else None
+        dfs = domain_df if df == "domain" else None
         return self._result(labels, est, var, var_srs, n, ci, level, suppress, binary, dfs)
 
     def total(self, y, by=None, where=None, level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
@@ -448,14 +441,14 @@ class SurveyDesign:
         z = w * yy
         est = np.bincount(g, weights=z, minlength=G)
         n = np.bincount(g, minlength=G)
-        var = self._domain_variance(z, rows, g, G)
+        var, domain_df = self._domain_variance(z, rows, g, G)
         # SRS (with replacement, same n) reference for the Kish deff: y set to 0 outside the domain.
         N, m = self.w.sum(), self.n
         with np.errstate(divide="ignore", invalid="ignore"):
             ybar = est / N
             s2 = (np.bincount(g, weights=w * yy * yy, minlength=G) - N * ybar * ybar) / N * m / (m - 1.0)
             var_srs = N * N * s2 / m
-        dfs = self._domain_df(rows, g, G) if df == "domain" else None
+        dfs = domain_df if df == "domain" else None
         return self._result(labels, est, var, var_srs, n, "wald", level, suppress, False, dfs)
 
     def scores_mean(self, y, domain_mask=None) -> np.ndarray:
