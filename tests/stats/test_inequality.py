@@ -117,3 +117,23 @@ def test_decomposition_attributes_a_pure_income_gap_to_income():
     assert poor["explained_income"] == pytest.approx(poor["total_gap"], abs=0.05)
     assert abs(poor["unexplained"]) < 0.05
     assert abs(poor["explained_education"]) < 0.02 and abs(poor["explained_age"]) < 0.02
+
+
+def test_demo_survey_field_sites_lag_the_city_and_income_explains_part(built):
+    """Tengah (Kramat Jati) and Gedong (Pasar Rebo) are poorer by construction in the demo generator: their
+    persons' internet use lies below the city and the income composition explains part of the gap."""
+    dec = built.tables["gap_decomposition"].data
+    ci = built.tables["concentration_index"].data
+    gaps_t = built.tables["gaps"].data
+    assert built.tables["gap_decomposition"].synthetic
+    pi = dec[dec["indicator_id"] == "person_internet"].set_index("kode_kemendagri")
+    est = built.tables["estimates"].data
+    kel = est[(est["indicator_id"] == "person_internet") & (est["level"] == "kelurahan") & (est["reliability"] != "suppressed") & (est["n"] >= 30)]
+    assert set(kel["area_code"]) <= set(pi.index)  # every kelurahan with enough sample is decomposed
+    for code in ("31.75.04.1002", "31.75.05.1001"):
+        row = pi.loc[code]
+        assert row["total_gap"] < 0 and row["explained_income"] < 0
+    city = ci[(ci["indicator_id"] == "person_internet") & (ci["level"] == "city")].iloc[0]
+    assert city["erreygers"] > 0 and city["p_value"] < 0.05
+    assert set(gaps_t["vs"]) == {"kota", "city"}
+    assert gaps_t.loc[gaps_t["reliability"] == "suppressed", "diff"].isna().all()
