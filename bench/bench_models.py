@@ -3,7 +3,8 @@
 The survey is the seeded simulated two-stage sample of ``tests/stats/simulated_survey.py`` (SYNTHETIC),
 scaled up: 6 kota x 45 kelurahan x 12 RW x 88 households (~285,000 households, ~1,000,000 persons). The
 data are generated once; each step is then timed ``--runs`` times in the same process (median reported) and
-the peak resident memory of the process is read at the end.
+the peak resident memory of the process is read at the end. CPU time of the process and the load average
+are printed too: on a machine shared with other jobs, wall time mostly measures the others.
 
     .venv/bin/python bench/bench_models.py [--runs 3] [--hh-per-rw 88]
 
@@ -14,6 +15,7 @@ Target (issue 4): the whole statistics stage on 1,000,000 persons within 60 s an
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -66,13 +68,15 @@ def main() -> None:
     }
     results = {}
     for name, fn in steps.items():
-        times = []
+        times, cpu = [], []
         for _ in range(args.runs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn()
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         results[name] = statistics.median(times)
-        print(f"{name}: median {results[name]:.2f} s of {args.runs} ({', '.join(f'{x:.2f}' for x in times)})")
+        print(f"{name}: median {results[name]:.2f} s wall, {statistics.median(cpu):.2f} s CPU of {args.runs} "
+              f"({', '.join(f'{x:.2f}' for x in times)}); load average {os.getloadavg()[0]:.1f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"total of medians: {sum(results.values()):.2f} s; peak RSS {peak:.0f} MB (includes the generated data)")
 
