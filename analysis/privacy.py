@@ -222,6 +222,19 @@ def _might_hold_pii(text: str) -> bool:
     return bool(_ANY_DIGIT.search(text) or _UPPER.search(text) or _CUES.search(text))
 
 
+def _digit_hits(text: str) -> list[_Hit]:
+    """Stage 1: the project's own number detectors (16 digits, phones), cheap regexes, no context beyond a
+    keyword window."""
+    taken: list[_Hit] = []
+    for h in sorted(
+        [_Hit(m.start(), m.end(), "uuid") for m in _UUID.finditer(text)] + _sixteen_digit_hits(text) + _phone_hits(text),
+        key=lambda h: (h.start, -(h.end - h.start)),
+    ):
+        if not _overlaps(h, taken):
+            taken.append(h)
+    return [h for h in taken if h.kind != "uuid"]
+
+
 def find_pii(text: str) -> list[_Hit]:
     """Spans of personal data in ``text`` (offsets and kinds only), non-overlapping, in reading order.
 
@@ -252,6 +265,16 @@ def find_pii(text: str) -> list[_Hit]:
     return sorted((h for h in taken if h.kind != "uuid"), key=lambda h: h.start)
 
 
+def _replace(text: str, hits: list[_Hit]) -> str:
+    out, cursor = [], 0
+    for h in hits:
+        out.append(text[cursor : h.start])
+        out.append(MARKER)
+        cursor = h.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
 def scrub_text(text: str) -> tuple[str, Counter]:
     """``text`` with every detected personal value replaced by ``MARKER``, and the counts per kind."""
     hits = find_pii(text)
@@ -277,11 +300,31 @@ class Scrubber:
     counts: Counter = field(default_factory=Counter)
     cells_changed: int = 0
     _cache: dict = field(default_factory=dict, repr=False)
+    _rest_cache: dict = field(default_factory=dict, repr=False)
+
+    def _two_stage(self, text: str) -> tuple[str, Counter]:
+        """Numbers first (cheap), then the full detector on what remains, cached by that remainder.
+
+        Free text is repetitive once the numbers are out ("No KK [dihapus]" for every KK typed after the same
+        words), so the expensive name and identifier heuristics of ``lokal.samaran`` run once per distinct
+        remainder instead of once per distinct note. The result equals ``scrub_text`` up to which detector
+        claims a span.
+        """
+        if not text or not _might_hold_pii(text):
+            return text, Counter()
+        first = _digit_hits(text)
+        rest = _replace(text, first) if first else text
+        hit = self._rest_cache.get(rest)
+        if hit is None:
+            hit = scrub_text(rest)
+            self._rest_cache[rest] = hit
+        clean, counts = hit
+        return clean, counts + Counter(h.kind for h in first)
 
     def scrub(self, text: str) -> str:
         hit = self._cache.get(text)
         if hit is None:
-            hit = scrub_text(text)
+            hit = self._two_stage(text)
             self._cache[text] = hit
         clean, counts = hit
         if counts:
@@ -294,12 +337,12 @@ class Scrubber:
         mask = series.notna()
         if not mask.any():
             return series
-        values = series[mask].astype(str)
+        values = series[mask].astype(object).map(str)
         uniques = pd.unique(values)
         cleaned = {}
         for u in uniques:
             if u not in self._cache:
-                self._cache[u] = scrub_text(u)
+                self._cache[u] = self._two_stage(u)
             cleaned[u] = self._cache[u]
         # Count every occurrence, not every distinct value.
         freq = values.value_counts()

@@ -312,7 +312,7 @@ def _read_csv(f: _File) -> pd.DataFrame:
     sep = _delimiter(text, f.name)
     with redact_errors("malformed_csv", "the CSV cannot be parsed (unbalanced quotes or a broken row)", f.name):
         df = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""], engine="c",
+            io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, na_values=[""], engine="c",
             quoting=csv.QUOTE_MINIMAL, on_bad_lines="error", skip_blank_lines=True,
         )
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep), [])
@@ -542,11 +542,10 @@ def _choice_lookup(form: FormDefinition, list_name: str) -> dict[str, str]:
 
 def _map_select_one(series: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, int]:
     """Map values/labels to choice names; unknown answers become NA (returned count, never the values)."""
-    s = series.astype("str").where(series.notna())
-    uniques = pd.unique(s.dropna())
-    mapping = {u: lookup.get(_norm(u)) for u in uniques}
-    out = s.map(mapping)
-    invalid = int((s.notna() & out.isna()).sum())
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([lookup.get(_norm(u)) for u in uniques] + [None], dtype=object)
+    out = pd.Series(mapped[codes], index=series.index, dtype=object)  # code -1 (missing) -> the trailing None
+    invalid = int(((codes >= 0) & pd.isna(mapped[codes])).sum())
     return out, invalid
 
 
@@ -625,7 +624,10 @@ def _to_int(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _yes_no(series: pd.Series) -> pd.Series:
-    return series.map({"yes": True, "no": False}).astype("boolean")
+    """'yes' -> True, 'no' -> False, anything else (missing, 'dk') -> NA."""
+    v = series.to_numpy(dtype=object)
+    yes, no = v == "yes", v == "no"
+    return pd.Series(pd.arrays.BooleanArray(yes, ~(yes | no)), index=series.index)
 
 
 # --- kelurahan ----------------------------------------------------------------------------------------------
@@ -886,7 +888,8 @@ def ingest_export(
 
     parent_pos = _roster_parent(P, main, main_name, roster_name)
     P["_parent_pos"] = parent_pos
-    P["_hh_id"] = parent_pos.map(lambda i: None if pd.isna(i) else main_uuid[int(i)])
+    uuid_arr = np.array(main_uuid + [None], dtype=object)
+    P["_hh_id"] = uuid_arr[parent_pos.fillna(-1).to_numpy(dtype=np.int64)]
     reject_p(P["_parent_pos"].isna(), "roster row without a household")
     rejected_reason = {}
     for rj, pos in zip(h_rej, h_rej_pos):
@@ -894,7 +897,11 @@ def ingest_export(
             rejected_reason[int(i)] = reason
     kept_pos = set(H["_pos"].tolist())
     gone = ~P["_parent_pos"].isin(kept_pos)
-    reject_p(gone, P["_parent_pos"].map(lambda i: "household rejected: " + rejected_reason.get(int(i), "unknown")) if gone.any() else "")
+    if gone.any():
+        reason_of = np.array(["household rejected: unknown"] * len(main_uuid), dtype=object)
+        for i, reason in rejected_reason.items():
+            reason_of[i] = "household rejected: " + reason
+        reject_p(gone, pd.Series(reason_of[P["_parent_pos"].fillna(0).to_numpy(dtype=np.int64)], index=P.index))
     age_bad = P["age"].isna() | P["age"].lt(AGE_MIN).fillna(True) | P["age"].gt(AGE_MAX).fillna(True)
     reject_p(age_bad.astype(bool), "age missing or out of range")
     # line numbers: the form's calculate, else the order within the household
@@ -924,8 +931,7 @@ def ingest_export(
     Hd = _respondent(Hd, Pd)
     households = S.coerce(Hd.reset_index(drop=True), S.HOUSEHOLDS)
     persons = S.coerce(Pd.reset_index(drop=True), S.PERSONS)
-    households = households.sort_values("hh_id", kind="stable").reset_index(drop=True)
-    persons = persons.sort_values(["hh_id", "line_no"], kind="stable").reset_index(drop=True)
+    # Order: as submitted (main table order; members in roster order), deterministic for the same export.
     S.validate(households, S.HOUSEHOLDS, source_name)
     S.validate(persons, S.PERSONS, source_name)
 
