@@ -410,7 +410,7 @@ def _read_xlsx(f: _File) -> dict[str, pd.DataFrame | None]:
                     continue
                 data.append(r + [None] * (width - len(r)))
             frame = pd.DataFrame(data, columns=cols, dtype=object)
-            sheets[name] = frame.astype("str").where(frame.notna()) if data else pd.DataFrame(columns=cols)
+            sheets[name] = frame if data else pd.DataFrame(columns=cols)
     return sheets
 
 
@@ -604,11 +604,11 @@ def _split_multiple(series: pd.Series, form: FormDefinition, list_name: str) -> 
 def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[str], index) -> pd.DataFrame:
     """The 0/1 option columns of Kobo's "both" format -> nullable booleans (NA where every option is empty)."""
     raw = {o: df[c].reset_index(drop=True) for o, c in cols.items()}
-    answered = pd.concat([v.notna() & v.astype("str").str.strip().ne("") for v in raw.values()], axis=1).any(axis=1).to_numpy()
+    answered = pd.concat([v.notna() & v.astype(object).str.strip().ne("") for v in raw.values()], axis=1).any(axis=1).to_numpy()
     out = {}
     for o in options:
         if o in raw:
-            v = raw[o].astype("str").str.strip().isin(["1", "1.0", "True", "true"]).to_numpy()
+            v = raw[o].astype(object).str.strip().isin(["1", "1.0", "True", "true"]).to_numpy()
         else:
             v = np.zeros(len(answered), dtype=bool)
         out[o] = pd.array(np.where(answered, v, pd.NA), dtype="boolean")
@@ -617,7 +617,7 @@ def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[st
 
 def _to_int(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Integers (NA when missing); the second series flags non-missing cells that are not whole numbers."""
-    num = pd.to_numeric(series.astype("str").str.strip().str.replace(",", ".", regex=False).where(series.notna()), errors="coerce")
+    num = pd.to_numeric(series.astype(object).str.strip().str.replace(",", ".", regex=False).where(series.notna()), errors="coerce")
     bad = series.notna() & (num.isna() | (num.notna() & (num % 1 != 0)))
     out = num.where(~bad).round().astype("Int64")
     return out, bad
@@ -812,7 +812,7 @@ def ingest_export(
             H = H.loc[~mask]
 
     # 1. submissions without an id, duplicates, tests, refusals
-    reject_h(H["_uuid"].isna() | (H["_uuid"].astype("str").str.strip() == ""), "missing _uuid")
+    reject_h(H["_uuid"].isna() | (H["_uuid"].astype(object).str.strip() == ""), "missing _uuid")
     reject_h(H["_uuid"].duplicated(keep="first"), "duplicate _uuid")
     reject_h(_is_test(H), "test submission")
     if "consent" in H.columns:
@@ -825,8 +825,8 @@ def ingest_export(
     if need.any():
         other = H["kelurahan_other"] if "kelurahan_other" in H.columns else pd.Series(pd.NA, index=H.index, dtype=object)
         raw_kel = H["_kelurahan_raw"] if "_kelurahan_raw" in H.columns else pd.Series(pd.NA, index=H.index, dtype=object)
-        text = other.where(other.notna() & other.astype("str").str.strip().ne(""), raw_kel)
-        text = text.where(text.astype("str").str.strip().ne(MARKER))
+        text = other.where(other.notna() & other.astype(object).str.strip().ne(""), raw_kel)
+        text = text.where(text.astype(object).str.strip().ne(MARKER))
         todo = need & text.notna()
         if todo.any():
             kec = H["kecamatan"] if "kecamatan" in H.columns else pd.Series(None, index=H.index, dtype=object)
@@ -973,12 +973,12 @@ def _roster_parent(P: pd.DataFrame, main: pd.DataFrame, main_name: str, roster_n
     NA when the parent is not in the main table."""
     mcols = {_norm(c): c for c in main.columns}
     if "_parent_index" in P.columns and "_index" in mcols:
-        idx = main[mcols["_index"]].astype("str").str.strip()
+        idx = main[mcols["_index"]].astype(object).str.strip()
         lookup = pd.Series(np.arange(len(main)), index=idx.to_numpy())
         lookup = lookup[~lookup.index.duplicated(keep="first")]
-        return P["_parent_index"].astype("str").str.strip().where(P["_parent_index"].notna()).map(lookup).astype("Int64")
+        return P["_parent_index"].astype(object).str.strip().where(P["_parent_index"].notna()).map(lookup).astype("Int64")
     if "_submission__uuid" in P.columns:
-        uuid = main[mcols["_uuid"]].astype("str").str.strip()
+        uuid = main[mcols["_uuid"]].astype(object).str.strip()
         lookup = pd.Series(np.arange(len(main)), index=uuid.to_numpy())
         lookup = lookup[~lookup.index.duplicated(keep="first")]
         return P["_submission__uuid"].map(lookup).astype("Int64")
@@ -992,12 +992,12 @@ def _is_test(H: pd.DataFrame) -> pd.Series:
     'test', 'uji coba', 'coba' (what field teams type while piloting a form)."""
     flag = pd.Series(False, index=H.index)
     if "_validation_status" in H.columns:
-        vs = H["_validation_status"].astype("str").str.lower()
+        vs = H["_validation_status"].astype(object).str.lower()
         flag |= vs.str.contains("not_approved|on_hold", regex=True, na=False)
     if "_tags" in H.columns:
-        flag |= H["_tags"].astype("str").str.lower().str.contains(r"\btest\b|\buji", regex=True, na=False)
+        flag |= H["_tags"].astype(object).str.lower().str.contains(r"\btest\b|\buji", regex=True, na=False)
     if "_enumerator_raw" in H.columns:
-        flag |= H["_enumerator_raw"].astype("str").str.match(TEST_PATTERN, na=False)
+        flag |= H["_enumerator_raw"].astype(object).str.match(TEST_PATTERN, na=False)
     return flag.fillna(False).astype(bool)
 
 
@@ -1011,12 +1011,12 @@ def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, f
     for m in ("_uuid", "_index", "_parent_index", "_submission__uuid", "_validation_status", "_tags", "_submission_time"):
         if m in ncols:
             s = df[ncols[m]].reset_index(drop=True)
-            out[m] = s.astype("str").str.strip().where(s.notna())
+            out[m] = s.astype(object).str.strip().where(s.notna())
     if "_tags" in ncols:
-        out["_synthetic"] = df[ncols["_tags"]].reset_index(drop=True).astype("str").str.lower().str.contains(r"\bsynthetic\b", regex=True, na=False)
+        out["_synthetic"] = df[ncols["_tags"]].reset_index(drop=True).astype(object).str.lower().str.contains(r"\bsynthetic\b", regex=True, na=False)
     for m in ("synthetic", "_synthetic"):
         if m in ncols:
-            out["_synthetic"] = df[ncols[m]].reset_index(drop=True).astype("str").str.strip().str.lower().isin(["true", "1", "yes", "ya"])
+            out["_synthetic"] = df[ncols[m]].reset_index(drop=True).astype(object).str.strip().str.lower().isin(["true", "1", "yes", "ya"])
     by_field: dict[str, str] = {}
     options: dict[str, dict[str, str]] = {}
     for col, (fname, opt) in hmap.columns.items():
@@ -1036,19 +1036,19 @@ def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, f
                 s = s.where(~skip_text)
             if f.name == "enumerator":
                 # test-submission codes are read before scrubbing removes anything from the column
-                out["_enumerator_raw"] = s.astype("str").str.strip().str.slice(0, 12).str.lower().where(s.notna()).map(
+                out["_enumerator_raw"] = s.astype(object).str.strip().str.slice(0, 12).str.lower().where(s.notna()).map(
                     lambda v: v if isinstance(v, str) and TEST_PATTERN.match(v) else None
                 )
-            out[f.name] = scrubber.scrub_series(s.astype("str").where(s.notna()))
+            out[f.name] = scrubber.scrub_series(s.astype(object).where(s.notna()))
         elif f.type == "select_one":
             if s is None:
                 continue
             lookup = _choice_lookup(form, f.list_name)
             mapped, bad = _map_select_one(s, lookup)
-            nonvalue = s.notna() & ~s.astype("str").isin(form.choice_names(f.list_name))
+            nonvalue = s.notna() & ~s.astype(object).isin(form.choice_names(f.list_name))
             label_values += int((nonvalue & mapped.notna()).sum())
             if f.name == "kelurahan":
-                out["_kelurahan_raw"] = scrubber.scrub_series(s.astype("str").where(s.notna() & mapped.isna()))
+                out["_kelurahan_raw"] = scrubber.scrub_series(s.astype(object).where(s.notna() & mapped.isna()))
                 bad = 0
             if bad:
                 invalid[f.name] += bad
@@ -1094,7 +1094,7 @@ def _derive_households(H: pd.DataFrame, P: pd.DataFrame) -> pd.DataFrame:
     idx = H.index
     col = lambda name: H[name] if name in H.columns else pd.Series([pd.NA] * n, index=idx, dtype=object)  # noqa: E731
     out = pd.DataFrame(index=idx)
-    out["hh_id"] = H["_uuid"].astype("str")
+    out["hh_id"] = H["_uuid"].astype(object)
     out["kode_kemendagri"] = H["kode_kemendagri"]
     out["kode_kab_kemendagri"] = H["kode_kab_kemendagri"]
     out["kelurahan"] = H["_kel_name"]
@@ -1159,7 +1159,7 @@ def _age_group(age: pd.Series) -> pd.Series:
 def _derive_persons(P: pd.DataFrame) -> pd.DataFrame:
     col = lambda name: P[name] if name in P.columns else pd.Series([pd.NA] * len(P), index=P.index, dtype=object)  # noqa: E731
     out = pd.DataFrame(index=P.index)
-    out["hh_id"] = P["_hh_id"].astype("str")
+    out["hh_id"] = P["_hh_id"].astype(object)
     out["line_no"] = P["line_no"].astype("Int64")
     out["person_id"] = out["hh_id"] + "-" + out["line_no"].astype("str")
     age = P["age"].astype("Int64")
