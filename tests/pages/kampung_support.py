@@ -7,9 +7,9 @@ respondent) into temporary directories:
 - ``split_export``: the kampung = every submission of one kelurahan (default Tengah, Kramat Jati, a field site
   the design oversamples) with its roster rows; the city = all the other submissions. The two samples share no
   household, so the kampung is independent of the city survey, as an NGO's own survey is;
-- ``build_city``: the processed artefacts the dashboard needs (register, boundaries when the raw sources are
-  given, survey tables ingested with the design, direct estimates), written like the build
-  does (``analysis.build``), with a small survey so that a test session stays short.
+- ``build_city``: the processed artefacts the upload page needs (register, boundaries when the raw sources are
+  given, survey tables ingested with the design, direct estimates), written like the build does
+  (``analysis.build``), with a small survey so that a test session stays short (the benchmark uses a full build).
 """
 
 from __future__ import annotations
