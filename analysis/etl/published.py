@@ -95,6 +95,6 @@ def build(ctx) -> list[Table]:
             ),
             data=data,
             fields=FIELDS,
-            sources=[],
+            sources=["published_figures"],
         )
     ]
