@@ -191,8 +191,9 @@ def estimate_bars(
                     "color": "#333333",
                     "thickness": 1.2,
                 },
-                text=part["hover"].tolist(),
-                hovertemplate="%{text}<extra></extra>",
+                hovertext=part["hover"].tolist(),
+                hovertemplate="%{hovertext}<extra></extra>",
+                textposition="none",
                 showlegend=group is not None,
             )
         )

@@ -9,6 +9,8 @@ cached one.
 
 from __future__ import annotations
 
+import json
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -21,9 +23,19 @@ def _t(lang: str):
     return lambda key, **kw: i18n.translate(lang, key, **kw)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
 def map_figure(mode: str, indicator_id: str, lang: str, selected: str | None, version: int) -> go.Figure | None:
-    """The choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None."""
+    """The choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None.
+
+    The cache holds the figure's JSON, not the Figure: a Figure that went through pickle serialises slightly
+    differently from a fresh one, and Streamlit identifies a chart by its spec, so the first click on a
+    freshly built map would arrive at a "different" chart and its selection would be lost.
+    """
+    spec = _map_figure_json(mode, indicator_id, lang, selected, version)
+    return None if spec is None else go.Figure(json.loads(spec))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _map_figure_json(mode: str, indicator_id: str, lang: str, selected: str | None, version: int) -> str | None:
     geojson = data.web_geojson("boundaries_kelurahan")
     register = data.table("wilayah_register")
     if geojson is None or register is None:
@@ -46,7 +58,7 @@ def map_figure(mode: str, indicator_id: str, lang: str, selected: str | None, ve
         value_range=None if mode == "gap" else _common_range(mode, indicator_id),
         tickformat="+.0%" if mode == "gap" else ".0%",
         selected=selected,
-    )
+    ).to_json()
 
 
 def _common_range(mode: str, indicator_id: str) -> tuple[float, float] | None:

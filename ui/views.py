@@ -363,14 +363,15 @@ def covariate_comparison(covariates: pd.DataFrame | None, code: str, lang: str, 
     """The kelurahan's Dukcapil covariates beside the median kelurahan of the city."""
     if covariates is None or code not in set(covariates["kode_kemendagri"]):
         return pd.DataFrame()
-    numeric = [c for c in covariates.columns if c != "kode_kemendagri" and pd.api.types.is_numeric_dtype(covariates[c])]
+    # Only the covariates the locale names (the full table is on the Data page).
+    numeric = [c for c in covariates.columns if c != "kode_kemendagri" and pd.api.types.is_numeric_dtype(covariates[c]) and _has_key(t, f"covariates.{c}")]
     row = covariates.loc[covariates["kode_kemendagri"] == code, numeric].iloc[0]
     median = covariates[numeric].median()
     out = []
     for col in numeric:
         is_share = col.startswith("share_")
         show = (lambda v: fmt.format_percent(v, lang)) if is_share else (lambda v: fmt.format_number(v, lang, 0 if abs(float(v)) >= 100 else 2))
-        label = t(f"covariates.{col}") if _has_key(t, f"covariates.{col}") else col
+        label = t(f"covariates.{col}")
         out.append({t("profile.col_covariate"): label, t("profile.col_kelurahan"): show(row[col]) if not fmt.is_missing(row[col]) else fmt.MISSING, t("profile.col_median"): show(median[col]) if not fmt.is_missing(median[col]) else fmt.MISSING})
     return pd.DataFrame(out)
 

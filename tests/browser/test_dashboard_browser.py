@@ -1,0 +1,126 @@
+"""End-to-end: the dashboard in headless Debian Chromium on the full build of the mirror."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+import pytest
+import shapely.geometry
+
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.server import wait_rendered
+from ui import i18n
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["ringkasan", "peta", "profil", "bandingkan", "model", "data", "metodologi"]
+TENGAH = "31.75.04.1002"
+
+
+def open_page(page, url):
+    page.goto(url)
+    wait_rendered(page)
+    page.wait_for_selector("h1")
+
+
+def query(page) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def h1(page) -> str:
+    return page.locator("h1").first.inner_text().strip()
+
+
+def shot(page, name):
+    """Screenshot of the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]') || document.body; return Math.min(m.scrollHeight + 200, 6000); }")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size(size)
+
+
+def map_loaded(page):
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('.js-plotly-plot');"
+        " return gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot.map.loaded(); }",
+        timeout=60_000,
+    )
+
+
+def test_each_page_renders_without_error(page, app_url):
+    for slug in PAGES:
+        open_page(page, f"{app_url}/{slug}?kel={TENGAH}")
+        assert page.locator('[data-testid="stException"]').count() == 0, slug
+        assert h1(page), slug
+        assert query(page)["page"] == slug
+        shot(page, f"page-{slug}.png")
+
+
+def test_clicking_a_kelurahan_on_the_map_opens_its_profile(page, app_url, browser_data):
+    open_page(page, f"{app_url}/peta?indicator=hh_internet&lang=id")
+    map_loaded(page)
+    geo = json.loads((browser_data / "processed" / "boundaries_kelurahan.geojson").read_text())
+    feature = next(f for f in geo["features"] if f["properties"]["kode_kemendagri"] == TENGAH)
+    point = shapely.geometry.shape(feature["geometry"]).representative_point()
+    xy = page.evaluate(
+        "([lon, lat]) => { const m = document.querySelector('.js-plotly-plot')._fullLayout.map._subplot.map;"
+        " const p = m.project([lon, lat]); const r = m.getCanvas().getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; }",
+        [point.x, point.y],
+    )
+    page.screenshot(path=str(ARTIFACTS / "map-before-click.png"))
+    page.mouse.click(*xy)
+    page.wait_for_url(re.compile(r"/profil\?"), timeout=60_000)
+    wait_rendered(page)
+    assert h1(page) == "Kelurahan Tengah"
+    assert query(page)["kel"] == TENGAH
+    shot(page, "profile-after-map-click.png")
+
+
+def test_switching_language_changes_copy_numbers_and_url(page, app_url):
+    open_page(page, f"{app_url}/")
+    assert h1(page) == i18n.translate("id", "overview.title")
+    first_metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert "," in first_metric  # decimal comma
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    page.wait_for_function("t => document.querySelector('h1') && document.querySelector('h1').innerText.trim() === t", arg=i18n.translate("en", "overview.title"))
+    wait_rendered(page)
+    assert "." in page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert query(page)["lang"] == "en"
+    page.screenshot(path=str(ARTIFACTS / "overview-english.png"))
+
+
+def test_a_shared_link_reopens_the_same_view(page, app_url):
+    open_page(page, f"{app_url}/profil?lang=en&indicator=jaki_aware&kel={TENGAH}")
+    assert h1(page) == "Kelurahan Tengah"
+    boxes = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input')
+    assert boxes.nth(0).input_value() == "Respondents who know the JAKI app"
+    assert boxes.nth(1).input_value().startswith("Tengah (")
+    assert query(page) == {"page": "profil", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH}
+    # switching page keeps the state in the URL (Streamlit clears it; the dashboard writes it back)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Map", exact=True).click()
+    page.wait_for_url(re.compile(r"/peta\?"))
+    wait_rendered(page)
+    assert query(page) == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH}
+
+
+def test_download_a_csv_and_read_it_back(page, app_url, browser_data, tmp_path):
+    open_page(page, f"{app_url}/data?lang=en")
+    expander = page.locator('[data-testid="stExpander"]').filter(has_text="(estimates)").first
+    expander.locator("summary").click()
+    button = expander.locator('[data-testid="stDownloadButton"]').first  # CSV, then Parquet
+    with page.expect_download() as info:
+        button.click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    assert target.name == "estimates.csv"
+    back = pd.read_csv(target)
+    built = pd.read_parquet(browser_data / "processed" / "estimates.parquet")
+    assert back.shape == built.shape
+    assert back["estimate"].round(9).equals(built["estimate"].astype(float).round(9))
+    assert not back.astype(str).apply(lambda c: c.str.match(r"^[=+@]")).any().any()
