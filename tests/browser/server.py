@@ -43,8 +43,10 @@ def healthy(url: str) -> bool:
 
 
 @contextmanager
-def streamlit_server(script: Path, data_dir: Path | None, timeout: float = 60.0, log_path: Path | None = None):
-    """Yield ``(url, seconds_to_healthy)`` for a server running ``script``; stop it afterwards."""
+def streamlit_server(script: Path, data_dir: Path | None, timeout: float = 60.0, log_path: Path | None = None, info: dict | None = None):
+    """Yield ``(url, seconds_to_healthy)`` for a server running ``script``; stop it afterwards.
+
+    ``info`` (optional) receives the server's ``pid`` (benchmarks read its peak memory)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -58,6 +60,8 @@ def streamlit_server(script: Path, data_dir: Path | None, timeout: float = 60.0,
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if info is not None:
+        info["pid"] = proc.pid
     try:
         while not healthy(url):
             if proc.poll() is not None:

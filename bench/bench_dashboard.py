@@ -1,0 +1,241 @@
+"""Benchmark: the dashboard in headless Debian Chromium (Playwright), median of N runs.
+
+Measures (issue 5 targets in brackets):
+- server start to healthy, ``streamlit run dashboard.py`` until ``/_stcore/health`` answers [<= 1.5 s];
+- first visit to the overview on a running server, fully rendered (script finished, status widget gone, the
+  city metrics drawn), each in a fresh browser context, against a bare one-page Streamlit app measured the
+  same way in the same run [<= 2.0 s and <= 1.3x the bare app];
+- switching page (overview <-> methodology via the sidebar navigation) until the new page is rendered [<= 1.0 s];
+- changing the map's indicator in the sidebar until the new map is drawn [<= 0.5 s];
+- map payload for 267 kelurahan: bytes of the plotly spec the server sends, and the WebSocket bytes received
+  while the map page loads [<= 250 KB];
+- the 7,509 desa of Jawa Barat + Banten (``scale/jabar_banten_desa.geojson`` from the mirror), simplified with
+  the boundaries stage's ``simplify_for_web`` and drawn with the same ``figures.choropleth`` (values are
+  SYNTHETIC random numbers; only rendering is measured), from navigation to the map reporting loaded
+  [<= 6 s, payload <= 3 MB];
+- peak resident memory of the dashboard server process (VmHWM).
+
+Usage: ``.venv/bin/python bench/bench_dashboard.py --runs 5`` (needs a build: ``DIGIDIV_DATA`` or ``data/``).
+Writes a JSON summary to ``bench/out/dashboard.json``; results are recorded by hand in ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analysis import config  # noqa: E402
+from tests.browser.server import launch_chromium, streamlit_server, wait_rendered  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+
+BARE_APP = '''import streamlit as st
+st.set_page_config(layout="wide")
+st.title("Bare one-page app")
+st.metric("A number", "95,4%")
+'''
+
+DESA_APP = '''"""Bench only: the 7,509 desa drawn with the dashboard's figure factory. Values are SYNTHETIC."""
+import json
+import numpy as np
+import pandas as pd
+import streamlit as st
+from analysis import figures
+
+st.set_page_config(layout="wide")
+st.title("7,509 desa (SYNTHETIC values, rendering benchmark)")
+
+@st.cache_data
+def figure_json(path):
+    geo = json.loads(open(path, encoding="utf-8").read())
+    codes = [f["id"] for f in geo["features"]]
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"kode_kemendagri": codes, "value": rng.uniform(0.6, 1.0, len(codes)), "status": "ok", "hover": codes})
+    fig = figures.choropleth(geo, frame, separators=",.", legend_title="SYNTHETIC", status_names={"ok": "ok", "flag": "flag", "none": "none"},
+                             center={"lat": -6.9, "lon": 107.2}, zoom=7)
+    return fig.to_json()
+
+spec = figure_json(%r)
+st.plotly_chart(json.loads(spec), theme=None)
+st.caption(f"payload {len(spec.encode())} bytes")
+'''
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def map_loaded_js():
+    return (
+        "() => { const gd = document.querySelector('.js-plotly-plot');"
+        " return !!(gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot.map.loaded()); }"
+    )
+
+
+def timed_visit(browser, url: str, ready_selector: str) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    t0 = time.perf_counter()
+    page.goto(url)
+    wait_rendered(page, 60_000)
+    page.wait_for_selector(ready_selector, timeout=60_000)
+    elapsed = time.perf_counter() - t0
+    context.close()
+    return elapsed
+
+
+def desa_layer() -> Path:
+    """Simplify the desa layer once with the boundaries stage's function; slim it to id + geometry."""
+    from analysis.etl.boundaries import LayerSpec, read_layer
+    from analysis.etl.geometry import simplify_for_web
+
+    target = OUT / "desa_web.geojson"
+    if target.exists():
+        return target
+    mirror = config.mirror_dir()
+    path = mirror / "scale" / "jabar_banten_desa.geojson"
+    layer = read_layer(path, LayerSpec("desa", {"kode_kemendagri": "kode_kemendagri", "nama": "name"}, expected_count=7509))
+    web = simplify_for_web(layer.data)
+    features = [
+        {"type": "Feature", "id": code, "properties": {}, "geometry": json.loads(json.dumps(geom.__geo_interface__))}
+        for code, geom in zip(web["kode_kemendagri"], web.geometry)
+    ]
+    target.write_text(json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")), encoding="utf-8")
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=None, help="DIGIDIV_DATA holding processed/ (default: data/)")
+    args = parser.parse_args()
+    data_dir = args.data or config.data_dir()
+    if not (data_dir / "processed" / "build_report.json").exists():
+        print(f"no build in {data_dir}/processed: run python -m analysis build first", file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    bare = OUT / "bare_app.py"
+    bare.write_text(BARE_APP, encoding="utf-8")
+    desa_geojson = desa_layer()
+    desa_app = OUT / "desa_app.py"
+    desa_app.write_text(DESA_APP % str(desa_geojson), encoding="utf-8")
+
+    from playwright.sync_api import sync_playwright
+
+    result: dict = {"runs": args.runs}
+    # 1. server start to healthy
+    starts, bare_starts = [], []
+    for _ in range(args.runs):
+        with streamlit_server(ROOT / "dashboard.py", data_dir) as (_, t):
+            starts.append(t)
+        with streamlit_server(bare, None) as (_, t):
+            bare_starts.append(t)
+    result["server_start_s"] = median(starts)
+    result["bare_server_start_s"] = median(bare_starts)
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        info: dict = {}
+        with streamlit_server(ROOT / "dashboard.py", data_dir, info=info) as (url, _), streamlit_server(bare, None) as (bare_url, _):
+            # 2. first visit (one untimed warm-up each, then fresh contexts)
+            timed_visit(browser, url + "/", '[data-testid="stMetricValue"]')
+            timed_visit(browser, bare_url + "/", '[data-testid="stMetricValue"]')
+            visits, bare_visits = [], []
+            for _ in range(args.runs):
+                visits.append(timed_visit(browser, url + "/", '[data-testid="stMetricValue"]'))
+                bare_visits.append(timed_visit(browser, bare_url + "/", '[data-testid="stMetricValue"]'))
+            result["first_visit_s"] = median(visits)
+            result["bare_first_visit_s"] = median(bare_visits)
+            result["first_visit_ratio"] = result["first_visit_s"] / result["bare_first_visit_s"]
+
+            # 3. page switch through the sidebar navigation
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.goto(url + "/")
+            wait_rendered(page, 60_000)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            switches = []
+            for i in range(args.runs * 2):
+                target, title = ("Metodologi", "Metodologi") if i % 2 == 0 else ("Ringkasan", "Siapa yang tertinggal")
+                t0 = time.perf_counter()
+                nav.get_by_text(target, exact=True).click()
+                page.wait_for_function("t => { const h = document.querySelector('h1'); return h && h.innerText.startsWith(t); }", arg=title, timeout=60_000)
+                wait_rendered(page, 60_000)
+                switches.append(time.perf_counter() - t0)
+            result["page_switch_s"] = median(switches)
+
+            # 4. map: payload and indicator change
+            frames: list[int] = []
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
+            page.goto(url + "/peta?indicator=hh_internet")
+            wait_rendered(page, 60_000)
+            page.wait_for_function(map_loaded_js(), timeout=60_000)
+            result["map_ws_bytes"] = sum(frames)
+            result["map_spec_bytes"] = page.evaluate("() => JSON.stringify({data: document.querySelector('.js-plotly-plot').data, layout: document.querySelector('.js-plotly-plot').layout}).length")
+            labels = {"hh_internet": "Rumah tangga yang mengakses internet", "jaki_aware": "Responden yang mengetahui aplikasi JAKI"}
+            changes, changes_drawn = [], []
+            current = "hh_internet"
+            for _ in range(args.runs):
+                nxt = "jaki_aware" if current == "hh_internet" else "hh_internet"
+                box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').nth(0)
+                box.click()
+                page.keyboard.type(labels[nxt][:25])
+                before = page.evaluate("() => JSON.stringify(document.querySelector('.js-plotly-plot').data[0].z.slice(0, 5))")
+                t0 = time.perf_counter()
+                page.keyboard.press("Enter")
+                page.wait_for_function("b => { const gd = document.querySelector('.js-plotly-plot'); return gd && JSON.stringify(gd.data[0].z.slice(0, 5)) !== b; }", arg=before, timeout=60_000)
+                changes.append(time.perf_counter() - t0)
+                wait_rendered(page, 60_000)
+                page.wait_for_function(map_loaded_js(), timeout=60_000)
+                changes_drawn.append(time.perf_counter() - t0)
+                current = nxt
+            result["map_indicator_change_s"] = median(changes)
+            result["map_indicator_change_drawn_s"] = median(changes_drawn)
+            context.close()
+            result["dashboard_server_peak_rss_mb"] = peak_rss_mb(info["pid"])
+
+        # 5. the 7,509 desa
+        with streamlit_server(desa_app, None) as (desa_url, _):
+            timed = []
+            payload = None
+            for i in range(args.runs + 1):
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                t0 = time.perf_counter()
+                page.goto(desa_url + "/")
+                wait_rendered(page, 120_000)
+                page.wait_for_function(map_loaded_js(), timeout=120_000)
+                if i:  # the first run computes the cached figure on the server
+                    timed.append(time.perf_counter() - t0)
+                payload = page.locator('[data-testid="stCaptionContainer"]').inner_text()
+                context.close()
+            result["desa_features"] = 7509
+            result["desa_render_s"] = median(timed)
+            result["desa_payload_bytes"] = int(payload.split()[1])
+            result["desa_geojson_bytes"] = desa_geojson.stat().st_size
+        browser.close()
+
+    (OUT / "dashboard.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
