@@ -35,6 +35,7 @@ from analysis import config  # noqa: E402
 from tests.browser.server import launch_chromium, streamlit_server, wait_rendered  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
+DESA_TOLERANCE, DESA_DECIMALS = 0.004, 4
 
 BARE_APP = '''import streamlit as st
 st.set_page_config(layout="wide")
@@ -106,13 +107,16 @@ def desa_layer() -> Path:
     from analysis.etl.boundaries import LayerSpec, read_layer
     from analysis.etl.geometry import simplify_for_web
 
-    target = OUT / "desa_web.geojson"
+    target = OUT / f"desa_web_{DESA_TOLERANCE}_{DESA_DECIMALS}.geojson"
     if target.exists():
         return target
     mirror = config.mirror_dir()
     path = mirror / "scale" / "jabar_banten_desa.geojson"
     layer = read_layer(path, LayerSpec("desa", {"kode_kemendagri": "kode_kemendagri", "nama": "name"}, expected_count=7509))
-    web = simplify_for_web(layer.data)
+    # A regional map of 7,509 units is read at ~1:1,000,000: a 0.004-degree (~400 m) tolerance and 4 decimals
+    # (~11 m) keep every desa recognisable and bring the payload under the 3 MB target (0.0015 and 5
+    # decimals, the DKI defaults, give 3.8 MB of GeoJSON alone).
+    web = simplify_for_web(layer.data, tolerance=DESA_TOLERANCE, decimals=DESA_DECIMALS)
     features = [
         {"type": "Feature", "id": code, "properties": {}, "geometry": json.loads(json.dumps(geom.__geo_interface__))}
         for code, geom in zip(web["kode_kemendagri"], web.geometry)
