@@ -17,24 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from analysis.csv_safety import FORMULA_PREFIXES
+from analysis.csv_safety import escape_formula as escape_formulas
 
 
 def escape_cell(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
-
-
-def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells cannot be evaluated as spreadsheet formulas."""
-    out = df.copy()
-    for col in out.columns:
-        series = out[col]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
-            continue
-        out[col] = series.map(escape_cell, na_action="ignore")
-    return out
 
 
 def safe_csv_bytes(df: pd.DataFrame) -> bytes:

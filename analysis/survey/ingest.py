@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.csv_safety import FORMULA_PREFIXES, escape_formula  # noqa: F401  (re-exported)
 from analysis.errors import InputError
 from analysis.privacy import MARKER, Scrubber, redact_errors
 from analysis.survey import schema as S
@@ -1240,26 +1241,6 @@ def ingest_export_to_dir(
         write_table(t, out_dir)
     atomic_write_text(out_dir / "ingest_report.json", json.dumps(result.report(), indent=2, ensure_ascii=False) + "\n")
     return result
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_formula(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` safe to offer as CSV: text cells starting with ``= + - @``, tab or CR get a leading
-    apostrophe so a spreadsheet shows them as text instead of evaluating them (OWASP "CSV Injection").
-    Numeric, boolean and datetime columns are left as they are (a negative number is not a formula)."""
-    out = df.copy()
-    for c in out.columns:
-        s = out[c]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
-            continue
-        mask = s.notna() & s.astype("str").str.startswith(FORMULA_PREFIXES)
-        if mask.any():
-            s = s.astype(object).copy()
-            s[mask] = "'" + s[mask].astype(str)
-            out[c] = s
-    return out
 
 
 def codebook_fields() -> dict[str, list[Field]]:
