@@ -113,7 +113,8 @@ def test_download_a_csv_and_read_it_back(page, app_url, browser_data, tmp_path):
     open_page(page, f"{app_url}/data?lang=en")
     expander = page.locator('[data-testid="stExpander"]').filter(has_text="(estimates)").first
     expander.locator("summary").click()
-    button = expander.locator('[data-testid="stDownloadButton"]').first  # CSV, then Parquet
+    button = expander.locator('[data-testid="stDownloadButton"]').filter(has_text="CSV")
+    button.wait_for(state="visible")
     with page.expect_download() as info:
         button.click()
     target = tmp_path / info.value.suggested_filename
