@@ -385,11 +385,19 @@ def _scan_text(text: str, kinds: tuple[str, ...]) -> Counter:
         return found
     if "-" in text:
         text = _UUID.sub(" ", text)
+    for _, kind in _identifier_hits(text, kinds):
+        found[kind] += 1
+    return found
+
+
+def _identifier_hits(text: str, kinds: tuple[str, ...]):
+    """Yield ``(offset, kind)`` for every NIK / KK (16 digits; NIK when its region and date parts are valid)
+    and valid phone number in ``text``, for the requested kinds. Shared by the cell and the column scans."""
     if "nik" in kinds or "kk" in kinds:
         for m in _sixteen(text):
             kind = "nik" if parse_nik(_digits(m.group(0))).valid else "kk"
             if kind in kinds:
-                found[kind] += 1
+                yield m.start(), kind
     if "phone" in kinds:
         for rx in (_MOBILE, _LANDLINE):
             for m in rx.finditer(text):
@@ -397,8 +405,7 @@ def _scan_text(text: str, kinds: tuple[str, ...]) -> Counter:
                 if value.startswith("00"):
                     value = "+" + value[2:]
                 if parse_phone(value).valid:
-                    found["phone"] += 1
-    return found
+                    yield m.start(), "phone"
 
 
 @dataclass
@@ -463,19 +470,8 @@ def _scan_column(cells: pd.Series, kinds: tuple[str, ...]) -> dict:
         row = cells.index[int(np.searchsorted(starts, pos, side="right") - 1)]
         found.setdefault(row, Counter())[kind] += 1
 
-    if "nik" in kinds or "kk" in kinds:
-        for m in _sixteen(text):
-            kind = "nik" if parse_nik(_digits(m.group(0))).valid else "kk"
-            if kind in kinds:
-                add(m.start(), kind)
-    if "phone" in kinds:
-        for rx in (_MOBILE, _LANDLINE):
-            for m in rx.finditer(text):
-                value = m.group(0)
-                if value.startswith("00"):
-                    value = "+" + value[2:]
-                if parse_phone(value).valid:
-                    add(m.start(), "phone")
+    for pos, kind in _identifier_hits(text, kinds):
+        add(pos, kind)
     return found
 
 
