@@ -399,13 +399,8 @@ def _identifier_hits(text: str, kinds: tuple[str, ...]):
             if kind in kinds:
                 yield m.start(), kind
     if "phone" in kinds:
-        for rx in (_MOBILE, _LANDLINE):
-            for m in rx.finditer(text):
-                value = m.group(0)
-                if value.startswith("00"):
-                    value = "+" + value[2:]
-                if parse_phone(value).valid:
-                    yield m.start(), "phone"
+        for hit in _phone_hits(text):
+            yield hit.start, "phone"
 
 
 @dataclass
