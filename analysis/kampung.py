@@ -63,7 +63,7 @@ from analysis.errors import InputError
 from analysis.privacy import scrub_text
 from analysis.stats import estimates as est_mod
 from analysis.stats import indicators as ind
-from analysis.stats import models, reliability
+from analysis.stats import inequality, models, reliability
 from analysis.stats.inequality import DECOMPOSITION_INDICATORS, DECOMPOSITION_TERMS, GROUP_OF_TERM, MIN_N
 from analysis.survey.ingest import ERROR_CODES, IngestResult, escape_formula, ingest_export
 
@@ -107,19 +107,11 @@ class CityArtefacts:
 
 
 @dataclass
-class _CityModel:
-    fit: models.SurveyLogit
-    city_mean: float
-    city_predicted: float
-    xbar: np.ndarray
-
-
-@dataclass
 class CityDecomposition:
     """One survey-weighted logit per person-level access indicator, fitted on the city survey only
     (``DECOMPOSITION_TERMS``: income quintile, education, age group; no kota, as in the build's table)."""
 
-    models: dict[str, _CityModel]
+    models: dict[str, inequality.CityFit]
 
     @classmethod
     def fit(cls, persons: pd.DataFrame, indicator_ids=DECOMPOSITION_INDICATORS) -> "CityDecomposition":
@@ -127,30 +119,11 @@ class CityDecomposition:
         for iid in indicator_ids:
             indicator = ind.get(iid)
             y, universe = indicator.values(persons)
-            mf = _model_frame(persons, np.where(universe, y, np.nan))
+            mf = inequality.model_frame(persons, np.where(universe, y, np.nan), DECOMPOSITION_TERMS)
             if not mf["in_model"].any():
                 continue
-            fit = models.fit_survey_logit(mf, DECOMPOSITION_TERMS, kota=False)
-            m = mf["in_model"].to_numpy()
-            w = mf["weight"].to_numpy(dtype=float)[m]
-            yy = mf["y"].to_numpy(dtype=float)[m]
-            sw = fit.patterns["Sw"].to_numpy()
-            fitted[iid] = _CityModel(
-                fit=fit,
-                city_mean=float(np.sum(w * yy) / w.sum()),
-                city_predicted=float(sw @ fit.patterns["mu"].to_numpy() / sw.sum()),
-                xbar=sw @ fit.Xp / sw.sum(),
-            )
+            fitted[iid] = inequality.fit_city(mf, DECOMPOSITION_TERMS)
         return cls(fitted)
-
-
-def _model_frame(persons: pd.DataFrame, y) -> pd.DataFrame:
-    cols = [t.column for t in DECOMPOSITION_TERMS]
-    mf = persons[cols + ["weight", "stratum", "psu"]].copy()
-    mf["fpc_psu"] = persons["fpc_psu"] if "fpc_psu" in persons else np.nan
-    mf["y"] = np.asarray(y, dtype=float)
-    mf["in_model"] = mf[["y"] + cols].notna().all(axis=1).to_numpy()
-    return mf
 
 
 def decompose_kampung(persons: pd.DataFrame, city: CityDecomposition, min_n: int = MIN_N) -> pd.DataFrame:
@@ -160,7 +133,7 @@ def decompose_kampung(persons: pd.DataFrame, city: CityDecomposition, min_n: int
     for iid, cm in city.models.items():
         indicator = ind.get(iid)
         y, universe = indicator.values(persons)
-        mf = _model_frame(persons, np.where(universe, y, np.nan))
+        mf = inequality.model_frame(persons, np.where(universe, y, np.nan), DECOMPOSITION_TERMS)
         fit = cm.fit
         for code, idx in mf.groupby(persons["kode_kemendagri"].astype(str), sort=True).groups.items():
             part = mf.loc[idx]

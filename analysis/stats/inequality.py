@@ -35,6 +35,8 @@ unexplained part.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -125,16 +127,48 @@ def concentration_table(households: pd.DataFrame, persons: pd.DataFrame | None, 
     return pd.DataFrame(rows, columns=cols)
 
 
+def model_frame(frame: pd.DataFrame, y, terms=DECOMPOSITION_TERMS) -> pd.DataFrame:
+    """The decomposition logit's input: term columns, design columns, ``y`` (NaN = outside) and ``in_model``."""
+    mf = frame[[t.column for t in terms] + ["weight", "stratum", "psu"]].copy()
+    mf["fpc_psu"] = frame["fpc_psu"] if "fpc_psu" in frame else np.nan
+    mf["y"] = np.asarray(y, dtype=float)
+    mf["in_model"] = mf[["y"] + [t.column for t in terms]].notna().all(axis=1).to_numpy()
+    return mf
+
+
+@dataclass
+class CityFit:
+    """The city's decomposition logit and the city-side quantities every gap is measured against."""
+
+    fit: models.SurveyLogit
+    city_mean: float  # weighted mean of y
+    city_predicted: float  # weighted mean of the predicted probability
+    xbar: np.ndarray  # weighted mean of the design matrix
+
+
+def fit_city(mf: pd.DataFrame, terms=DECOMPOSITION_TERMS) -> CityFit:
+    """Fit the survey-weighted logit on the city sample (``mf`` from ``model_frame``)."""
+    fit = models.fit_survey_logit(mf, terms, kota=False)
+    m = mf["in_model"].to_numpy()
+    w = mf["weight"].to_numpy(dtype=float)[m]
+    yy = mf["y"].to_numpy(dtype=float)[m]
+    Sw = fit.patterns["Sw"].to_numpy()
+    return CityFit(
+        fit=fit,
+        city_mean=float(np.sum(w * yy) / w.sum()),
+        city_predicted=float(Sw @ fit.patterns["mu"].to_numpy() / Sw.sum()),
+        xbar=Sw @ fit.Xp / Sw.sum(),
+    )
+
+
 def decompose(frame: pd.DataFrame, y, kelurahan: pd.Series, terms=DECOMPOSITION_TERMS, min_n: int = MIN_N) -> pd.DataFrame:
     """Fairlie/Yun decomposition of each kelurahan's gap from the city for outcome ``y`` (NaN = outside).
 
     ``frame`` must carry the term columns, ``weight``, ``stratum``, ``psu``, ``fpc_psu``.
     """
-    mf = frame[[t.column for t in terms] + ["weight", "stratum", "psu"]].copy()
-    mf["fpc_psu"] = frame["fpc_psu"] if "fpc_psu" in frame else np.nan
-    mf["y"] = np.asarray(y, dtype=float)
-    mf["in_model"] = mf[["y"] + [t.column for t in terms]].notna().all(axis=1).to_numpy()
-    fit = models.fit_survey_logit(mf, terms, kota=False)
+    mf = model_frame(frame, y, terms)
+    city = fit_city(mf, terms)
+    fit = city.fit
     rows_in = np.flatnonzero(mf["in_model"].to_numpy())
     pat = fit.row_pattern[rows_in]
     kel_code, kel_uniq = pd.factorize(pd.Series(kelurahan).astype(str).to_numpy()[rows_in], sort=True)
@@ -146,11 +180,8 @@ def decompose(frame: pd.DataFrame, y, kelurahan: pd.Series, terms=DECOMPOSITION_
     n_d = np.bincount(kel_code, minlength=D)
     ybar_d = np.bincount(kel_code, weights=w * yy, minlength=D) / Wd
     mu = fit.patterns["mu"].to_numpy()
-    Sw = fit.patterns["Sw"].to_numpy()
-    ybar_c = float(np.sum(w * yy) / w.sum())
-    pred_c = float(Sw @ mu / Sw.sum())
+    ybar_c, pred_c, xbar_c = city.city_mean, city.city_predicted, city.xbar
     pred_d = (M @ mu) / Wd
-    xbar_c = Sw @ fit.Xp / Sw.sum()
     xbar_d = (M @ fit.Xp) / Wd[:, None]
     contrib = (xbar_d - xbar_c) * fit.beta[None, :]  # (D, k); intercept column contributes 0
     total_lin = contrib.sum(axis=1)
