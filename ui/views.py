@@ -436,6 +436,8 @@ def readings(
                     label=label,
                     low=fmt.format_percent(lo["estimate"], lang),
                     high=fmt.format_percent(hi["estimate"], lang),
+                    low_ci=fmt.format_ci(lo["ci_low"], lo["ci_high"], lang),
+                    high_ci=fmt.format_ci(hi["ci_low"], hi["ci_high"], lang),
                     diff=fmt.format_number((float(hi["estimate"]) - float(lo["estimate"])) * 100, lang),
                 )
             )

@@ -83,6 +83,7 @@ def test_overview_readings_and_bps_context(make_app, dashboard_data):
     estimates = table(dashboard_data, "estimates")
     q1 = estimates[(estimates["indicator_id"] == "person_internet") & (estimates["domain_var"] == "income_quintile") & (estimates["domain_value"].astype(str) == "1")]
     assert fmt.format_percent(q1["estimate"].iloc[0], "en") in text
+    assert f'(95% CI {fmt.format_ci(q1["ci_low"].iloc[0], q1["ci_high"].iloc[0], "en")})' in text  # no number without its uncertainty
     assert "poorest fifth" in text
     fig = specs(at)[0]
     assert {tr["name"] for tr in fig["data"]} == {"DKI Jakarta", "Indonesia"}
