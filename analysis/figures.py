@@ -10,9 +10,8 @@ Rules every factory follows (see ``../shared/GUIDE.md``, stack notes):
   zero for gaps, so that "above the city" and "below the city" never swap colour when the range changes.
 - Numbers in hover text are formatted by the caller (``analysis.formatting``) and passed in as text; axis
   ticks follow ``layout.separators`` (decimal comma in Indonesian).
-- Maps are ``Choroplethmap`` with the "white-bg" style: no tile server, no external request, works offline.
-  Each status (reliable, flagged, no reliable estimate) is its own trace carrying only its own features, so
-  the GeoJSON is sent once in total, not once per trace.
+- The map and the overview's BPS series are not here: they are Vega-Lite (``vega_charts.py``), so the pages
+  a visitor opens first never load plotly.js.
 - No copy lives here: every title, axis label and legend name is an argument (page copy is in ``locales/``).
 """
 
@@ -27,7 +26,6 @@ DIVERGING = "PuOr"
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 NO_ESTIMATE_GREY = "#d9d9d9"
 FLAG_OUTLINE = "#000000"
-JAKARTA_CENTER = {"lat": -6.2, "lon": 106.835}  # mainland DKI; Kep. Seribu lies off to the north-west
 
 
 def png_config(filename: str) -> dict:
@@ -50,108 +48,6 @@ def _base_layout(fig: go.Figure, separators: str, title: str | None = None, heig
     if height:
         fig.update_layout(height=height)
     return fig
-
-
-def _subset_geojson(geojson: dict, codes: set[str]) -> dict:
-    return {"type": "FeatureCollection", "features": [f for f in geojson["features"] if f["id"] in codes]}
-
-
-def choropleth(
-    geojson: dict,
-    frame,
-    *,
-    separators: str,
-    legend_title: str,
-    status_names: dict[str, str],
-    diverging: bool = False,
-    value_range: tuple[float, float] | None = None,
-    tickformat: str = ".0%",
-    selected: str | None = None,
-    center: dict | None = None,
-    zoom: float = 9.7,
-    height: int = 560,
-) -> go.Figure:
-    """A choropleth of every area in ``geojson`` (features carry ``id`` = kode_kemendagri).
-
-    ``frame`` has one row per area: ``kode_kemendagri``, ``value`` (the number coloured), ``status`` one of
-    "ok", "flag" (RSE 25-50%: drawn with a black outline), "none" (suppressed or not sampled: grey, "no
-    reliable estimate") and ``hover`` (pre-formatted hover text). ``diverging`` pins a PuOr scale at zero
-    (for gaps against the city); otherwise viridis. ``selected`` outlines one area.
-    """
-    by_status = {s: frame[frame["status"] == s] for s in ("ok", "flag", "none")}
-    valued = frame[frame["status"].isin(["ok", "flag"])]["value"].astype(float)
-    if value_range is None and len(valued):
-        lo, hi = float(valued.min()), float(valued.max())
-        if diverging:
-            bound = max(abs(lo), abs(hi)) or 1.0
-            lo, hi = -bound, bound
-        value_range = (lo, hi) if hi > lo else (lo - 0.01, hi + 0.01)
-    fig = go.Figure()
-    coloraxis = {
-        "colorscale": DIVERGING if diverging else SEQUENTIAL,
-        "colorbar": {"title": {"text": legend_title}, "tickformat": tickformat, "len": 0.75},
-    }
-    if value_range:
-        coloraxis.update(cmin=value_range[0], cmax=value_range[1])
-    if diverging:
-        coloraxis["cmid"] = 0.0
-    for status in ("ok", "flag"):
-        part = by_status[status]
-        if part.empty:
-            continue
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson=_subset_geojson(geojson, set(part["kode_kemendagri"])),
-                locations=part["kode_kemendagri"].tolist(),
-                z=part["value"].astype(float).round(5).tolist(),
-                coloraxis="coloraxis",
-                text=part["hover"].tolist(),
-                hovertemplate="%{text}<extra></extra>",
-                marker={"line": {"width": 2.0 if status == "flag" else 0.4, "color": FLAG_OUTLINE if status == "flag" else "#ffffff"}},
-                name=status_names[status],
-                showlegend=True,
-                legendrank=1 if status == "ok" else 2,
-            )
-        )
-    part = by_status["none"]
-    if not part.empty:
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson=_subset_geojson(geojson, set(part["kode_kemendagri"])),
-                locations=part["kode_kemendagri"].tolist(),
-                z=[0] * len(part),
-                colorscale=[[0, NO_ESTIMATE_GREY], [1, NO_ESTIMATE_GREY]],
-                showscale=False,
-                text=part["hover"].tolist(),
-                hovertemplate="%{text}<extra></extra>",
-                marker={"line": {"width": 0.4, "color": "#ffffff"}},
-                name=status_names["none"],
-                showlegend=True,
-                legendrank=3,
-            )
-        )
-    if selected and selected in set(frame["kode_kemendagri"]):
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson=_subset_geojson(geojson, {selected}),
-                locations=[selected],
-                z=[0],
-                colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
-                showscale=False,
-                hoverinfo="skip",
-                marker={"line": {"width": 3.5, "color": "#D55E00"}},
-                name=status_names.get("selected", ""),
-                showlegend=bool(status_names.get("selected")),
-                legendrank=4,
-            )
-        )
-    fig.update_layout(
-        coloraxis=coloraxis,
-        map={"style": "white-bg", "center": center or JAKARTA_CENTER, "zoom": zoom},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 0.0, "xanchor": "left", "x": 0.0, "bgcolor": "rgba(255,255,255,0.8)"},
-        clickmode="event+select",
-    )
-    return _base_layout(fig, separators, height=height)
 
 
 def estimate_bars(
@@ -291,27 +187,3 @@ def funnel(frame, *, separators: str, x_title: str, title: str | None = None) ->
     """
     frame = frame.assign(category=frame["stage"], label=frame["stage"])
     return estimate_bars(frame, separators=separators, x_title=x_title, title=title)
-
-
-def context_series(frame, *, separators: str, y_title: str, title: str | None = None, percent_values: bool = True) -> go.Figure:
-    """Lines over the years, one per region (``year``, ``value``, ``region``, ``hover``): DKI vs Indonesia."""
-    fig = go.Figure()
-    for i, (region, part) in enumerate(frame.groupby("region", sort=False)):
-        part = part.sort_values("year")
-        fig.add_trace(
-            go.Scatter(
-                x=part["year"].astype(int).tolist(),
-                y=part["value"].astype(float).tolist(),
-                mode="lines+markers",
-                name=str(region),
-                line={"color": OKABE_ITO[i % len(OKABE_ITO)], "width": 2.5},
-                text=part["hover"].tolist(),
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        xaxis={"dtick": 1, "tickformat": "d"},
-        yaxis={"title": {"text": y_title}, "ticksuffix": "%" if percent_values else ""},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return _base_layout(fig, separators, title, 360)

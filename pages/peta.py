@@ -6,6 +6,7 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
+from analysis import vega_charts
 from ui import charts, data, state, views
 
 lang = state.lang()
@@ -26,18 +27,18 @@ mode = st.segmented_control(
     tr("map.mode"), options=available, format_func=lambda m: tr(f"map.mode_{m}"), default=available[0], key="map_mode", help=tr("map.mode_help")
 ) or available[0]
 
-fig = charts.map_figure(mode, indicator, lang, state.kelurahan(), data.data_version())
-if fig is None:
+spec = charts.map_spec(mode, indicator, lang, state.kelurahan(), data.data_version())
+if spec is None:
     st.info(tr("map.unavailable"))
     st.stop()
 label = views.indicator_labels(data.table("indicators"), lang).get(indicator, indicator)
 st.subheader(f"{label}: {tr(f'map.mode_{mode}').lower()}")
-event = charts.show(fig, f"peta-{indicator}-{mode}", key="map_chart", on_select="rerun", selection_mode="points")
-clicked = views.selected_location(event)
+event = charts.show_vega(spec, key="map_chart", on_select="rerun", selection_mode=vega_charts.PICK)
+clicked = vega_charts.selected_code(event)
 if clicked:
     state.choose_kelurahan(clicked)
     st.switch_page("pages/profil.py")
-st.caption(tr(f"map.legend_note_{mode}"))
+st.caption(tr(f"map.legend_note_{mode}") + " " + tr("map.inset_note"))
 
 with st.expander(tr("map.table")):
     table = views.map_table(mode, indicator, data.table("wilayah_register"), lang, tr, data.table("estimates"), data.table("sae_estimates"), data.table("gaps"))

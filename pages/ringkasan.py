@@ -6,20 +6,19 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
-from analysis import figures
 from analysis import formatting as fmt
-from ui import charts, data, state, views
+from ui import charts, data, overview, state, views
 
 lang = state.lang()
 tr = state.translator(lang)
+version = data.data_version()
 st.title(tr("overview.title"))
 st.markdown(tr("overview.intro"))
 
-indicators, estimates = data.table("indicators"), data.table("estimates")
 indicator = state.indicator()
 
 st.subheader(tr("overview.city_figures"))
-summary = views.city_summary(estimates, indicators, lang)
+summary = overview.city_summary(lang, version)
 if summary.empty:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 else:
@@ -45,32 +44,22 @@ else:
         )
 
 st.subheader(tr("overview.readings"))
-sentences = views.readings(indicator, lang, tr, indicators, estimates, data.table("gaps"), data.table("bps_indicators")) if indicator else []
+sentences = overview.readings(indicator, lang, version) if indicator else []
 if sentences:
     st.markdown("\n".join(f"- {s}" for s in sentences))
 else:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 
 st.subheader(tr("overview.context"))
-bps = data.table("bps_indicators")
-series_ids = views.bps_indicators_with_series(bps)
+series_ids = overview.bps_series_ids(version)
 if not series_ids:
     st.info(tr("common.not_available", what=tr("artefacts.bps_indicators")))
 else:
     chosen = st.selectbox(tr("overview.context_indicator"), series_ids, format_func=lambda i: views.bps_label(i, tr), key="ctx_indicator")
-    series = views.bps_series(bps, chosen, lang, tr("overview.dki"), tr("overview.indonesia"), data.table("published_figures"))
-    fig = figures.context_series(series, separators=fmt.plotly_separators(lang), y_title=views.bps_label(chosen, tr))
-    charts.show(fig, f"bps-{chosen}")
-    st.caption(tr("overview.context_source", sources=", ".join(sorted(set(bps.loc[bps["indicator"] == chosen, "source_id"].astype(str))))))
+    charts.show_vega(overview.context_spec(chosen, lang, version), key=f"bps-{chosen}")
+    st.caption(tr("overview.context_source", sources=overview.context_sources(chosen, version)))
 
-published = data.table("published_figures")
-if published is not None and not published.empty:
+published = overview.published_table(lang, version)
+if published is not None:
     with st.expander(tr("overview.published")):
-        label_col = "label_id" if lang == "id" else "label_en"
-        st.dataframe(
-            published.assign(value_text=[fmt.format_number(v, lang, 2) + (f" {u}" if u and u != "%" else "%" if u == "%" else "") for v, u in zip(published["value"], published["unit"].fillna(""))])[[label_col, "region", "year", "value_text", "citation"]].rename(
-                columns={label_col: tr("common.indicator"), "region": tr("common.region"), "year": tr("common.year"), "value_text": tr("common.value"), "citation": tr("common.citation")}
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        st.dataframe(published, hide_index=True, width="stretch")

@@ -212,36 +212,41 @@ def map_frame(
     sae: pd.DataFrame | None = None,
     gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """``kode_kemendagri, value, status, hover`` for ``figures.choropleth`` (hover: value, CI, n, status)."""
+    """``kode_kemendagri, value, status, tooltip, name`` for ``vega_charts.choropleth``.
+
+    ``tooltip`` is a dict (title -> text, in the page's language): kelurahan, where it is, the value, its 95%
+    CI and n (direct), the kind of model (small-area) or the significance (gap), and why there is no value.
+    """
     rows = map_rows(mode, indicator_id, register, estimates, sae, gaps)
-    hover = []
+    tips = []
     for r in rows.itertuples():
-        head = f"<b>{r.kelurahan}</b><br>{r.kecamatan}, {r.kota}"
+        tip = {t("common.kelurahan"): r.kelurahan, t("common.kecamatan"): f"{r.kecamatan}, {r.kota}"}
         if r.status == "none":
             if mode == "direct":
                 reason = t("map.not_sampled") if pd.isna(r.n) else t("map.suppressed_reason", n=fmt.format_int(r.n, lang))
             else:
                 reason = t("map.no_value")
-            hover.append(f"{head}<br>{t('common.no_reliable_estimate')}<br>{reason}")
+            tip[t("map.col_value")] = t("common.no_reliable_estimate")
+            tip[t("map.col_status")] = reason
+            tips.append(tip)
             continue
         if mode == "gap":
-            sig = t("common.significant") if significant(r.ci_low, r.ci_high) else t("common.not_significant")
-            body = (
-                f"{t('map.gap_vs_city')}: {fmt.format_points(r.value, lang)}<br>"
-                f"{t('common.ci95')} {fmt.format_ci(r.ci_low, r.ci_high, lang, percent=False)}<br>{sig}"
-            )
+            tip[t("map.gap_vs_city")] = fmt.format_points(r.value, lang)
+            tip[t("common.ci95")] = fmt.format_ci(r.ci_low, r.ci_high, lang, percent=False)
+            tip[t("map.col_status")] = t("common.significant") if significant(r.ci_low, r.ci_high) else t("common.not_significant")
         else:
-            body = f"{fmt.format_percent(r.value, lang)}<br>{t('common.ci95')} {fmt.format_ci(r.ci_low, r.ci_high, lang)}"
+            tip[t("map.col_value")] = fmt.format_percent(r.value, lang)
+            tip[t("common.ci95")] = fmt.format_ci(r.ci_low, r.ci_high, lang)
             if mode == "direct":
-                body += f"<br>n = {fmt.format_int(r.n, lang)}"
+                tip["n"] = fmt.format_int(r.n, lang)
             else:
-                kind = t(f"map.sae_kind.{r.kind}") if r.kind in ("composite", "synthetic") else str(r.kind)
-                body += f"<br>{t('map.modelled')}: {kind}"
+                tip[t("map.col_status")] = t(f"map.sae_kind.{r.kind}") if r.kind in ("composite", "synthetic") else str(r.kind)
         if r.status == "flag":
-            body += f"<br>{t('map.flag_note')}"
-        hover.append(f"{head}<br>{body}")
-    rows["hover"] = hover
-    return rows[["kode_kemendagri", "value", "status", "hover"]]
+            tip[t("map.tip_note")] = t("map.flag_note")
+        tips.append(tip)
+    rows["tooltip"] = tips
+    rows["name"] = rows["kelurahan"]
+    return rows[["kode_kemendagri", "value", "status", "tooltip", "name"]]
 
 
 def map_table(
@@ -277,21 +282,6 @@ def significant(ci_low, ci_high) -> bool:
     if fmt.is_missing(ci_low) or fmt.is_missing(ci_high):
         return False
     return float(ci_low) > 0 or float(ci_high) < 0
-
-
-def selected_location(event) -> str | None:
-    """The kode_kemendagri clicked on the map, from ``st.plotly_chart(on_select="rerun")``'s event."""
-    if not event:
-        return None
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return None
-    for p in points or []:
-        code = p.get("location")
-        if code:
-            return str(code)
-    return None
 
 
 # --- profile -----------------------------------------------------------------------------------------------

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
-import shapely.geometry
 
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.server import wait_rendered
@@ -45,10 +43,20 @@ def shot(page, name):
 
 
 def map_loaded(page):
-    page.wait_for_function(
-        "() => { const gd = document.querySelector('.js-plotly-plot');"
-        " return gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot.map.loaded(); }",
-        timeout=60_000,
+    """The Vega map has drawn its shapes (SVG renderer: one path per kelurahan and layer)."""
+    page.wait_for_selector('[data-testid="stVegaLiteChart"] svg.marks path[aria-label*="(31."]', state="attached", timeout=60_000)
+
+
+def point_inside(page, selector: str) -> list[float]:
+    """A screen point where ``selector`` (an SVG shape) is the topmost element: its bounding box's centre is
+    not inside a concave kelurahan, so scan a grid over the box."""
+    return page.evaluate(
+        """sel => { const el = document.querySelector(sel); const r = el.getBoundingClientRect();
+        for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++) {
+          const x = r.left + r.width * i / 12, y = r.top + r.height * j / 12;
+          if (document.elementFromPoint(x, y) === el) return [x, y]; }
+        return null; }""",
+        selector,
     )
 
 
@@ -64,15 +72,15 @@ def test_each_page_renders_without_error(page, app_url):
 def test_clicking_a_kelurahan_on_the_map_opens_its_profile(page, app_url, browser_data):
     open_page(page, f"{app_url}/peta?indicator=hh_internet&lang=id")
     map_loaded(page)
-    geo = json.loads((browser_data / "processed" / "boundaries_kelurahan.geojson").read_text())
-    feature = next(f for f in geo["features"] if f["properties"]["kode_kemendagri"] == TENGAH)
-    point = shapely.geometry.shape(feature["geometry"]).representative_point()
-    xy = page.evaluate(
-        "([lon, lat]) => { const m = document.querySelector('.js-plotly-plot')._fullLayout.map._subplot.map;"
-        " const p = m.project([lon, lat]); const r = m.getCanvas().getBoundingClientRect();"
-        " return [r.left + p.x, r.top + p.y]; }",
-        [point.x, point.y],
-    )
+    # the top layer's shape for Tengah (the click and tooltip layer; its aria-label is "Tengah (code)")
+    shape = f'[data-testid="stVegaLiteChart"] svg.marks path[aria-label="Tengah ({TENGAH})"]'
+    page.locator(shape).last.scroll_into_view_if_needed()
+    xy = point_inside(page, shape)
+    assert xy, "Tengah is not clickable on the map"
+    page.mouse.move(*xy)
+    page.wait_for_selector("#vg-tooltip-element.visible", timeout=10_000)
+    tooltip = page.locator("#vg-tooltip-element").inner_text()
+    assert "Tengah" in tooltip and "SK 95%" in tooltip  # hover: the kelurahan, its value and CI
     page.screenshot(path=str(ARTIFACTS / "map-before-click.png"))
     page.mouse.click(*xy)
     page.wait_for_url(re.compile(r"/profil\?"), timeout=60_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from analysis import formatting as fmt
@@ -26,6 +27,27 @@ def go(at, slug):
 def specs(at):
     """AppTest has no plotly accessor: the figure is the JSON spec of the element's proto."""
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def vega_specs(at):
+    """The Vega-Lite specs drawn (the map and the overview's BPS series). Streamlit keeps a map's GeoJSON
+    inline and moves other inline data to an Arrow table beside the spec: put it back as ``data.values``."""
+    out = []
+    for c in at.get("vega_lite_chart"):
+        spec = json.loads(c.proto.spec)
+        if "data" not in spec and c.proto.data.data:
+            spec["data"] = {"values": pa.ipc.open_stream(c.proto.data.data).read_pandas().to_dict("records")}
+        out.append(spec)
+    return out
+
+
+def map_values(spec) -> dict[str, tuple]:
+    """kode -> (value, status) of every area drawn on a ``vega_charts.choropleth`` map."""
+    return {f["kode"]: (f["value"], f["status"]) for f in spec["data"]["values"]}
+
+
+def value_layer(spec) -> dict:
+    return next(layer for layer in spec["layer"] if layer.get("encoding", {}).get("color", {}).get("field") == "value")
 
 
 def table(data_dir, name):
@@ -56,7 +78,7 @@ def test_without_a_build_every_page_says_what_is_missing(make_app, empty_data):
         assert any("python -m analysis build" in e.value for e in at.error), slug
     go(at, "peta")
     assert at.info[0].value == t("id", "common.not_available", what=t("id", "artefacts.indicators"))
-    assert not at.get("plotly_chart")
+    assert not at.get("vega_lite_chart")
 
 
 def test_overview_metrics_equal_the_city_estimates_in_both_languages(make_app, dashboard_data):
@@ -85,9 +107,11 @@ def test_overview_readings_and_bps_context(make_app, dashboard_data):
     assert fmt.format_percent(q1["estimate"].iloc[0], "en") in text
     assert f'(95% CI {fmt.format_ci(q1["ci_low"].iloc[0], q1["ci_high"].iloc[0], "en")})' in text  # no number without its uncertainty
     assert "poorest fifth" in text
-    fig = specs(at)[0]
-    assert {tr["name"] for tr in fig["data"]} == {"DKI Jakarta", "Indonesia"}
-    assert fig["layout"]["template"]["layout"]["paper_bgcolor"] == "white"  # plotly_white, not the streamlit template
+    assert not at.get("plotly_chart")  # the overview loads no plotly.js (4.7 MB): its one chart is Vega-Lite
+    spec = vega_specs(at)[0]
+    assert {v["region"] for v in spec["data"]["values"]} == {"DKI Jakarta", "Indonesia"}
+    assert spec["encoding"]["color"]["scale"]["range"] == ["#0072B2", "#E69F00"]  # Okabe-Ito, set explicitly
+    assert spec["config"]["locale"]["number"]["decimal"] == "."  # English axis numbers
 
 
 def test_indicator_choice_changes_the_map_and_values_equal_estimates(make_app, dashboard_data):
@@ -99,21 +123,19 @@ def test_indicator_choice_changes_the_map_and_values_equal_estimates(make_app, d
     seen = {}
     for ind in ("hh_internet", "jaki_aware"):
         at.sidebar.selectbox(key="w_indicator").set_value(ind).run()
-        fig = specs(at)[0]
+        spec = vega_specs(at)[0]
         kel = estimates[(estimates["indicator_id"] == ind) & (estimates["level"] == "kelurahan")].set_index("area_code")
-        shown = {}
-        for trace in fig["data"]:
-            assert trace["type"] == "choroplethmap"
-            if trace.get("coloraxis"):
-                shown.update(zip(trace["locations"], trace["z"]))
+        drawn = map_values(spec)
+        shown = {code: v for code, (v, status) in drawn.items() if status != "none"}
         reliable = kel[kel["reliability"] != "suppressed"]
         assert set(shown) == set(reliable.index)
         for code, z in shown.items():
             assert z == pytest.approx(reliable.loc[code, "estimate"], abs=1e-5)
-        all_locations = {loc for trace in fig["data"] for loc in trace["locations"]}
-        assert all_locations == set(register["kode_kemendagri"])  # every kelurahan is drawn, grey if no estimate
-        assert fig["layout"]["map"]["style"] == "white-bg"  # offline: no tile server
-        assert fig["layout"]["coloraxis"]["colorscale"][0][1] == "#440154"  # viridis, set explicitly
+        assert {drawn[c][1] for c in reliable.index if reliable.loc[c, "reliability"] == "flag"} <= {"flag"}
+        assert set(drawn) == set(register["kode_kemendagri"])  # every kelurahan is drawn, grey if no estimate
+        assert all(v is None for v, status in drawn.values() if status == "none")  # suppressed: no number sent
+        assert "url" not in spec["data"] and "tiles" not in json.dumps(spec)  # offline: geometry inline, no tile server
+        assert value_layer(spec)["encoding"]["color"]["scale"]["scheme"] == "viridis"
         seen[ind] = shown
         assert at.query_params["indicator"] == ind
     assert seen["hh_internet"] != seen["jaki_aware"]
@@ -125,16 +147,18 @@ def test_map_modes_small_area_and_gap(make_app, dashboard_data):
     at = make_app(dashboard_data, indicator="hh_internet")
     go(at, "peta")
     at.segmented_control(key="map_mode").set_value("sae").run()
-    fig = specs(at)[0]
+    spec = vega_specs(at)[0]
     expected = sae[sae["indicator_id"] == "hh_internet"].set_index("kode_kemendagri")["estimate"]
-    shown = {loc: z for tr in fig["data"] if tr.get("coloraxis") for loc, z in zip(tr["locations"], tr["z"])}
+    shown = {code: v for code, (v, status) in map_values(spec).items() if status != "none"}
     assert len(shown) == 267
     assert all(z == pytest.approx(expected[c], abs=1e-5) for c, z in shown.items())
     at.segmented_control(key="map_mode").set_value("gap").run()
-    fig = specs(at)[0]
-    assert fig["layout"]["coloraxis"]["cmid"] == 0  # diverging around the city value
+    spec = vega_specs(at)[0]
+    scale = value_layer(spec)["encoding"]["color"]["scale"]
+    assert scale["domainMid"] == 0 and scale["domain"][0] == -scale["domain"][1]  # diverging around the city value
+    assert scale["scheme"] == "purpleorange"  # ColorBrewer PuOr: colour-blind safe
     city_gaps = gaps[(gaps["indicator_id"] == "hh_internet") & (gaps["vs"] == "city")].dropna(subset=["diff"]).set_index("kode_kemendagri")["diff"]
-    shown = {loc: z for tr in fig["data"] if tr.get("coloraxis") for loc, z in zip(tr["locations"], tr["z"])}
+    shown = {code: v for code, (v, status) in map_values(spec).items() if status != "none"}
     assert set(shown) == set(city_gaps.index)
     assert all(z == pytest.approx(city_gaps[c], abs=1e-5) for c, z in shown.items())
 
@@ -142,7 +166,7 @@ def test_map_modes_small_area_and_gap(make_app, dashboard_data):
 def test_map_payload_is_small(make_app, dashboard_data):
     at = make_app(dashboard_data)
     go(at, "peta")
-    assert len(at.get("plotly_chart")[0].proto.spec.encode()) <= 250_000
+    assert len(at.get("vega_lite_chart")[0].proto.spec.encode()) <= 250_000
 
 
 def test_search_opens_the_profile_with_numbers_from_the_tables(make_app, dashboard_data):
@@ -167,6 +191,8 @@ def test_shared_link_reopens_the_same_view(make_app, dashboard_data):
     assert at.sidebar.selectbox(key="w_indicator").value == "jaki_aware"
     assert at.sidebar.selectbox(key="w_kel").value == TENGAH
     assert at.query_params == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH}
+    outlined = [layer for layer in vega_specs(at)[0]["layer"] if layer.get("transform") == [{"filter": {"field": "kode", "equal": TENGAH}}]]
+    assert len(outlined) == 1  # the chosen kelurahan is outlined on the map
 
 
 def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):

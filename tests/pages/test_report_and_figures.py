@@ -1,10 +1,12 @@
 """The printable profile (ui.report) and the figure factories (analysis.figures) outside Streamlit."""
 
+import itertools
 import json
 
 import pandas as pd
+import shapely.geometry
 
-from analysis import figures
+from analysis import figures, vega_charts
 from ui import report
 
 
@@ -29,20 +31,58 @@ def test_figures_set_template_and_colours_explicitly():
     assert spec["data"][0]["error_x"]["array"] == [0.1, 0.1] or all(abs(a - 0.1) < 1e-9 for a in spec["data"][0]["error_x"]["array"])
 
 
+def _square(x, y=0.0, size=1.0):
+    return {"type": "Polygon", "coordinates": [[[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]]}
+
+
 def test_choropleth_sends_each_feature_once_and_greys_missing_units():
-    square = lambda x: {"type": "Polygon", "coordinates": [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]]}
-    geo = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": c, "properties": {}, "geometry": square(i)} for i, c in enumerate("abc")]}
-    frame = pd.DataFrame({"kode_kemendagri": list("abc"), "value": [0.9, 0.5, None], "status": ["ok", "flag", "none"], "hover": list("xyz")})
-    fig = figures.choropleth(geo, frame, separators=".,", legend_title="t", status_names={"ok": "ok", "flag": "flag", "none": "none"})
-    spec = json.loads(fig.to_json())
-    ids = [f["id"] for t in spec["data"] for f in t["geojson"]["features"]]
-    assert sorted(ids) == ["a", "b", "c"]  # the GeoJSON is split across traces, never repeated
-    assert spec["data"][1]["marker"]["line"]["width"] == 2.0  # flagged: thick outline
-    assert spec["data"][2]["colorscale"][0][1] == figures.NO_ESTIMATE_GREY
-    assert spec["layout"]["map"]["style"] == "white-bg"
-    gap = figures.choropleth(geo, frame, separators=".,", legend_title="t", status_names={"ok": "ok", "flag": "flag", "none": "none"}, diverging=True)
-    axis = json.loads(gap.to_json())["layout"]["coloraxis"]
-    assert axis["cmid"] == 0 and axis["cmin"] == -axis["cmax"]
+    geo = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": c, "properties": {}, "geometry": _square(i)} for i, c in enumerate("abcd")]}
+    frame = pd.DataFrame({"kode_kemendagri": list("abc"), "value": [0.9, 0.5, 0.7], "status": ["ok", "flag", "none"],
+                          "tooltip": [{"Kelurahan": k} for k in "xyz"]})
+    spec = vega_charts.choropleth(geo, frame, lang="id", legend_title="t", no_estimate_name="Tidak ada")
+    values = {f["kode"]: f for f in spec["data"]["values"]}
+    assert [f["kode"] for f in spec["data"]["values"]] == list("abcd")  # every area once, in one data set
+    assert values["c"]["value"] is None and values["c"]["status"] == "none"  # suppressed: the number is not sent
+    assert values["d"]["status"] == "none" and values["d"]["tooltip"] == {"": "d"}  # no row: grey, code shown
+    assert values["a"]["tooltip"] == {"Kelurahan": "x"}
+    grey = spec["layer"][0]["encoding"]["color"]
+    assert grey["scale"]["range"] == [figures.NO_ESTIMATE_GREY] and grey["scale"]["domain"] == ["Tidak ada"]
+    colour = spec["layer"][1]["encoding"]
+    assert colour["color"]["scale"] == {"scheme": "viridis", "domain": [0.5, 0.9]}
+    assert colour["strokeWidth"]["condition"] == {"test": "datum.status === 'flag'", "value": 1.8}  # flagged: thick outline
+    assert spec["config"]["locale"]["number"]["decimal"] == ","
+    assert spec["projection"]["type"] == "identity" and spec["projection"]["fit"]["geometry"]["coordinates"][0][0] == [0, 0]
+    hit = spec["layer"][-1]
+    assert hit["params"][0]["name"] == vega_charts.PICK and hit["params"][0]["select"]["fields"] == ["kode"]
+    gap = vega_charts.choropleth(geo, frame, lang="en", legend_title="t", no_estimate_name="none", diverging=True)
+    scale = gap["layer"][1]["encoding"]["color"]["scale"]
+    assert scale["domainMid"] == 0 and scale["domain"] == [-0.9, 0.9] and scale["scheme"] == "purpleorange"
+
+
+def test_choropleth_inset_draws_far_areas_as_discs_in_a_frame_beside_the_others():
+    mainland = [{"type": "Feature", "id": f"31.71.0{i}", "properties": {}, "geometry": _square(106.7 + 0.1 * i, -6.3, 0.1)} for i in range(3)]
+    islands = [{"type": "Feature", "id": f"31.01.0{i}", "properties": {}, "geometry": _square(106.5, -5.9 + 0.3 * i, 0.01)} for i in range(3)]
+    geo = {"type": "FeatureCollection", "features": mainland + islands}
+    frame = pd.DataFrame({"kode_kemendagri": [f["id"] for f in geo["features"]], "value": [0.5] * 6, "status": ["ok"] * 6, "tooltip": [{}] * 6})
+    spec = vega_charts.choropleth(geo, frame, lang="en", legend_title="t", no_estimate_name="none", inset_prefix="31.01", inset_label="Kep. Seribu")
+    drawn = {f["kode"]: f["geometry"] for f in spec["data"]["values"]}
+    assert drawn["31.71.00"] == mainland[0]["geometry"]  # the mainland is untouched
+    discs = [shapely.geometry.shape(drawn[f"31.01.0{i}"]) for i in range(3)]
+    box = shapely.geometry.shape(next(layer["data"]["values"][0]["geometry"] for layer in spec["layer"] if layer.get("data") and layer["mark"]["type"] == "geoshape"))
+    assert all(box.contains(d) for d in discs)  # inside the frame
+    assert box.bounds[2] < 106.7  # west of the mainland
+    assert [d.centroid.y for d in discs] == sorted(d.centroid.y for d in discs)  # north-south order kept
+    assert all(not a.intersects(b) for a, b in itertools.combinations(discs, 2))
+    assert len(set(round(d.area, 9) for d in discs)) == 1  # every island kelurahan equally visible
+
+
+def test_context_series_is_a_vega_line_chart_in_the_pages_locale():
+    frame = pd.DataFrame({"year": [2019, 2020, 2019, 2020], "value": [80.0, 85.5, 60.0, 65.0], "region": ["DKI", "DKI", "Indonesia", "Indonesia"], "hover": list("abcd")})
+    spec = vega_charts.context_series(frame, lang="id", y_title="Rumah tangga")
+    assert [v["value"] for v in spec["data"]["values"]] == [0.8, 0.855, 0.6, 0.65]  # percent -> share, axis format .0%
+    assert spec["encoding"]["y"]["axis"]["format"] == ".0%" and spec["encoding"]["y"]["title"] == "Rumah tangga"
+    assert spec["encoding"]["color"]["scale"] == {"domain": ["DKI", "Indonesia"], "range": figures.OKABE_ITO[:2]}
+    assert spec["config"]["locale"]["number"]["decimal"] == ","
 
 
 def test_png_export_button():

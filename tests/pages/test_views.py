@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import vega_charts
 from ui import i18n, views
 
 T = {lang: (lambda key, _l=lang, **kw: i18n.translate(_l, key, **kw)) for lang in ("id", "en")}
@@ -74,9 +75,14 @@ def test_direct_map_statuses_cover_every_kelurahan():
     assert pd.isna(rows["value"].iloc[2])  # a suppressed number is never passed to the map
 
 
+def _tip_text(tip: dict) -> str:
+    return " | ".join(f"{k}: {v}" for k, v in tip.items())
+
+
 def test_direct_hover_explains_missing_and_flagged():
     frame = views.map_frame("direct", "hh_internet", REGISTER, "id", T["id"], estimates=ESTIMATES)
-    hover = dict(zip(frame["kode_kemendagri"], frame["hover"]))
+    hover = {c: _tip_text(tip) for c, tip in zip(frame["kode_kemendagri"], frame["tooltip"])}
+    assert frame["tooltip"].iloc[0]["Kelurahan"] == "Gambir" and frame["tooltip"].iloc[0]["SK 95%"] == "93,0–101,0%"
     assert "97,0%" in hover["31.71.01.1001"] and "93,0–101,0%" in hover["31.71.01.1001"]
     assert "RSE 25–50%" in hover["31.71.01.1002"]
     assert "n = 12" in hover["31.75.04.1002"] and "Tidak ada estimasi yang andal" in hover["31.75.04.1002"]
@@ -87,15 +93,15 @@ def test_sae_map_gives_every_kelurahan_a_modelled_value():
     frame = views.map_frame("sae", "hh_internet", REGISTER, "en", T["en"], sae=SAE)
     assert (frame["status"] == "ok").all()
     assert frame["value"].tolist() == SAE["estimate"].tolist()
-    assert "synthetic (model only" in frame["hover"].iloc[3]
+    assert "synthetic (model only" in _tip_text(frame["tooltip"].iloc[3])
 
 
 def test_gap_map_is_difference_from_city_with_significance():
     frame = views.map_frame("gap", "hh_internet", REGISTER, "en", T["en"], estimates=ESTIMATES, gaps=GAPS)
     assert frame["value"].iloc[:2].tolist() == [0.02, -0.15]
     assert frame["status"].tolist() == ["ok", "flag", "none", "none"]
-    assert "No significant difference" in frame["hover"].iloc[0]
-    assert "Significant difference" in frame["hover"].iloc[1]
+    assert "No significant difference" in _tip_text(frame["tooltip"].iloc[0])
+    assert "Significant difference" in _tip_text(frame["tooltip"].iloc[1])
 
 
 def test_significance_is_ci_excluding_zero():
@@ -104,10 +110,12 @@ def test_significance_is_ci_excluding_zero():
     assert not views.significant(np.nan, 0.2)
 
 
-def test_selected_location_reads_the_plotly_event():
-    assert views.selected_location({"selection": {"points": [{"location": "31.71.01.1001", "z": 0.9}]}}) == "31.71.01.1001"
-    assert views.selected_location({"selection": {"points": []}}) is None
-    assert views.selected_location(None) is None
+def test_selected_code_reads_the_vega_selection_event():
+    assert vega_charts.selected_code({"selection": {"pick": [{"kode": "31.71.01.1001"}]}}) == "31.71.01.1001"
+    assert vega_charts.selected_code({"selection": {"pick": {"kode": "31.71.01.1001"}}}) == "31.71.01.1001"
+    assert vega_charts.selected_code({"selection": {"pick": []}}) is None
+    assert vega_charts.selected_code({"selection": {}}) is None
+    assert vega_charts.selected_code(None) is None
 
 
 def test_profile_uses_direct_then_sae_and_marks_significance():
