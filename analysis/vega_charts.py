@@ -264,11 +264,12 @@ def context_series(frame, *, lang: str, y_title: str, percent_values: bool = Tru
     ]
     color = {"field": "region", "type": "nominal", "scale": {"domain": regions, "range": OKABE_ITO[: len(regions)]}, "legend": {"title": None, "orient": "bottom"}}
     x = {"field": "year", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}}
-    y = {"field": "value", "type": "quantitative", "title": y_title, "axis": {"format": ".0%" if percent_values else ",.0f"}, "scale": {"zero": False}}
+    y = {"field": "value", "type": "quantitative", "title": None, "axis": {"format": ".0%" if percent_values else ",.0f"}, "scale": {"zero": False}}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container",
         "height": height,
+        "title": {"text": y_title, "anchor": "start", "fontSize": 13, "fontWeight": "normal"},  # also names the PNG's content
         "data": {"values": values},
         "encoding": {"x": x, "y": y, "color": color},
         "layer": [

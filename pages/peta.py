@@ -41,5 +41,4 @@ if clicked:
 st.caption(tr(f"map.legend_note_{mode}") + " " + tr("map.inset_note"))
 
 with st.expander(tr("map.table")):
-    table = views.map_table(mode, indicator, data.table("wilayah_register"), lang, tr, data.table("estimates"), data.table("sae_estimates"), data.table("gaps"))
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(charts.map_table(mode, indicator, lang, data.data_version()), hide_index=True, width="stretch")

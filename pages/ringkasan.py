@@ -34,13 +34,14 @@ else:
             )
             if not suppressed:
                 st.caption(tr("overview.metric_caption", ci=r.ci_text, n=fmt.format_int(r.n, lang), cv=fmt.format_percent(r.cv, lang)))
+    # Static tables (st.table), not data grids: 22 and 9 rows need no sorting or scrolling, and the grid's
+    # 1.2 MB of JavaScript cost every first visit about 0.3 s (bench/RESULTS.md, overview).
     with st.expander(tr("overview.all_city_figures")):
-        st.dataframe(
+        st.table(
             summary[["label", "value_text", "ci_text", "n", "reliability"]].rename(
-                columns={"label": tr("common.indicator"), "value_text": tr("common.estimate"), "ci_text": tr("common.ci95"), "reliability": tr("common.reliability")}
+                columns={"label": tr("common.indicator"), "value_text": tr("map.col_value"), "ci_text": tr("common.ci95"), "reliability": tr("common.reliability")}
             ),
             hide_index=True,
-            width="stretch",
         )
 
 st.subheader(tr("overview.readings"))
@@ -62,4 +63,4 @@ else:
 published = overview.published_table(lang, version)
 if published is not None:
     with st.expander(tr("overview.published")):
-        st.dataframe(published, hide_index=True, width="stretch")
+        st.table(published, hide_index=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -63,6 +64,15 @@ def _map_spec_json(mode: str, indicator_id: str, lang: str, selected: str | None
         inset_label=t("map.inset"),
     )
     return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def map_table(mode: str, indicator_id: str, lang: str, version: int) -> pd.DataFrame:
+    """The map's numbers as a table (its accessible twin), cached like the map."""
+    return views.map_table(
+        mode, indicator_id, data.table("wilayah_register"), lang, _t(lang),
+        data.table("estimates"), data.table("sae_estimates"), data.table("gaps"),
+    )
 
 
 def _common_range(mode: str, indicator_id: str) -> tuple[float, float] | None:
