@@ -40,5 +40,7 @@ if clicked:
     st.switch_page("pages/profil.py")
 st.caption(tr(f"map.legend_note_{mode}") + " " + tr("map.inset_note"))
 
-with st.expander(tr("map.table")):
+# The table is drawn only when asked for: a 267-row data grid's JavaScript (1.2 MB) would otherwise be
+# loaded by every visit to the map, the dashboard's busiest page (bench/bench_concurrency.py).
+if st.toggle(tr("map.table"), key="map_table", help=tr("map.table_help")):
     st.dataframe(charts.map_table(mode, indicator, lang, data.data_version()), hide_index=True, width="stretch")

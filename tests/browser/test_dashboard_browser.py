@@ -133,3 +133,20 @@ def test_download_a_csv_and_read_it_back(page, app_url, browser_data, tmp_path):
     assert back.shape == built.shape
     assert back["estimate"].round(9).equals(built["estimate"].astype(float).round(9))
     assert not back.astype(str).apply(lambda c: c.str.match(r"^[=+@]")).any().any()
+
+
+def test_the_map_downloads_as_png(page, app_url, tmp_path):
+    open_page(page, f"{app_url}/peta?indicator=hh_internet&lang=en")
+    map_loaded(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.hover()
+    button = page.get_by_role("button", name="Download as PNG")
+    button.wait_for(state="visible", timeout=10_000)
+    with page.expect_download() as info:
+        button.click()
+    target = tmp_path / "map.png"
+    info.value.save_as(target)
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"  # a real PNG
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width >= 600 and height >= 400, (width, height)  # the whole map, at least screen size

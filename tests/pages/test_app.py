@@ -163,6 +163,20 @@ def test_map_modes_small_area_and_gap(make_app, dashboard_data):
     assert all(z == pytest.approx(city_gaps[c], abs=1e-5) for c, z in shown.items())
 
 
+def test_map_table_on_demand_shows_the_same_numbers(make_app, dashboard_data):
+    estimates = table(dashboard_data, "estimates")
+    at = make_app(dashboard_data, lang="en", indicator="hh_internet")
+    go(at, "peta")
+    assert not at.dataframe  # no data grid until asked for
+    at.toggle(key="map_table").set_value(True).run()
+    no_exception(at)
+    shown = at.dataframe[0].value
+    assert len(shown) == 267
+    kel = estimates[(estimates["indicator_id"] == "hh_internet") & (estimates["level"] == "kelurahan") & (estimates["reliability"] != "suppressed")]
+    top = kel.sort_values("estimate", ascending=False).iloc[0]
+    assert shown[t("en", "map.col_value")].iloc[0] == fmt.format_percent(top["estimate"], "en")  # sorted by value
+
+
 def test_map_payload_is_small(make_app, dashboard_data):
     at = make_app(dashboard_data)
     go(at, "peta")
