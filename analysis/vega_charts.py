@@ -133,6 +133,7 @@ def choropleth(
     diverging: bool = False,
     value_range: tuple[float, float] | None = None,
     value_format: str = ".0%",
+    legend_label_expr: str | None = None,
     selected: str | None = None,
     inset_prefix: str | None = None,
     inset_label: str | None = None,
@@ -149,7 +150,8 @@ def choropleth(
     in ``geojson`` with no row is drawn grey, its code as the tooltip.
 
     A click selects an area (selection parameter ``PICK`` over the field ``kode``); ``selected`` outlines one
-    area in vermillion. ``diverging`` uses PuOr centred on zero (gaps against the city) over a range
+    area in vermillion. ``value_format`` is the legend's d3 format, or ``legend_label_expr`` a Vega expression
+    for its labels (e.g. gaps in percentage points). ``diverging`` uses PuOr centred on zero (gaps against the city) over a range
     symmetric around zero; otherwise viridis over ``value_range`` (default: the values' range).
     ``renderer`` "canvas" and ``aria`` False are for very large maps (thousands of areas).
     """
@@ -191,7 +193,8 @@ def choropleth(
             "transform": [{"filter": "datum.status !== 'none'"}],
             "mark": {"type": "geoshape"},
             "encoding": {
-                "color": {"field": "value", "type": "quantitative", "scale": scale, "legend": {"title": legend_title, "format": value_format, "gradientLength": 220}},
+                "color": {"field": "value", "type": "quantitative", "scale": scale,
+                          "legend": {"title": legend_title, "format": value_format, "gradientLength": 220, **({"labelExpr": legend_label_expr} if legend_label_expr else {})}},
                 "stroke": {"condition": {"test": "datum.status === 'flag'", "value": FLAG_OUTLINE}, "value": "#ffffff"},
                 "strokeWidth": {"condition": {"test": "datum.status === 'flag'", "value": 1.8}, "value": 0.5},
             },

@@ -58,7 +58,9 @@ def _map_spec_json(mode: str, indicator_id: str, lang: str, selected: str | None
         no_estimate_name=t("common.no_reliable_estimate"),
         diverging=mode == "gap",
         value_range=None if mode == "gap" else _common_range(mode, indicator_id),
-        value_format="+.0%" if mode == "gap" else ".0%",
+        value_format=".0%",
+        # gaps are differences of shares: the legend reads in percentage points ("+20"), as its title says
+        legend_label_expr="format(datum.value * 100, '+.0f')" if mode == "gap" else None,
         selected=selected,
         inset_prefix=KEPULAUAN_SERIBU,
         inset_label=t("map.inset"),

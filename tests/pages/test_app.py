@@ -157,6 +157,7 @@ def test_map_modes_small_area_and_gap(make_app, dashboard_data):
     scale = value_layer(spec)["encoding"]["color"]["scale"]
     assert scale["domainMid"] == 0 and scale["domain"][0] == -scale["domain"][1]  # diverging around the city value
     assert scale["scheme"] == "purpleorange"  # ColorBrewer PuOr: colour-blind safe
+    assert value_layer(spec)["encoding"]["color"]["legend"]["labelExpr"] == "format(datum.value * 100, '+.0f')"  # pp, not %
     city_gaps = gaps[(gaps["indicator_id"] == "hh_internet") & (gaps["vs"] == "city")].dropna(subset=["diff"]).set_index("kode_kemendagri")["diff"]
     shown = {code: v for code, (v, status) in map_values(spec).items() if status != "none"}
     assert set(shown) == set(city_gaps.index)
