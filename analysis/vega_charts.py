@@ -117,8 +117,7 @@ def _inset(features: list[dict], inset_prefix: str | None):
     def place(c):
         return left + pad + r + (c[0] - cx0) * k, top - pad - r - (cy1 - c[1]) * k
 
-    moved = {key: {"type": "Feature", **{k2: v for k2, v in f.items() if k2 != "geometry"}, "geometry": _disc(*place(centres[key]), r)}
-             for key, f in ((id(f), f) for f in inside)}
+    moved = {id(f): {**f, "geometry": _disc(*place(centres[id(f)]), r)} for f in inside}
     frame = _box(left, top - 2 * pad - (cy1 - cy0) * k - 2 * r, left + width + 2 * pad, top)
     return [moved.get(id(f), f) for f in features], frame
 
