@@ -30,8 +30,9 @@ de-duplication, personal-data removal, kelurahan matching) **in memory**, then:
 3. **Gap decomposition** (``CityDecomposition`` / ``decompose_kampung``): the kampung's gap from the city in
    the person-level access indicators, split into the part explained by its income, education and age
    composition and the unexplained rest, with the same method as the build's ``gap_decomposition`` table
-   (Fairlie 2005 with Yun 2004 detailed weights, ``analysis.stats.inequality``): a survey-weighted logit fitted
-   on the *city* survey only gives ``beta``; the kampung's persons are evaluated with it::
+   (Fairlie 2005 with Yun 2004 detailed weights, ``analysis.stats.inequality``): the survey-weighted logit the
+   build fitted on the *city* survey only (table ``decomposition_model``) gives ``beta``; the kampung's persons
+   are evaluated with it::
 
        total = ybar_k - ybar_c,  explained = mean_k F(x beta) - mean_c F(x beta),  unexplained = total - explained
 
@@ -63,8 +64,8 @@ from analysis.errors import InputError
 from analysis.privacy import scrub_text
 from analysis.stats import estimates as est_mod
 from analysis.stats import indicators as ind
-from analysis.stats import inequality, models, reliability
-from analysis.stats.inequality import DECOMPOSITION_INDICATORS, DECOMPOSITION_TERMS, GROUP_OF_TERM, MIN_N
+from analysis.stats import inequality, reliability
+from analysis.stats.inequality import DECOMPOSITION_TERMS, GROUP_OF_TERM, MIN_N
 from analysis.survey.ingest import ERROR_CODES, IngestResult, escape_formula, ingest_export
 
 log = logging.getLogger("digidiv.upload")
@@ -100,30 +101,23 @@ class CityArtefacts:
     synthetic: bool = False
 
     @classmethod
-    def from_tables(cls, estimates: pd.DataFrame | None, register: pd.DataFrame, persons: pd.DataFrame | None = None) -> "CityArtefacts":
+    def from_tables(cls, estimates: pd.DataFrame | None, register: pd.DataFrame, decomposition_model: pd.DataFrame | None = None) -> "CityArtefacts":
         synthetic = bool(estimates is not None and "synthetic" in estimates and estimates["synthetic"].fillna(False).astype(bool).any())
-        dec = CityDecomposition.fit(persons) if persons is not None and len(persons) else None
+        dec = CityDecomposition.from_table(decomposition_model) if decomposition_model is not None and len(decomposition_model) else None
         return cls(estimates=estimates, register=register, decomposition=dec, synthetic=synthetic)
 
 
 @dataclass
 class CityDecomposition:
     """One survey-weighted logit per person-level access indicator, fitted on the city survey only
-    (``DECOMPOSITION_TERMS``: income quintile, education, age group; no kota, as in the build's table)."""
+    (``DECOMPOSITION_TERMS``: income quintile, education, age group; no kota), as the build wrote them in
+    ``decomposition_model``: the upload is decomposed against the build's models, never a refit."""
 
-    models: dict[str, inequality.CityFit]
+    models: dict[str, inequality.CityModel]
 
     @classmethod
-    def fit(cls, persons: pd.DataFrame, indicator_ids=DECOMPOSITION_INDICATORS) -> "CityDecomposition":
-        fitted = {}
-        for iid in indicator_ids:
-            indicator = ind.get(iid)
-            y, universe = indicator.values(persons)
-            mf = inequality.model_frame(persons, np.where(universe, y, np.nan), DECOMPOSITION_TERMS)
-            if not mf["in_model"].any():
-                continue
-            fitted[iid] = inequality.fit_city(mf, DECOMPOSITION_TERMS)
-        return cls(fitted)
+    def from_table(cls, table: pd.DataFrame) -> "CityDecomposition":
+        return cls({str(iid): inequality.CityModel.from_rows(rows) for iid, rows in table.groupby("indicator_id", sort=False)})
 
 
 def decompose_kampung(persons: pd.DataFrame, city: CityDecomposition, min_n: int = MIN_N) -> pd.DataFrame:
@@ -134,24 +128,23 @@ def decompose_kampung(persons: pd.DataFrame, city: CityDecomposition, min_n: int
         indicator = ind.get(iid)
         y, universe = indicator.values(persons)
         mf = inequality.model_frame(persons, np.where(universe, y, np.nan), DECOMPOSITION_TERMS)
-        fit = cm.fit
         for code, idx in mf.groupby(persons["kode_kemendagri"].astype(str), sort=True).groups.items():
             part = mf.loc[idx]
             part = part[part["in_model"]]
             if len(part) < min_n:
                 continue
-            X = models.design_matrix(part[[t.column for t in DECOMPOSITION_TERMS]], fit.terms, fit.names, fit.term_of, fit.level_of)
+            X = cm.design(part[[t.column for t in DECOMPOSITION_TERMS]])
             w = part["weight"].to_numpy(dtype=float)
             W = w.sum()
             ybar = float(np.sum(w * part["y"].to_numpy(dtype=float)) / W)
-            pred = float(np.sum(w * fit.predict(X)) / W)
+            pred = float(np.sum(w * cm.predict(X)) / W)
             xbar = w @ X / W
-            contrib = (xbar - cm.xbar) * fit.beta  # the intercept column contributes 0
+            contrib = (xbar - cm.xbar) * cm.beta  # the intercept column contributes 0
             total_lin = contrib.sum()
             explained = pred - cm.city_predicted
             row = {"indicator_id": iid, "kode_kemendagri": code, "n": int(len(part)), "total_gap": ybar - cm.city_mean, "explained": explained}
             for term, group in GROUP_OF_TERM.items():
-                share = contrib[[j for j, t in enumerate(fit.term_of) if t == term]].sum() / total_lin if abs(total_lin) > 1e-12 else 0.0
+                share = contrib[[j for j, t in enumerate(cm.term_of) if t == term]].sum() / total_lin if abs(total_lin) > 1e-12 else 0.0
                 row[f"explained_{group}"] = explained * share
             row["unexplained"] = row["total_gap"] - explained
             row["city_mean"] = cm.city_mean

@@ -29,14 +29,14 @@ OUTCOME, FINGERPRINT = "upload_outcome", "upload_fingerprint"
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def city_artefacts(version: int) -> kampung.CityArtefacts | None:
-    """The city side (published estimates, register, city-only decomposition models), once per build version.
-    Shared read-only by every session: it holds public built data only, never an upload."""
+    """The city side (published estimates, register, the build's city decomposition models), once per build
+    version. Shared read-only by every session: it holds public built data only, never an upload."""
     register = data.table("wilayah_register")
     if register is None:
         from analysis.etl.registers import load_register
 
         register = load_register()
-    return kampung.CityArtefacts.from_tables(data.table("estimates"), register, data.table("survey_persons"))
+    return kampung.CityArtefacts.from_tables(data.table("estimates"), register, data.table("decomposition_model"))
 
 
 tr, lang = state.tr, state.lang()

@@ -161,13 +161,76 @@ def fit_city(mf: pd.DataFrame, terms=DECOMPOSITION_TERMS) -> CityFit:
     )
 
 
-def decompose(frame: pd.DataFrame, y, kelurahan: pd.Series, terms=DECOMPOSITION_TERMS, min_n: int = MIN_N) -> pd.DataFrame:
+@dataclass
+class CityModel:
+    """What decomposing a *new* area's gap needs from a fitted ``CityFit``, and nothing else: the coefficients
+    with their term and level, the city's mean design row, mean outcome and mean prediction.
+
+    It is written by the build as the table ``decomposition_model`` (``rows()``) and read back by the Upload
+    page (``from_rows``), so a kampung is decomposed against the very model the build fitted, and no page
+    fits a model. Levels travel as text; ``design`` compares the areas' values as text too.
+    """
+
+    names: list[str]
+    term_of: list[str | None]
+    level_of: list[str | None]
+    beta: np.ndarray
+    xbar: np.ndarray
+    city_mean: float
+    city_predicted: float
+
+    @classmethod
+    def from_fit(cls, city: CityFit) -> "CityModel":
+        fit = city.fit
+        return cls(list(fit.names), list(fit.term_of), [None if lv is None else str(lv) for lv in fit.level_of],
+                   np.asarray(fit.beta, dtype=float), np.asarray(city.xbar, dtype=float), city.city_mean, city.city_predicted)
+
+    def rows(self, indicator_id: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            "indicator_id": indicator_id, "coefficient": self.names, "term": self.term_of, "level": self.level_of,
+            "beta": self.beta, "xbar": self.xbar, "city_mean": self.city_mean, "city_predicted": self.city_predicted,
+        })[[f.name for f in MODEL_FIELDS]]
+
+    @classmethod
+    def from_rows(cls, rows: pd.DataFrame) -> "CityModel":
+        """One indicator's rows of ``decomposition_model``, in the order they were written."""
+        def text(v):
+            return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
+
+        return cls([str(n) for n in rows["coefficient"]], [text(t) for t in rows["term"]], [text(lv) for lv in rows["level"]],
+                   rows["beta"].to_numpy(dtype=float), rows["xbar"].to_numpy(dtype=float),
+                   float(rows["city_mean"].iloc[0]), float(rows["city_predicted"].iloc[0]))
+
+    def design(self, values: pd.DataFrame) -> np.ndarray:
+        """The treatment-coded design matrix of rows of term values (categorical values compared as text)."""
+        categorical = {t for t, lv in zip(self.term_of, self.level_of) if t is not None and lv is not None}
+        as_text = values.assign(**{t: values[t].astype(str) for t in categorical if t in values})
+        return models.design_matrix(as_text, None, self.names, self.term_of, self.level_of)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(X @ self.beta)))
+
+
+def city_models(persons: pd.DataFrame, indicator_ids=DECOMPOSITION_INDICATORS) -> dict[str, tuple[pd.DataFrame, CityFit]]:
+    """Per decomposition indicator: its model frame on ``persons`` and the city logit fitted on it."""
+    out = {}
+    for iid in indicator_ids:
+        y, universe = ind.get(iid).values(persons)
+        mf = model_frame(persons, np.where(universe, y, np.nan), DECOMPOSITION_TERMS)
+        if mf["in_model"].any():
+            out[iid] = (mf, fit_city(mf, DECOMPOSITION_TERMS))
+    return out
+
+
+def decompose(frame: pd.DataFrame, y, kelurahan: pd.Series, terms=DECOMPOSITION_TERMS, min_n: int = MIN_N,
+              fitted: tuple[pd.DataFrame, CityFit] | None = None) -> pd.DataFrame:
     """Fairlie/Yun decomposition of each kelurahan's gap from the city for outcome ``y`` (NaN = outside).
 
-    ``frame`` must carry the term columns, ``weight``, ``stratum``, ``psu``, ``fpc_psu``.
+    ``frame`` must carry the term columns, ``weight``, ``stratum``, ``psu``, ``fpc_psu``. ``fitted``: the model
+    frame and city fit of this outcome when already computed (``city_models``).
     """
-    mf = model_frame(frame, y, terms)
-    city = fit_city(mf, terms)
+    mf, city = fitted if fitted is not None else (model_frame(frame, y, terms), None)
+    city = city or fit_city(mf, terms)
     fit = city.fit
     rows_in = np.flatnonzero(mf["in_model"].to_numpy())
     pat = fit.row_pattern[rows_in]
@@ -199,23 +262,27 @@ def decompose(frame: pd.DataFrame, y, kelurahan: pd.Series, terms=DECOMPOSITION_
     return out[out["n"] >= min_n].reset_index(drop=True)
 
 
-def decomposition_table(persons: pd.DataFrame | None, estimates: pd.DataFrame | None = None, indicator_ids=DECOMPOSITION_INDICATORS) -> pd.DataFrame:
+def decomposition_tables(persons: pd.DataFrame | None, estimates: pd.DataFrame | None = None,
+                         indicator_ids=DECOMPOSITION_INDICATORS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``gap_decomposition`` (each kelurahan against the city) and ``decomposition_model`` (the city logits it
+    used, for decomposing uploaded kampung the same way), from one fit per indicator."""
+    empty = pd.DataFrame(columns=[f.name for f in DECOMP_FIELDS]), pd.DataFrame(columns=[f.name for f in MODEL_FIELDS])
     if persons is None or len(persons) == 0:
-        return pd.DataFrame(columns=[f.name for f in DECOMP_FIELDS])
-    parts = []
-    for iid in indicator_ids:
-        indicator = ind.get(iid)
-        y, universe = indicator.values(persons)
-        y = np.where(universe, y, np.nan)
-        res = decompose(persons, y, persons["kode_kemendagri"])
+        return empty
+    parts, model_parts = [], []
+    for iid, (mf, city) in city_models(persons, indicator_ids).items():
+        model_parts.append(CityModel.from_fit(city).rows(iid))
+        res = decompose(persons, mf["y"], persons["kode_kemendagri"], fitted=(mf, city))
         res.insert(0, "indicator_id", iid)
         if estimates is not None:
             est = estimates[(estimates["indicator_id"] == iid) & (estimates["level"] == "kelurahan")]
             suppressed = set(est.loc[est["reliability"] == "suppressed", "area_code"].astype(str))
             res = res[~res["kode_kemendagri"].isin(suppressed)]
         parts.append(res)
+    if not parts:
+        return empty
     out = pd.concat(parts, ignore_index=True)
-    return out[[f.name for f in DECOMP_FIELDS]]
+    return out[[f.name for f in DECOMP_FIELDS]], pd.concat(model_parts, ignore_index=True)
 
 
 CI_FIELDS = [
@@ -248,11 +315,22 @@ DECOMP_FIELDS = [
     Field("city_predicted", "Weighted city mean of the model's prediction (equals city_mean for a logit with intercept)."),
 ]
 
+MODEL_FIELDS = [
+    Field("indicator_id", "Indicator id (person-level proportion) the city logit models."),
+    Field("coefficient", "Coefficient name: intercept, or term[level] (treatment coding against the reference level)."),
+    Field("term", "Covariate of the coefficient (income_quintile, education, age_group); empty for the intercept."),
+    Field("level", "Level of the covariate the coefficient belongs to, as text; empty for the intercept."),
+    Field("beta", "Survey-weighted logit coefficient (log-odds scale), fitted on the city sample."),
+    Field("xbar", "Weighted city mean of the coefficient's design column (1 for the intercept)."),
+    Field("city_mean", "Weighted city mean of the outcome in the model.", unit="proportion"),
+    Field("city_predicted", "Weighted city mean of the model's prediction.", unit="proportion"),
+]
+
 
 def tables(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd.DataFrame | None, sources, synthetic: bool) -> list[Table]:
     tag = " (synthetic demo survey)" if synthetic else ""
     ci = concentration_table(households, persons)
-    dec = decomposition_table(persons, estimates)
+    dec, model = decomposition_tables(persons, estimates)
     return [
         Table("concentration_index", "Income-related inequality: Erreygers concentration index" + tag,
               "Concentration index of digital access across household expenditure for the city and each kota, with design-based SE (O'Donnell et al. 2008, ch. 8-9).",
@@ -260,4 +338,7 @@ def tables(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd
         Table("gap_decomposition", "Kelurahan gap from the city: explained by income, education, age; unexplained" + tag,
               "Fairlie (2005) nonlinear decomposition with Yun (2004) detailed weights of each kelurahan's gap from the city, for kelurahan with at least 30 persons in the model.",
               dec, DECOMP_FIELDS, list(sources), synthetic=synthetic),
+        Table("decomposition_model", "City logits of the gap decomposition (coefficients and city means)" + tag,
+              "The city-wide survey-weighted logits behind gap_decomposition, one row per coefficient: the Upload page decomposes a kampung's gap against exactly these models.",
+              model, MODEL_FIELDS, list(sources), synthetic=synthetic),
     ]

@@ -62,7 +62,7 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
     from analysis import sources
     from analysis.build import BuildContext, codebook
     from analysis.etl import boundaries, registers
-    from analysis.stats import estimates
+    from analysis.stats import estimates, inequality
     from analysis.survey.ingest import ingest_export
     from analysis.tables import atomic_write_bytes, atomic_write_text, csv_bytes, write_table
 
@@ -76,10 +76,14 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
     result = ingest_export(city_files, register=ctx.tables["wilayah_register"].data, design=design, source_name="demo", survey_id="demo-synthetic-2025", synthetic=True)
     for t in result.tables(sources=[]):
         ctx.tables[t.name] = t
-    for stage in (estimates,):  # the upload page and the map's direct mode need no more
+    for stage in (estimates,):  # the upload page and the map's direct mode need no more stages...
         for t in stage.build(ctx):
             t.check()
             ctx.tables[t.name] = t
+    # ...and the decomposition's city models (written by the gaps stage with the inequality tables)
+    for t in inequality.tables(ctx.tables["survey_households"].data, ctx.tables["survey_persons"].data, ctx.tables["estimates"].data, [], True):
+        t.check()
+        ctx.tables[t.name] = t
     tables = list(ctx.tables.values())
     for t in tables:
         write_table(t, processed)

@@ -137,3 +137,20 @@ def test_demo_survey_field_sites_lag_the_city_and_income_explains_part(built):
     assert city["erreygers"] > 0 and city["p_value"] < 0.05
     assert set(gaps_t["vs"]) == {"kota", "city"}
     assert gaps_t.loc[gaps_t["reliability"] == "suppressed", "diff"].isna().all()
+
+
+def test_decomposition_model_table_reproduces_the_city_fit(built):
+    """``decomposition_model`` is the city logit behind ``gap_decomposition``: read back as a ``CityModel`` it
+    predicts every covariate pattern exactly as the fitted model does, and its city means are the fit's."""
+    table = built.tables["decomposition_model"].data
+    persons = built.tables["survey_persons"].data
+    assert set(table["indicator_id"]) == set(inequality.DECOMPOSITION_INDICATORS)
+    fitted = inequality.city_models(persons)
+    for iid, rows in table.groupby("indicator_id"):
+        mf, city = fitted[iid]
+        model = inequality.CityModel.from_rows(rows.reset_index(drop=True))
+        assert model.names[0] == "intercept" and model.term_of[0] is None and model.xbar[0] == pytest.approx(1.0)
+        values = city.fit.patterns[[t.column for t in inequality.DECOMPOSITION_TERMS]]
+        assert np.allclose(model.predict(model.design(values)), city.fit.patterns["mu"].to_numpy(), atol=1e-12)
+        assert model.city_mean == pytest.approx(city.city_mean) and model.city_predicted == pytest.approx(city.city_predicted)
+        assert model.city_mean == pytest.approx(model.city_predicted, abs=1e-8)  # a logit with intercept reproduces the mean
