@@ -280,13 +280,7 @@ def scrub_text(text: str) -> tuple[str, Counter]:
     hits = find_pii(text)
     if not hits:
         return text, Counter()
-    out, cursor = [], 0
-    for h in hits:
-        out.append(text[cursor : h.start])
-        out.append(MARKER)
-        cursor = h.end
-    out.append(text[cursor:])
-    return "".join(out), Counter(h.kind for h in hits)
+    return _replace(text, hits), Counter(h.kind for h in hits)
 
 
 @dataclass

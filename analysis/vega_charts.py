@@ -55,22 +55,21 @@ def _config(lang: str, aria: bool = True) -> dict:
 # --- the map ----------------------------------------------------------------------------------------------
 
 
-def _walk(coords, fn):
+def _points(coords):
+    """Every position of a GeoJSON ``coordinates`` array, however deeply nested."""
     if coords and isinstance(coords[0], (int, float)):
-        return fn(coords)
-    return [_walk(c, fn) for c in coords]
+        yield coords
+    else:
+        for c in coords:
+            yield from _points(c)
 
 
 def _bounds(geometries) -> tuple[float, float, float, float]:
     xs, ys = [], []
-
-    def take(p):
-        xs.append(p[0])
-        ys.append(p[1])
-        return p
-
     for g in geometries:
-        _walk(g["coordinates"], take)
+        for p in _points(g["coordinates"]):
+            xs.append(p[0])
+            ys.append(p[1])
     return min(xs), min(ys), max(xs), max(ys)
 
 

@@ -44,3 +44,11 @@ def built(tmp_path_factory, raw_dir):
 
     processed = tmp_path_factory.mktemp("processed")
     return run_build(raw=raw_dir, processed=processed)
+
+
+@pytest.fixture(scope="session")
+def dashboard_data(built, tmp_path_factory) -> Path:
+    """A DIGIDIV_DATA directory whose ``processed/`` is the full build on the mirror."""
+    data = tmp_path_factory.mktemp("dashboard_data")
+    (data / "processed").symlink_to(Path(built.processed), target_is_directory=True)
+    return data

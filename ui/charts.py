@@ -21,10 +21,6 @@ from ui import data, i18n, views
 KEPULAUAN_SERIBU = "31.01"  # Kemendagri code of the kabupaten drawn in the map's inset
 
 
-def _t(lang: str):
-    return lambda key, **kw: i18n.translate(lang, key, **kw)
-
-
 def map_spec(mode: str, indicator_id: str, lang: str, selected: str | None, version: int) -> dict | None:
     """The Vega-Lite choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None.
 
@@ -42,7 +38,7 @@ def _map_spec_json(mode: str, indicator_id: str, lang: str, selected: str | None
     register = data.table("wilayah_register")
     if geojson is None or register is None:
         return None
-    t = _t(lang)
+    t = i18n.translator(lang)
     frame = views.map_frame(
         mode, indicator_id, register, lang, t,
         estimates=data.table("estimates"), sae=data.table("sae_estimates"), gaps=data.table("gaps"),
@@ -72,7 +68,7 @@ def _map_spec_json(mode: str, indicator_id: str, lang: str, selected: str | None
 def map_table(mode: str, indicator_id: str, lang: str, version: int) -> pd.DataFrame:
     """The map's numbers as a table (its accessible twin), cached like the map."""
     return views.map_table(
-        mode, indicator_id, data.table("wilayah_register"), lang, _t(lang),
+        mode, indicator_id, data.table("wilayah_register"), lang, i18n.translator(lang),
         data.table("estimates"), data.table("sae_estimates"), data.table("gaps"),
     )
 

@@ -42,5 +42,10 @@ def translate(lang: str, key: str, **fields) -> str:
     return template.format(**fields) if fields else template
 
 
+def translator(lang: str):
+    """``tr(key, **fields)`` bound to ``lang``: what pages, cached builders and tests pass around as ``t``."""
+    return lambda key, **fields: translate(lang, key, **fields)
+
+
 def has(lang: str, key: str) -> bool:
     return key in catalog(lang)

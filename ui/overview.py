@@ -19,10 +19,6 @@ from analysis import vega_charts
 from ui import data, i18n, views
 
 
-def _t(lang: str):
-    return lambda key, **kw: i18n.translate(lang, key, **kw)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def city_summary(lang: str, version: int) -> pd.DataFrame:
     return views.city_summary(data.table("estimates"), data.table("indicators"), lang)
@@ -30,7 +26,7 @@ def city_summary(lang: str, version: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def readings(indicator: str, lang: str, version: int) -> list[str]:
-    return views.readings(indicator, lang, _t(lang), data.table("indicators"), data.table("estimates"), data.table("gaps"), data.table("bps_indicators"))
+    return views.readings(indicator, lang, i18n.translator(lang), data.table("indicators"), data.table("estimates"), data.table("gaps"), data.table("bps_indicators"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -45,7 +41,7 @@ def context_spec(indicator: str, lang: str, version: int) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _context_spec_json(indicator: str, lang: str, version: int) -> str:
-    t = _t(lang)
+    t = i18n.translator(lang)
     series = views.bps_series(data.table("bps_indicators"), indicator, lang, t("overview.dki"), t("overview.indonesia"), data.table("published_figures"))
     spec = vega_charts.context_series(series, lang=lang, y_title=views.bps_label(indicator, t))
     return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
@@ -63,7 +59,7 @@ def published_table(lang: str, version: int) -> pd.DataFrame | None:
     published = data.table("published_figures")
     if published is None or published.empty:
         return None
-    t = _t(lang)
+    t = i18n.translator(lang)
     label_col = "label_id" if lang == "id" else "label_en"
     value_text = [
         fmt.format_number(v, lang, 2) + (f" {u}" if u and u != "%" else "%" if u == "%" else "")

@@ -86,5 +86,4 @@ def translator(language: str | None = None):
     """``tr(key, **fields)`` bound to one language. Pages bind it once per run: a widget's ``format_func`` may be
     called after the run (outside the session), where reading the language from the session would fall back
     to the default."""
-    bound = language or lang()
-    return lambda key, **fields: i18n.translate(bound, key, **fields)
+    return i18n.translator(language or lang())

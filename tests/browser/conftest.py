@@ -16,16 +16,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def browser_data(built, tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("browser_data")
-    (data / "processed").symlink_to(Path(built.processed), target_is_directory=True)
-    return data
-
-
-@pytest.fixture(scope="session")
-def app_url(browser_data):
+def app_url(dashboard_data):
     ARTIFACTS.mkdir(exist_ok=True)
-    with streamlit_server(ROOT / "dashboard.py", browser_data, log_path=ARTIFACTS / "streamlit-server.log") as (url, _):
+    with streamlit_server(ROOT / "dashboard.py", dashboard_data, log_path=ARTIFACTS / "streamlit-server.log") as (url, _):
         yield url
 
 

@@ -69,7 +69,7 @@ def test_each_page_renders_without_error(page, app_url):
         shot(page, f"page-{slug}.png")
 
 
-def test_clicking_a_kelurahan_on_the_map_opens_its_profile(page, app_url, browser_data):
+def test_clicking_a_kelurahan_on_the_map_opens_its_profile(page, app_url, dashboard_data):
     open_page(page, f"{app_url}/peta?indicator=hh_internet&lang=id")
     map_loaded(page)
     # the top layer's shape for Tengah (the click and tooltip layer; its aria-label is "Tengah (code)")
@@ -117,7 +117,7 @@ def test_a_shared_link_reopens_the_same_view(page, app_url):
     assert query(page) == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH}
 
 
-def test_download_a_csv_and_read_it_back(page, app_url, browser_data, tmp_path):
+def test_download_a_csv_and_read_it_back(page, app_url, dashboard_data, tmp_path):
     open_page(page, f"{app_url}/data?lang=en")
     expander = page.locator('[data-testid="stExpander"]').filter(has_text="(estimates)").first
     expander.locator("summary").click()
@@ -129,7 +129,7 @@ def test_download_a_csv_and_read_it_back(page, app_url, browser_data, tmp_path):
     info.value.save_as(target)
     assert target.name == "estimates.csv"
     back = pd.read_csv(target)
-    built = pd.read_parquet(browser_data / "processed" / "estimates.parquet")
+    built = pd.read_parquet(dashboard_data / "processed" / "estimates.parquet")
     assert back.shape == built.shape
     assert back["estimate"].round(9).equals(built["estimate"].astype(float).round(9))
     assert not back.astype(str).apply(lambda c: c.str.match(r"^[=+@]")).any().any()

@@ -21,7 +21,7 @@ from ui import i18n
 
 pytestmark = pytest.mark.browser
 
-EN = lambda key, **kw: i18n.translate("en", key, **kw)  # noqa: E731
+EN = i18n.translator("en")
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,6 @@ DASHBOARD = ROOT / "dashboard.py"
 
 
 @pytest.fixture(scope="session")
-def dashboard_data(built, tmp_path_factory) -> Path:
-    """A DIGIDIV_DATA directory whose ``processed/`` is the full build on the mirror."""
-    data = tmp_path_factory.mktemp("dashboard_data")
-    (data / "processed").symlink_to(Path(built.processed), target_is_directory=True)
-    return data
-
-
-@pytest.fixture(scope="session")
 def empty_data(tmp_path_factory) -> Path:
     """A DIGIDIV_DATA directory with no build at all."""
     data = tmp_path_factory.mktemp("empty_data")

@@ -32,7 +32,7 @@ PAGE = "pages/unggah.py"  # relative to the dashboard
 
 
 def tr_for(lang):
-    return lambda key, **kw: i18n.translate(lang, key, **kw)
+    return i18n.translator(lang)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tr_for(lang):
-    return lambda key, **kw: i18n.translate(lang, key, **kw)
+    return i18n.translator(lang)
 
 
 def expected_detail(case) -> str:
