@@ -18,8 +18,8 @@ run: build        ## start the dashboard on http://localhost:8501
 test:             ## the whole test suite (what CI runs)
 	$(PY) -m pytest
 
-test-fast:        ## everything but the browser tests
-	$(PY) -m pytest -m "not browser"
+test-fast:        ## everything but the browser tests and those resting on the full build (see tests/conftest.py)
+	$(PY) -m pytest -m "not browser and not slow"
 
 bench:            ## benchmarks; results are recorded by hand in bench/RESULTS.md
 	$(PY) bench/bench_build.py --runs 5

@@ -13,6 +13,16 @@ import pytest
 
 from analysis import config, sources
 
+# Fixtures that run the whole build (about 30 s on the 2-core machine) or rest on it: a test that asks for one of
+# them, directly or through another fixture, is marked ``slow`` so ``make test-fast`` (``-m "not slow"``) skips it.
+FULL_BUILD_FIXTURES = frozenset({"built", "dashboard_data"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if FULL_BUILD_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def mirror() -> Path:
