@@ -8,7 +8,9 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import figures
 from analysis import formatting as fmt
-from ui import charts, data, state, views
+from ui import charts, data, state
+from ui.views import common
+from ui.views import compare as compare_view
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -17,7 +19,7 @@ st.markdown(tr("compare.intro"))
 
 register, indicators = data.table("wilayah_register"), data.table("indicators")
 estimates, sae, gaps = data.table("estimates"), data.table("sae_estimates"), data.table("gaps")
-labels = views.kelurahan_labels(register)
+labels = common.kelurahan_labels(register)
 indicator = state.indicator()
 if not labels or indicator is None or (estimates is None and sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
@@ -30,18 +32,18 @@ if not chosen:
     st.info(tr("compare.choose_help"))
     st.stop()
 
-ind_label = views.indicator_labels(indicators, lang).get(indicator, indicator)
+ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
 st.subheader(ind_label)
-bars = views.area_comparison(indicator, chosen, register, lang, tr, estimates, sae, with_kota=False)
-city = views.city_row(estimates, indicator)
+bars = common.area_comparison(indicator, chosen, register, lang, tr, estimates, sae, with_kota=False)
+city = common.city_row(estimates, indicator)
 if not bars.empty:
     fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
     charts.show(fig, f"bandingkan-{indicator}")
-st.dataframe(views.compare_table(indicator, chosen, register, lang, tr, estimates, sae, gaps), hide_index=True, width="stretch")
+st.dataframe(compare_view.compare_table(indicator, chosen, register, lang, tr, estimates, sae, gaps), hide_index=True, width="stretch")
 st.caption(tr("compare.table_note"))
 
 st.subheader(tr("compare.decomposition"))
-decomposition = views.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr, register)
+decomposition = compare_view.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr, register)
 if decomposition is None:
     st.info(tr("common.not_available", what=tr("artefacts.gap_decomposition")))
 elif decomposition.empty:

@@ -7,7 +7,8 @@ from ui import frame
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
 from analysis import vega_charts
-from ui import charts, data, state, views
+from ui import charts, data, state
+from ui.views import common
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -31,7 +32,7 @@ spec = charts.map_spec(mode, indicator, lang, state.kelurahan(), data.data_versi
 if spec is None:
     st.info(tr("map.unavailable"))
     st.stop()
-label = views.indicator_labels(data.table("indicators"), lang).get(indicator, indicator)
+label = common.indicator_labels(data.table("indicators"), lang).get(indicator, indicator)
 st.subheader(f"{label}: {tr(f'map.mode_{mode}').lower()}")
 event = charts.show_vega(spec, key="map_chart", on_select="rerun", selection_mode=vega_charts.PICK)
 clicked = vega_charts.selected_code(event)

@@ -7,7 +7,8 @@ from ui import frame
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
 from analysis import formatting as fmt
-from ui import charts, data, overview, state, views
+from ui import charts, data, overview, state
+from ui.views import overview as overview_view
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -23,7 +24,7 @@ if summary.empty:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 else:
     cols = st.columns(3)
-    for i, r in enumerate(views.headline(summary, indicator).itertuples()):
+    for i, r in enumerate(overview_view.headline(summary, indicator).itertuples()):
         with cols[i % 3]:
             suppressed = r.reliability == "suppressed" or fmt.is_missing(r.estimate)
             st.metric(
@@ -56,7 +57,7 @@ series_ids = overview.bps_series_ids(version)
 if not series_ids:
     st.info(tr("common.not_available", what=tr("artefacts.bps_indicators")))
 else:
-    chosen = st.selectbox(tr("overview.context_indicator"), series_ids, format_func=lambda i: views.bps_label(i, tr), key="ctx_indicator")
+    chosen = st.selectbox(tr("overview.context_indicator"), series_ids, format_func=lambda i: overview_view.bps_label(i, tr), key="ctx_indicator")
     charts.show_vega(overview.context_spec(chosen, lang, version), key=f"bps-{chosen}")
     st.caption(tr("overview.context_source", sources=overview.context_sources(chosen, version)))
 

@@ -21,7 +21,8 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import formatting as fmt
 from analysis import kampung
-from ui import data, state, views
+from ui import data, state
+from ui.views import common
 
 TEST_FILES, TEST_DESIGN = "_upload_files_for_test", "_upload_design_for_test"
 OUTCOME, FINGERPRINT = "upload_outcome", "upload_fingerprint"
@@ -91,7 +92,7 @@ kel = outcome.kelurahan
 codes = list(kel["kode_kemendagri"])
 names = {r.kode_kemendagri: tr("upload.kampung_heading", kelurahan=r.kelurahan, kecamatan=r.kecamatan, kota=r.kab_kota) for r in kel.itertuples(index=False)}
 code = codes[0] if len(codes) == 1 else st.selectbox(tr("upload.choose_kelurahan"), codes, format_func=names.get, key="upload_kel")
-labels = views.indicator_labels(data.table("indicators"), lang)
+labels = common.indicator_labels(data.table("indicators"), lang)
 
 st.subheader(tr("upload.comparison"))
 st.markdown(f"**{names[code]}**")

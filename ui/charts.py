@@ -16,7 +16,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import figures, vega_charts
-from ui import data, i18n, views
+from ui import data, i18n
+from ui.views import common
+from ui.views import map as map_view
 
 KEPULAUAN_SERIBU = "31.01"  # Kemendagri code of the kabupaten drawn in the map's inset
 
@@ -39,13 +41,13 @@ def _map_spec_json(mode: str, indicator_id: str, lang: str, selected: str | None
     if geojson is None or register is None:
         return None
     t = i18n.translator(lang)
-    frame = views.map_frame(
+    frame = map_view.map_frame(
         mode, indicator_id, register, lang, t,
         estimates=data.table("estimates"), sae=data.table("sae_estimates"), gaps=data.table("gaps"),
     )
     if (frame["status"] == "none").all():
         return None
-    label = views.indicator_labels(data.table("indicators"), lang).get(indicator_id, indicator_id)
+    label = common.indicator_labels(data.table("indicators"), lang).get(indicator_id, indicator_id)
     spec = vega_charts.choropleth(
         geojson,
         frame,
@@ -67,7 +69,7 @@ def _map_spec_json(mode: str, indicator_id: str, lang: str, selected: str | None
 @st.cache_data(show_spinner=False, max_entries=128)
 def map_table(mode: str, indicator_id: str, lang: str, version: int) -> pd.DataFrame:
     """The map's numbers as a table (its accessible twin), cached like the map."""
-    return views.map_table(
+    return map_view.map_table(
         mode, indicator_id, data.table("wilayah_register"), lang, i18n.translator(lang),
         data.table("estimates"), data.table("sae_estimates"), data.table("gaps"),
     )

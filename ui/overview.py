@@ -16,22 +16,23 @@ import streamlit as st
 
 from analysis import formatting as fmt
 from analysis import vega_charts
-from ui import data, i18n, views
+from ui import data, i18n
+from ui.views import overview as overview_view
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def city_summary(lang: str, version: int) -> pd.DataFrame:
-    return views.city_summary(data.table("estimates"), data.table("indicators"), lang)
+    return overview_view.city_summary(data.table("estimates"), data.table("indicators"), lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def readings(indicator: str, lang: str, version: int) -> list[str]:
-    return views.readings(indicator, lang, i18n.translator(lang), data.table("indicators"), data.table("estimates"), data.table("gaps"), data.table("bps_indicators"))
+    return overview_view.readings(indicator, lang, i18n.translator(lang), data.table("indicators"), data.table("estimates"), data.table("gaps"), data.table("bps_indicators"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def bps_series_ids(version: int) -> list[str]:
-    return views.bps_indicators_with_series(data.table("bps_indicators"))
+    return overview_view.bps_indicators_with_series(data.table("bps_indicators"))
 
 
 def context_spec(indicator: str, lang: str, version: int) -> dict:
@@ -42,8 +43,8 @@ def context_spec(indicator: str, lang: str, version: int) -> dict:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _context_spec_json(indicator: str, lang: str, version: int) -> str:
     t = i18n.translator(lang)
-    series = views.bps_series(data.table("bps_indicators"), indicator, lang, t("overview.dki"), t("overview.indonesia"), data.table("published_figures"))
-    spec = vega_charts.context_series(series, lang=lang, y_title=views.bps_label(indicator, t))
+    series = overview_view.bps_series(data.table("bps_indicators"), indicator, lang, t("overview.dki"), t("overview.indonesia"), data.table("published_figures"))
+    spec = vega_charts.context_series(series, lang=lang, y_title=overview_view.bps_label(indicator, t))
     return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
 
 
