@@ -40,7 +40,7 @@ if not bars.empty:
     fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
     charts.show(fig, f"bandingkan-{indicator}")
 st.dataframe(compare_view.compare_table(indicator, chosen, register, lang, tr, estimates, sae, gaps), hide_index=True, width="stretch")
-st.caption(tr("compare.table_note"))
+st.caption(tr("compare.table_note") + " " + tr("common.sig_legend"))
 
 st.subheader(tr("compare.decomposition"))
 decomposition = compare_view.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr, register)

@@ -36,7 +36,7 @@ else:
     table = profile_view.profile_table(code, register, indicators, lang, tr, estimates, sae, gaps)
     st.subheader(tr("profile.all_indicators"))
     st.dataframe(table.drop(columns=["indicator_id", "_kel_value", "_source"]), hide_index=True, width="stretch")
-    st.caption(tr("profile.table_note"))
+    st.caption(tr("profile.table_note") + " " + tr("common.sig_legend"))
 
     indicator = state.indicator()
     ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
@@ -87,7 +87,7 @@ html = report.profile_html(
     lang=lang,
     table=None if table is None else table.drop(columns=["indicator_id", "_kel_value", "_source"]),
     covariates=cov,
-    notes=[tr("profile.table_note")],
+    notes=[tr("profile.table_note"), tr("common.sig_legend")],
     footer=tr("profile.print_footer"),
     warning=tr("banner.synthetic") if banners.survey_is_synthetic(data.build_report()) else None,
 )

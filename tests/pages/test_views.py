@@ -105,13 +105,16 @@ def test_gap_map_is_difference_from_city_with_significance():
     assert frame["value"].iloc[:2].tolist() == [0.02, -0.15]
     assert frame["status"].tolist() == ["ok", "flag", "none", "none"]
     assert "No significant difference" in _tip_text(frame["tooltip"].iloc[0])
-    assert "Significant difference" in _tip_text(frame["tooltip"].iloc[1])
+    assert "▼ significantly below" in _tip_text(frame["tooltip"].iloc[1])
 
 
-def test_significance_is_ci_excluding_zero():
-    assert common.significant(0.01, 0.2) and common.significant(-0.2, -0.01)
-    assert not common.significant(-0.01, 0.2)
-    assert not common.significant(np.nan, 0.2)
+def test_significance_is_ci_excluding_zero_with_one_mark_convention():
+    assert common.significance(0.01, 0.2) == 1 and common.significance(-0.2, -0.01) == -1
+    assert common.significance(-0.01, 0.2) == 0
+    assert common.significance(np.nan, 0.2) == 0
+    assert [common.significance_mark(lo, hi) for lo, hi in ((0.01, 0.2), (-0.2, -0.01), (-0.01, 0.2))] == [" ▲", " ▼", ""]
+    assert common.significance_words(-0.2, -0.01, T["en"]) == "▼ significantly below"
+    assert common.significance_words(np.nan, 0.2, T["id"]) == "Perbedaan tidak signifikan"
 
 
 def test_selected_code_reads_the_vega_selection_event():

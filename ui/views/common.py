@@ -120,11 +120,27 @@ def domain_value_label(domain_var: str, value, t: Translate) -> str:
 
 
 
-def significant(ci_low, ci_high) -> bool:
-    """A difference is significant at 5% when its 95% CI excludes zero."""
+# --- significance: the one convention ------------------------------------------------------------------------
+# A difference (kelurahan or kampung minus its kota or the city) is significant at 5% when its 95% CI excludes
+# zero. Cells of a table end with ▲ (significantly above) or ▼ (below), explained once by ``common.sig_legend``
+# under the table; where a table has a significance column or a tooltip, it says the same in words.
+
+
+def significance(ci_low, ci_high) -> int:
+    """+1 when the 95% CI of a difference lies above zero, -1 when below, 0 when it holds zero (or is missing)."""
     if fmt.is_missing(ci_low) or fmt.is_missing(ci_high):
-        return False
-    return float(ci_low) > 0 or float(ci_high) < 0
+        return 0
+    return 1 if float(ci_low) > 0 else -1 if float(ci_high) < 0 else 0
+
+
+def significance_mark(ci_low, ci_high) -> str:
+    """`` ▲`` / `` ▼`` to append to a difference's cell, or "" when it is not significant."""
+    return {1: " ▲", -1: " ▼"}.get(significance(ci_low, ci_high), "")
+
+
+def significance_words(ci_low, ci_high, t: Translate) -> str:
+    """The same in words (with its mark), for a significance column or a tooltip."""
+    return {1: t("common.sig_above"), -1: t("common.sig_below")}.get(significance(ci_low, ci_high), t("common.not_significant"))
 
 
 def has_key(t: Translate, key: str) -> bool:

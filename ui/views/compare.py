@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import formatting as fmt
-from ui.views.common import has_key, kelurahan_value, significant
+from ui.views.common import has_key, kelurahan_value, significance_words
 
 
 def compare_table(indicator_id, codes, register, lang, t, estimates=None, sae=None, gaps=None) -> pd.DataFrame:
@@ -26,7 +26,7 @@ def compare_table(indicator_id, codes, register, lang, t, estimates=None, sae=No
                 t("compare.col_gap"): fmt.format_points(g["diff"], lang) if has_gap else fmt.MISSING,
                 t("common.ci95"): fmt.format_ci(g["ci_low"], g["ci_high"], lang, percent=False) if has_gap else fmt.MISSING,
                 "p": fmt.format_p_value(g["p_value"], lang) if has_gap else fmt.MISSING,
-                t("compare.col_significant"): (t("common.significant") if significant(g["ci_low"], g["ci_high"]) else t("common.not_significant")) if has_gap else fmt.MISSING,
+                t("compare.col_significant"): significance_words(g["ci_low"], g["ci_high"], t) if has_gap else fmt.MISSING,
             }
         )
     return pd.DataFrame(rows)

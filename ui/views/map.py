@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import formatting as fmt
-from ui.views.common import Translate, overall_rows, significant
+from ui.views.common import Translate, overall_rows, significance_words
 
 MAP_MODES = ("direct", "sae", "gap")
 
@@ -101,7 +101,7 @@ def map_frame(
         if mode == "gap":
             tip[t("map.gap_vs_city")] = fmt.format_points(r.value, lang)
             tip[t("common.ci95")] = fmt.format_ci(r.ci_low, r.ci_high, lang, percent=False)
-            tip[t("map.col_status")] = t("common.significant") if significant(r.ci_low, r.ci_high) else t("common.not_significant")
+            tip[t("map.col_status")] = significance_words(r.ci_low, r.ci_high, t)
         else:
             tip[t("map.col_value")] = fmt.format_percent(r.value, lang)
             tip[t("common.ci95")] = fmt.format_ci(r.ci_low, r.ci_high, lang)

@@ -14,6 +14,7 @@ from ui.views.common import (
     higher_is_better,
     indicator_labels,
     overall_rows,
+    significance,
 )
 
 
@@ -96,8 +97,8 @@ def readings(
     if gaps is not None:
         g = gaps[(gaps["indicator_id"] == indicator_id) & (gaps["vs"] == "city") & gaps["diff"].notna()]
         if len(g):
-            below = int(((g["ci_high"] < 0)).sum())
-            above = int(((g["ci_low"] > 0)).sum())
+            signs = [significance(lo, hi) for lo, hi in zip(g["ci_low"], g["ci_high"])]
+            below, above = signs.count(-1), signs.count(1)
             key = "overview.reading_kelurahan" if higher_is_better(indicators, indicator_id) else "overview.reading_kelurahan_lower_better"
             out.append(t(key, label=label, below=below, above=above, total=len(g)))
     context = bps_internet_context(bps)

@@ -18,7 +18,7 @@ from ui.views.common import (
     kelurahan_value,
     kota_of,
     shown_estimate,
-    significant,
+    significance_mark,
 )
 
 JAKI_FUNNEL = ("jaki_aware", "jaki_installed", "bst_check_used")
@@ -76,10 +76,9 @@ def profile_table(
             if g is None or fmt.is_missing(g["diff"]):
                 row[t(f"profile.col_gap_{vs}")] = fmt.MISSING
             else:
-                mark = " ▲" if significant(g["ci_low"], g["ci_high"]) and g["diff"] > 0 else (" ▼" if significant(g["ci_low"], g["ci_high"]) else "")
                 row[t(f"profile.col_gap_{vs}")] = (
                     f"{fmt.format_points(g['diff'], lang).split(' ')[0]} ({fmt.format_ci(g['ci_low'], g['ci_high'], lang, percent=False)}), "
-                    f"p = {fmt.format_p_value(g['p_value'], lang)}{mark}"
+                    f"p = {fmt.format_p_value(g['p_value'], lang)}{significance_mark(g['ci_low'], g['ci_high'])}"
                 )
         rows.append(row)
     return pd.DataFrame(rows)
