@@ -27,8 +27,8 @@ PAGES = [
     ("unggah", "pages/unggah.py", "nav.upload", ":material/upload_file:"),
 ]
 
-indicators = data.table("indicators")
-register = data.table("wilayah_register")
+built = data.built()
+indicators, register = built.indicators, built.register
 indicator_ids = list(indicators["indicator_id"]) if indicators is not None else []
 kelurahan_labels = common.kelurahan_labels(register)
 

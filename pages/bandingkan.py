@@ -17,11 +17,11 @@ tr = state.translator(lang)
 st.title(tr("compare.title"))
 st.markdown(tr("compare.intro"))
 
-register, indicators = data.table("wilayah_register"), data.table("indicators")
-estimates, sae, gaps = data.table("estimates"), data.table("sae_estimates"), data.table("gaps")
+built = data.built()
+register, indicators, estimates = built.register, built.indicators, built.estimates
 labels = common.kelurahan_labels(register)
 indicator = state.indicator()
-if not labels or indicator is None or (estimates is None and sae is None):
+if not labels or indicator is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
     st.stop()
 
@@ -34,16 +34,16 @@ if not chosen:
 
 ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
 st.subheader(ind_label)
-bars = common.area_comparison(indicator, chosen, register, lang, tr, estimates, sae, with_kota=False)
+bars = common.area_comparison(indicator, chosen, built, lang, tr, with_kota=False)
 city = common.city_row(estimates, indicator)
 if not bars.empty:
     fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
     charts.show(fig, f"bandingkan-{indicator}")
-st.dataframe(compare_view.compare_table(indicator, chosen, register, lang, tr, estimates, sae, gaps), hide_index=True, width="stretch")
+st.dataframe(compare_view.compare_table(indicator, chosen, built, lang, tr), hide_index=True, width="stretch")
 st.caption(tr("compare.table_note") + " " + tr("common.sig_legend"))
 
 st.subheader(tr("compare.decomposition"))
-decomposition = compare_view.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr, register)
+decomposition = compare_view.decomposition_table(built, indicator, chosen, lang, tr)
 if decomposition is None:
     st.info(tr("common.not_available", what=tr("artefacts.gap_decomposition")))
 elif decomposition.empty:

@@ -7,7 +7,6 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
-from analysis import formatting as fmt
 from ui import data, downloads, state
 from ui.views import about
 

@@ -6,7 +6,6 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
-from analysis import formatting as fmt
 from ui import data, state
 from ui.views import about
 
@@ -18,7 +17,7 @@ for section in ("definitions", "design", "estimation", "suppression", "sae", "mo
     st.subheader(tr(f"method.{section}_title"))
     st.markdown(tr(f"method.{section}_body"))
     if section == "definitions":
-        indicators = data.table("indicators")
+        indicators = data.built().indicators
         if indicators is not None:
             st.dataframe(about.indicator_definitions(indicators, lang, tr), hide_index=True, width="stretch")
     if section == "design":

@@ -15,7 +15,8 @@ from ui.views import profile as profile_view
 
 lang = state.lang()
 tr = state.translator(lang)
-register, indicators = data.table("wilayah_register"), data.table("indicators")
+built = data.built()
+register, indicators, estimates = built.register, built.indicators, built.estimates
 code = state.kelurahan()
 labels = common.kelurahan_labels(register)
 if not code or code not in labels:
@@ -28,12 +29,11 @@ kota_code, kota_name = common.kota_of(register, code)
 st.title(tr("profile.title", name=name["kelurahan"]))
 st.markdown(tr("profile.where", kecamatan=name["kecamatan"], kota=kota_name, code=code))
 
-estimates, sae, gaps = data.table("estimates"), data.table("sae_estimates"), data.table("gaps")
-if indicators is None or (estimates is None and sae is None):
+if indicators is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
     table = None
 else:
-    table = profile_view.profile_table(code, register, indicators, lang, tr, estimates, sae, gaps)
+    table = profile_view.profile_table(code, built, lang, tr)
     st.subheader(tr("profile.all_indicators"))
     st.dataframe(table.drop(columns=["indicator_id", "_kel_value", "_source"]), hide_index=True, width="stretch")
     st.caption(tr("profile.table_note") + " " + tr("common.sig_legend"))
@@ -41,7 +41,7 @@ else:
     indicator = state.indicator()
     ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
     st.subheader(tr("profile.selected_indicator", label=ind_label))
-    bars = common.area_comparison(indicator, [code], register, lang, tr, estimates, sae)
+    bars = common.area_comparison(indicator, [code], built, lang, tr)
     if not bars.empty:
         city = common.city_row(estimates, indicator)
         fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
@@ -59,7 +59,7 @@ else:
                 st.caption(tr("profile.breakdown_note"))
 
     st.subheader(tr("profile.funnel"))
-    funnel = profile_view.funnel_frame(code, kota_code, register, indicators, lang, tr, estimates, sae)
+    funnel = profile_view.funnel_frame(code, kota_code, built, lang, tr)
     if funnel.empty:
         st.info(tr("common.not_available", what=tr("profile.funnel")))
     else:
@@ -67,14 +67,14 @@ else:
         st.caption(tr("profile.funnel_note"))
 
     st.subheader(tr("profile.channels"))
-    channels = profile_view.channels_frame(code, register, indicators, lang, tr, estimates, sae)
+    channels = profile_view.channels_frame(code, built, lang, tr)
     if channels.empty:
         st.info(tr("common.not_available", what=tr("profile.channels")))
     else:
         charts.show(figures.estimate_bars(channels, separators=fmt.plotly_separators(lang), x_title=tr("profile.share_households")), f"profil-{code}-info")
 
 st.subheader(tr("profile.covariates"))
-cov = profile_view.covariate_comparison(data.table("kelurahan_covariates"), code, lang, tr)
+cov = profile_view.covariate_comparison(built.covariates, code, lang, tr)
 if cov.empty:
     st.info(tr("common.not_available", what=tr("artefacts.kelurahan_covariates")))
 else:

@@ -6,7 +6,8 @@ contrasts, decomposition, cleaned tables) and never raises, and ``ui.views.uploa
 - the upload is read from memory and the outcome kept only in this session's ``st.session_state`` (never in
   ``st.cache_data``, never on disk, never logged): another tab never sees it, and closing the tab (or emptying
   the uploader) forgets it;
-- only the *city* artefacts are cached across sessions (public, built data; keyed by the build version).
+- only the *city* artefacts are cached across sessions (``ui.cached.city_artefacts``: public, built data; keyed
+  by the build).
 
 Test hook: AppTest cannot drive ``st.file_uploader``, so when the uploader is empty the page reads
 ``{file name: bytes}`` from ``st.session_state[TEST_FILES]`` (and a design file from ``TEST_DESIGN``). Only
@@ -21,24 +22,12 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import formatting as fmt
 from analysis import upload
-from ui import data, state
+from ui import cached, data, state
 from ui.views import common
 from ui.views import upload as upload_view
 
 TEST_FILES, TEST_DESIGN = "_upload_files_for_test", "_upload_design_for_test"
 OUTCOME, FINGERPRINT = "upload_outcome", "upload_fingerprint"
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def city_artefacts(version: int) -> upload.CityArtefacts | None:
-    """The city side (published estimates, register, the build's city decomposition models), once per build
-    version. Shared read-only by every session: it holds public built data only, never an upload."""
-    register = data.table("wilayah_register")
-    if register is None:
-        from analysis.etl.registers import load_register
-
-        register = load_register()
-    return upload.CityArtefacts.from_tables(data.table("estimates"), register, data.table("decomposition_model"))
 
 
 tr, lang = state.tr, state.lang()
@@ -64,7 +53,7 @@ fingerprint = upload.fingerprint(files | ({"\x00design": design} if design is no
 if st.session_state.get(FINGERPRINT) != fingerprint or OUTCOME not in st.session_state:
     with st.spinner(tr("upload.working")):
         try:
-            city = city_artefacts(data.data_version())
+            city = cached.city_artefacts(data.built())
         except Exception:  # noqa: BLE001 - a broken build must not show a traceback; handle_upload reports it
             city = None
         st.session_state[OUTCOME] = upload.handle_upload(files, city, design=design)
@@ -93,7 +82,7 @@ kel = outcome.kelurahan
 codes = list(kel["kode_kemendagri"])
 names = {r.kode_kemendagri: tr("upload.kampung_heading", kelurahan=r.kelurahan, kecamatan=r.kecamatan, kota=r.kab_kota) for r in kel.itertuples(index=False)}
 code = codes[0] if len(codes) == 1 else st.selectbox(tr("upload.choose_kelurahan"), codes, format_func=names.get, key="upload_kel")
-labels = common.indicator_labels(data.table("indicators"), lang)
+labels = common.indicator_labels(data.built().indicators, lang)
 
 st.subheader(tr("upload.comparison"))
 st.markdown(f"**{names[code]}**")

@@ -6,6 +6,7 @@ import pytest
 
 from analysis import vega_charts
 from ui import i18n
+from ui.data import Built
 from ui.views import common
 from ui.views import map as map_view
 from ui.views import overview as overview_view
@@ -73,7 +74,7 @@ GAPS = pd.DataFrame(
 
 
 def test_direct_map_statuses_cover_every_kelurahan():
-    rows = map_view.map_rows("direct", "hh_internet", REGISTER, ESTIMATES)
+    rows = map_view.map_rows("direct", "hh_internet", Built(register=REGISTER, estimates=ESTIMATES))
     assert rows["status"].tolist() == ["ok", "flag", "none", "none"]
     assert rows["value"].iloc[0] == pytest.approx(0.97)
     assert pd.isna(rows["value"].iloc[2])  # a suppressed number is never passed to the map
@@ -84,7 +85,7 @@ def _tip_text(tip: dict) -> str:
 
 
 def test_direct_hover_explains_missing_and_flagged():
-    frame = map_view.map_frame("direct", "hh_internet", REGISTER, "id", T["id"], estimates=ESTIMATES)
+    frame = map_view.map_frame("direct", "hh_internet", Built(register=REGISTER, estimates=ESTIMATES), "id", T["id"])
     hover = {c: _tip_text(tip) for c, tip in zip(frame["kode_kemendagri"], frame["tooltip"])}
     assert frame["tooltip"].iloc[0]["Kelurahan"] == "Gambir" and frame["tooltip"].iloc[0]["SK 95%"] == "93,0–101,0%"
     assert "97,0%" in hover["31.71.01.1001"] and "93,0–101,0%" in hover["31.71.01.1001"]
@@ -94,14 +95,14 @@ def test_direct_hover_explains_missing_and_flagged():
 
 
 def test_sae_map_gives_every_kelurahan_a_modelled_value():
-    frame = map_view.map_frame("sae", "hh_internet", REGISTER, "en", T["en"], sae=SAE)
+    frame = map_view.map_frame("sae", "hh_internet", Built(register=REGISTER, sae=SAE), "en", T["en"])
     assert (frame["status"] == "ok").all()
     assert frame["value"].tolist() == SAE["estimate"].tolist()
     assert "synthetic (model only" in _tip_text(frame["tooltip"].iloc[3])
 
 
 def test_gap_map_is_difference_from_city_with_significance():
-    frame = map_view.map_frame("gap", "hh_internet", REGISTER, "en", T["en"], estimates=ESTIMATES, gaps=GAPS)
+    frame = map_view.map_frame("gap", "hh_internet", Built(register=REGISTER, estimates=ESTIMATES, gaps=GAPS), "en", T["en"])
     assert frame["value"].iloc[:2].tolist() == [0.02, -0.15]
     assert frame["status"].tolist() == ["ok", "flag", "none", "none"]
     assert "No significant difference" in _tip_text(frame["tooltip"].iloc[0])
@@ -127,19 +128,20 @@ def test_selected_code_reads_the_vega_selection_event():
 
 def test_profile_uses_direct_then_sae_and_marks_significance():
     indicators = pd.DataFrame({"indicator_id": ["hh_internet"], "label_id": ["Internet RT"], "label_en": ["HH internet"], "higher_is_better": [True]})
-    gambir = profile_view.profile_table("31.71.01.1001", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    built = Built(register=REGISTER, indicators=indicators, estimates=ESTIMATES, sae=SAE, gaps=GAPS)
+    gambir = profile_view.profile_table("31.71.01.1001", built, "en", T["en"])
     assert gambir["Kelurahan"].iloc[0] == "97.0% (93.0–101.0)"
     assert gambir["_source"].iloc[0] == "direct"
-    tengah = profile_view.profile_table("31.75.04.1002", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    tengah = profile_view.profile_table("31.75.04.1002", built, "en", T["en"])
     assert tengah["Kelurahan"].iloc[0] == "88.0% (80.0–96.0) *"  # suppressed direct -> modelled
     assert tengah["Kota"].iloc[0] == "93.0% (89.0–97.0)"
-    cideng = profile_view.profile_table("31.71.01.1002", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    cideng = profile_view.profile_table("31.71.01.1002", built, "en", T["en"])
     assert cideng["Difference from city (pp)"].iloc[0].endswith("▼")
 
 
 def test_readings_sentences_come_from_the_numbers():
     indicators = pd.DataFrame({"indicator_id": ["hh_internet"], "label_id": ["Internet RT"], "label_en": ["HH internet"], "higher_is_better": [True]})
-    sentences = overview_view.readings("hh_internet", "id", T["id"], indicators, ESTIMATES, GAPS)
+    sentences = overview_view.readings("hh_internet", Built(indicators=indicators, estimates=ESTIMATES, gaps=GAPS), "id", T["id"])
     assert sentences[0].startswith("Di tingkat kota, Internet RT: 95,0%")
     assert any("84,0%" in s and "99,0%" in s and "15,0 poin persen" in s for s in sentences)
     assert any("70,0%" in s and "98,0%" in s for s in sentences)

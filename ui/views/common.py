@@ -16,11 +16,15 @@ zero (equivalently p < 0.05, Wald test on the design-based SE), marked ▲ (abov
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analysis import formatting as fmt
 from analysis.areas import CITY_CODE
+
+if TYPE_CHECKING:
+    from ui.data import Built
 
 DOMAIN_VARS = ("income_quintile", "education", "age_group", "sex")
 EDUCATION_ORDER = ["no_diploma", "sd", "smp", "sma", "tertiary"]
@@ -154,10 +158,11 @@ def has_key(t: Translate, key: str) -> bool:
 # --- profile and compare charts ----------------------------------------------------------------------------
 
 
-def kelurahan_value(indicator_id: str, code: str, estimates=None, sae=None) -> dict | None:
+def kelurahan_value(indicator_id: str, code: str, built: Built) -> dict | None:
     """The kelurahan's shown value: the direct estimate when reliable (ok or flagged), else the small-area
     estimate (``source`` = "sae", modelled), else None."""
-    row = estimate_row(estimates, indicator_id, "kelurahan", code)
+    sae = built.sae
+    row = estimate_row(built.estimates, indicator_id, "kelurahan", code)
     if row is not None and row.get("reliability") != "suppressed" and not fmt.is_missing(row.get("estimate")):
         return {"estimate": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "source": "direct", "reliability": row["reliability"], "n": row["n"]}
     if sae is not None:
@@ -176,12 +181,13 @@ def bar_row(label, value: dict, lang, t, group=None, category=None) -> dict:
     return {"label": label + mark, "estimate": value["estimate"], "ci_low": value["ci_low"], "ci_high": value["ci_high"], "hover": hover, "group": group if group is not None else label, "category": category if category is not None else label + mark}
 
 
-def area_comparison(indicator_id: str, codes: list[str], register, lang, t, estimates=None, sae=None, with_kota: bool = True) -> pd.DataFrame:
+def area_comparison(indicator_id: str, codes: list[str], built: Built, lang: str, t: Translate, with_kota: bool = True) -> pd.DataFrame:
     """Bars for kelurahan ``codes`` (+ the first one's kota) + the city, each with its 95% CI."""
     rows = []
+    register, estimates = built.register, built.estimates
     names = dict(zip(register["kode_kemendagri"], register["kelurahan"]))
     for code in codes:
-        v = kelurahan_value(indicator_id, code, estimates, sae)
+        v = kelurahan_value(indicator_id, code, built)
         if v:
             rows.append(bar_row(names.get(code, code), v, lang, t))
     if with_kota and codes:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from analysis import formatting as fmt
-from ui.views.common import has_key, kelurahan_value, significance_words
+from ui.views.common import Translate, has_key, kelurahan_value, significance_words
+
+if TYPE_CHECKING:
+    from ui.data import Built
 
 
-def compare_table(indicator_id, codes, register, lang, t, estimates=None, sae=None, gaps=None) -> pd.DataFrame:
+def compare_table(indicator_id: str, codes: list[str], built: Built, lang: str, t: Translate) -> pd.DataFrame:
     """One row per chosen kelurahan: value with CI (direct or modelled), gap to the city with CI and p."""
+    register, gaps = built.register, built.gaps
     names = dict(zip(register["kode_kemendagri"], register["kelurahan"]))
     rows = []
     for code in codes:
-        v = kelurahan_value(indicator_id, code, estimates, sae)
+        v = kelurahan_value(indicator_id, code, built)
         g = None
         if gaps is not None:
             match = gaps[(gaps["indicator_id"] == indicator_id) & (gaps["kode_kemendagri"] == code) & (gaps["vs"] == "city")]
@@ -32,12 +38,13 @@ def compare_table(indicator_id, codes, register, lang, t, estimates=None, sae=No
     return pd.DataFrame(rows)
 
 
-def decomposition_table(decomposition: pd.DataFrame | None, indicator_id: str, codes: list[str], lang: str, t, register: pd.DataFrame | None = None) -> pd.DataFrame | None:
+def decomposition_table(built: Built, indicator_id: str, codes: list[str], lang: str, t: Translate) -> pd.DataFrame | None:
     """The gap decomposition (Fairlie/Yun, ``gap_decomposition``) of the chosen kelurahan for the indicator.
 
     ``None`` when the table was not built; an empty frame when it holds nothing for this selection. Gaps and
     their parts are in percentage points, the city mean and prediction in percent; headers from the locale.
     """
+    decomposition, register = built.decomposition, built.register
     if decomposition is None:
         return None
     rows = decomposition

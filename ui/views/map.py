@@ -3,6 +3,8 @@ the table that is the map's accessible twin. Pure pandas, no Streamlit."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from analysis import formatting as fmt
@@ -10,14 +12,14 @@ from ui.views.common import Translate, overall_rows, significance_words
 
 MAP_MODES = ("direct", "sae", "gap")
 
+if TYPE_CHECKING:
+    from ui.data import Built
+
 
 def map_rows(
     mode: str,
     indicator_id: str,
-    register: pd.DataFrame,
-    estimates: pd.DataFrame | None = None,
-    sae: pd.DataFrame | None = None,
-    gaps: pd.DataFrame | None = None,
+    built: Built,
 ) -> pd.DataFrame:
     """One row per kelurahan of the register with the number a map of ``mode`` shows.
 
@@ -32,6 +34,7 @@ def map_rows(
     """
     if mode not in MAP_MODES:
         raise ValueError(f"unknown map mode {mode!r}")
+    register, estimates, sae, gaps = built.register, built.estimates, built.sae, built.gaps
     base = register[["kode_kemendagri", "kelurahan", "kecamatan"]].copy()
     base["kota"] = register["kab_kota_short"] if "kab_kota_short" in register else register["kab_kota"]
     rel: dict = {}
@@ -73,19 +76,16 @@ def map_rows(
 def map_frame(
     mode: str,
     indicator_id: str,
-    register: pd.DataFrame,
+    built: Built,
     lang: str,
     t: Translate,
-    estimates: pd.DataFrame | None = None,
-    sae: pd.DataFrame | None = None,
-    gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``kode_kemendagri, value, status, tooltip, name`` for ``vega_charts.choropleth``.
 
     ``tooltip`` is a dict (title -> text, in the page's language): kelurahan, where it is, the value, its 95%
     CI and n (direct), the kind of model (small-area) or the significance (gap), and why there is no value.
     """
-    rows = map_rows(mode, indicator_id, register, estimates, sae, gaps)
+    rows = map_rows(mode, indicator_id, built)
     tips = []
     for r in rows.itertuples():
         tip = {t("common.kelurahan"): r.kelurahan, t("common.kecamatan"): f"{r.kecamatan}, {r.kota}"}
@@ -120,15 +120,12 @@ def map_frame(
 def map_table(
     mode: str,
     indicator_id: str,
-    register: pd.DataFrame,
+    built: Built,
     lang: str,
     t: Translate,
-    estimates: pd.DataFrame | None = None,
-    sae: pd.DataFrame | None = None,
-    gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The map's numbers as a table (the accessible alternative to the colours), sorted by value."""
-    rows = map_rows(mode, indicator_id, register, estimates, sae, gaps)
+    rows = map_rows(mode, indicator_id, built)
     rows = rows.sort_values("value", ascending=False, na_position="last")
     show = fmt.format_points if mode == "gap" else fmt.format_percent
     status = {"ok": t("map.status_ok"), "flag": t("map.status_flag"), "none": t("common.no_reliable_estimate")}
@@ -143,3 +140,19 @@ def map_table(
             t("map.col_status"): rows["status"].map(status),
         }
     ).reset_index(drop=True)
+
+
+def common_range(built: Built, indicator_id: str) -> tuple[float, float] | None:
+    """Direct and small-area maps of one indicator share one colour range, so switching between them
+    compares like with like (the same colour means the same value)."""
+    values = []
+    if built.estimates is not None:
+        est = built.estimates
+        rows = est[(est["indicator_id"] == indicator_id) & (est["level"] == "kelurahan")]
+        values += rows["estimate"].dropna().astype(float).tolist()
+    if built.sae is not None:
+        values += built.sae.loc[built.sae["indicator_id"] == indicator_id, "estimate"].dropna().astype(float).tolist()
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    return (lo, hi) if hi > lo else (lo - 0.01, hi + 0.01)

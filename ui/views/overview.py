@@ -3,6 +3,8 @@ context series (DKI Jakarta against Indonesia). Pure pandas, no Streamlit."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from analysis import formatting as fmt
@@ -17,9 +19,13 @@ from ui.views.common import (
     significance,
 )
 
+if TYPE_CHECKING:
+    from ui.data import Built
 
-def city_summary(estimates: pd.DataFrame | None, indicators: pd.DataFrame | None, lang: str) -> pd.DataFrame:
+
+def city_summary(built: Built, lang: str) -> pd.DataFrame:
     """One row per indicator with a city estimate: label, value, CI, n, cv and reliability, display strings."""
+    estimates, indicators = built.estimates, built.indicators
     columns = ["indicator_id", "label", "estimate", "ci_low", "ci_high", "n", "cv", "reliability", "value_text", "ci_text"]
     if estimates is None or indicators is None:
         return pd.DataFrame(columns=columns)
@@ -66,14 +72,12 @@ def _domain_pair(estimates, indicator_id, domain_var, low_value, high_value):
 
 def readings(
     indicator_id: str,
+    built: Built,
     lang: str,
     t: Translate,
-    indicators: pd.DataFrame | None,
-    estimates: pd.DataFrame | None = None,
-    gaps: pd.DataFrame | None = None,
-    bps: pd.DataFrame | None = None,
 ) -> list[str]:
     """One sentence per reading of the gap for ``indicator_id`` (only the ones the data supports)."""
+    indicators, estimates, gaps = built.indicators, built.estimates, built.gaps
     label = indicator_labels(indicators, lang).get(indicator_id, indicator_id)
     out = []
     city = city_row(estimates, indicator_id)
@@ -101,7 +105,7 @@ def readings(
             below, above = signs.count(-1), signs.count(1)
             key = "overview.reading_kelurahan" if higher_is_better(indicators, indicator_id) else "overview.reading_kelurahan_lower_better"
             out.append(t(key, label=label, below=below, above=above, total=len(g)))
-    context = bps_internet_context(bps)
+    context = bps_internet_context(built.bps)
     if context:
         out.append(t("overview.reading_bps", dki=fmt.format_percent(context["dki"], lang, 2, scale=1), national=fmt.format_percent(context["national"], lang, 2, scale=1), year=context["year"]))
     return out
@@ -201,3 +205,22 @@ def bps_label(indicator: str, t: Translate) -> str:
         return t(f"bps.{indicator}")
     except KeyError:
         return indicator.replace("_", " ")
+
+
+def bps_sources(bps: pd.DataFrame, indicator: str) -> str:
+    """The source ids of a BPS indicator's rows, for the caption under its chart."""
+    return ", ".join(sorted(set(bps.loc[bps["indicator"] == indicator, "source_id"].astype(str))))
+
+
+def published_table(published: pd.DataFrame | None, lang: str, t: Translate) -> pd.DataFrame | None:
+    """The typed published figures with their citations, formatted for ``lang``."""
+    if published is None or published.empty:
+        return None
+    label_col = "label_id" if lang == "id" else "label_en"
+    value_text = [
+        fmt.format_number(v, lang, 2) + (f" {u}" if u and u != "%" else "%" if u == "%" else "")
+        for v, u in zip(published["value"], published["unit"].fillna(""))
+    ]
+    return published.assign(value_text=value_text)[[label_col, "region", "year", "value_text", "citation"]].rename(
+        columns={label_col: t("common.indicator"), "region": t("common.region"), "year": t("common.year"), "value_text": t("common.value"), "citation": t("common.citation")}
+    )

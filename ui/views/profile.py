@@ -3,6 +3,8 @@ bars of its charts (breakdowns, JAKI funnel, information channels). Pure pandas,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from analysis import formatting as fmt
@@ -21,23 +23,23 @@ from ui.views.common import (
     significance_mark,
 )
 
+if TYPE_CHECKING:
+    from ui.data import Built
+
 JAKI_FUNNEL = ("jaki_aware", "jaki_installed", "bst_check_used")
 
 def profile_table(
     code: str,
-    register: pd.DataFrame,
-    indicators: pd.DataFrame,
+    built: Built,
     lang: str,
     t: Translate,
-    estimates: pd.DataFrame | None = None,
-    sae: pd.DataFrame | None = None,
-    gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every indicator for one kelurahan against its kota and the city, with CIs and significance.
 
     The kelurahan's value is the direct estimate when it is reliable ("ok" or flagged), otherwise the
     small-area estimate marked as modelled. Gaps (kelurahan minus kota / city) come from ``gaps``.
     """
+    register, indicators, estimates, sae, gaps = built.register, built.indicators, built.estimates, built.sae, built.gaps
     kota_code, _ = kota_of(register, code)
     labels = indicator_labels(indicators, lang)
     rows = []
@@ -118,13 +120,14 @@ def breakdown_frame(estimates, indicator_id: str, domain_var: str, area_codes: l
     return pd.DataFrame(out)
 
 
-def _indicator_group(indicator_ids, ids, code, kota_code, register, indicators, lang, t, estimates, sae, names) -> pd.DataFrame:
-    labels = indicator_labels(indicators, lang)
+def _indicator_group(indicator_ids, ids, code, kota_code, built: Built, lang, t, names) -> pd.DataFrame:
+    estimates = built.estimates
+    labels = indicator_labels(built.indicators, lang)
     out = []
     for ind in ids:
         if ind not in indicator_ids:
             continue
-        values = [(names[0], kelurahan_value(ind, code, estimates, sae))]
+        values = [(names[0], kelurahan_value(ind, code, built))]
         if kota_code:
             k = estimate_row(estimates, ind, "kota", kota_code)
             values.append((names[1], None if k is None or fmt.is_missing(k["estimate"]) else {**k.to_dict(), "source": "direct"}))
@@ -138,19 +141,21 @@ def _indicator_group(indicator_ids, ids, code, kota_code, register, indicators, 
     return pd.DataFrame(out)
 
 
-def funnel_frame(code, kota_code, register, indicators, lang, t, estimates=None, sae=None) -> pd.DataFrame:
+def funnel_frame(code: str, kota_code: str | None, built: Built, lang: str, t: Translate) -> pd.DataFrame:
     """The JAKI funnel (knows -> installed -> used the BST check) for the kelurahan, its kota and the city."""
+    register, indicators = built.register, built.indicators
     if indicators is None:
         return pd.DataFrame()
     _, kota_name = kota_of(register, code)
     names = (dict(zip(register["kode_kemendagri"], register["kelurahan"])).get(code, code), kota_name, t("common.city"))
-    return _indicator_group(set(indicators["indicator_id"]), JAKI_FUNNEL, code, kota_code, register, indicators, lang, t, estimates, sae, names)
+    return _indicator_group(set(indicators["indicator_id"]), JAKI_FUNNEL, code, kota_code, built, lang, t, names)
 
 
-def channels_frame(code, register, indicators, lang, t, estimates=None, sae=None) -> pd.DataFrame:
+def channels_frame(code: str, built: Built, lang: str, t: Translate) -> pd.DataFrame:
     """How households learn about bansos (``info_*`` indicators): the kelurahan against the city."""
+    register, indicators = built.register, built.indicators
     if indicators is None:
         return pd.DataFrame()
     ids = [i for i in indicators["indicator_id"] if str(i).startswith("info_")]
     names = (dict(zip(register["kode_kemendagri"], register["kelurahan"])).get(code, code), None, t("common.city"))
-    return _indicator_group(set(ids), ids, code, None, register, indicators, lang, t, estimates, sae, names)
+    return _indicator_group(set(ids), ids, code, None, built, lang, t, names)
