@@ -16,11 +16,7 @@ if TYPE_CHECKING:
     from ui.data import Built
 
 
-def map_rows(
-    mode: str,
-    indicator_id: str,
-    built: Built,
-) -> pd.DataFrame:
+def map_rows(mode: str, indicator_id: str, built: Built) -> pd.DataFrame:
     """One row per kelurahan of the register with the number a map of ``mode`` shows.
 
     Columns: ``kode_kemendagri, kelurahan, kecamatan, kota, value, ci_low, ci_high, n, status, kind, p_value``.
@@ -73,13 +69,7 @@ def map_rows(
     return out
 
 
-def map_frame(
-    mode: str,
-    indicator_id: str,
-    built: Built,
-    lang: str,
-    t: Translate,
-) -> pd.DataFrame:
+def map_frame(mode: str, indicator_id: str, built: Built, lang: str, t: Translate) -> pd.DataFrame:
     """``kode_kemendagri, value, status, tooltip, name`` for ``vega_charts.choropleth``.
 
     ``tooltip`` is a dict (title -> text, in the page's language): kelurahan, where it is, the value, its 95%
@@ -117,13 +107,7 @@ def map_frame(
     return rows[["kode_kemendagri", "value", "status", "tooltip", "name"]]
 
 
-def map_table(
-    mode: str,
-    indicator_id: str,
-    built: Built,
-    lang: str,
-    t: Translate,
-) -> pd.DataFrame:
+def map_table(mode: str, indicator_id: str, built: Built, lang: str, t: Translate) -> pd.DataFrame:
     """The map's numbers as a table (the accessible alternative to the colours), sorted by value."""
     rows = map_rows(mode, indicator_id, built)
     rows = rows.sort_values("value", ascending=False, na_position="last")
