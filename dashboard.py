@@ -6,7 +6,8 @@ Run with ``streamlit run dashboard.py``. Data: ``data/processed`` (or ``$DIGIDIV
 
 import streamlit as st
 
-from ui import banners, data, frame, sidebar, state, views
+from ui import banners, data, frame, sidebar, state
+from ui.views import common
 
 # No page_icon: a Material icon favicon is fetched from fonts.gstatic.com, and the dashboard works offline.
 st.set_page_config(page_title="Kesenjangan digital Jakarta / Jakarta digital divide", layout="wide")
@@ -26,10 +27,10 @@ PAGES = [
     ("unggah", "pages/unggah.py", "nav.upload", ":material/upload_file:"),
 ]
 
-indicators = data.table("indicators")
-register = data.table("wilayah_register")
+built = data.built()
+indicators, register = built.indicators, built.register
 indicator_ids = list(indicators["indicator_id"]) if indicators is not None else []
-kelurahan_labels = views.kelurahan_labels(register)
+kelurahan_labels = common.kelurahan_labels(register)
 
 requested_page = state.init(indicator_ids, set(kelurahan_labels), indicator_ids[0] if indicator_ids else None)
 pages = {
@@ -43,7 +44,7 @@ if requested_page in pages and requested_page != current_slug:
 if st.session_state.pop(state.GOTO_PROFILE, False) and current_slug != "profil":
     st.switch_page(pages["profil"])  # a kelurahan chosen in the search or on the map opens its profile
 
-sidebar.render(indicator_ids, views.indicator_labels(indicators, state.lang()), kelurahan_labels)
+sidebar.render(indicator_ids, common.indicator_labels(indicators, state.lang()), kelurahan_labels)
 banners.render(data.build_report(), data.manifest_titles())
 state.sync_query_params(current_slug)
 with frame.inside():

@@ -8,18 +8,20 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import figures
 from analysis import formatting as fmt
-from ui import charts, data, state, views
+from ui import charts, data, state
+from ui.views import common
+from ui.views import compare as compare_view
 
 lang = state.lang()
 tr = state.translator(lang)
 st.title(tr("compare.title"))
 st.markdown(tr("compare.intro"))
 
-register, indicators = data.table("wilayah_register"), data.table("indicators")
-estimates, sae, gaps = data.table("estimates"), data.table("sae_estimates"), data.table("gaps")
-labels = views.kelurahan_labels(register)
+built = data.built()
+register, indicators, estimates = built.register, built.indicators, built.estimates
+labels = common.kelurahan_labels(register)
 indicator = state.indicator()
-if not labels or indicator is None or (estimates is None and sae is None):
+if not labels or indicator is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
     st.stop()
 
@@ -30,18 +32,18 @@ if not chosen:
     st.info(tr("compare.choose_help"))
     st.stop()
 
-ind_label = views.indicator_labels(indicators, lang).get(indicator, indicator)
+ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
 st.subheader(ind_label)
-bars = views.area_comparison(indicator, chosen, register, lang, tr, estimates, sae, with_kota=False)
-city = views.city_row(estimates, indicator)
+bars = common.area_comparison(indicator, chosen, built, lang, tr, with_kota=False)
+city = common.city_row(estimates, indicator)
 if not bars.empty:
     fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
     charts.show(fig, f"bandingkan-{indicator}")
-st.dataframe(views.compare_table(indicator, chosen, register, lang, tr, estimates, sae, gaps), hide_index=True, width="stretch")
-st.caption(tr("compare.table_note"))
+st.dataframe(compare_view.compare_table(indicator, chosen, built, lang, tr), hide_index=True, width="stretch")
+st.caption(tr("compare.table_note") + " " + tr("common.sig_legend"))
 
 st.subheader(tr("compare.decomposition"))
-decomposition = views.decomposition_table(data.table("gap_decomposition"), indicator, chosen, lang, tr, register)
+decomposition = compare_view.decomposition_table(built, indicator, chosen, lang, tr)
 if decomposition is None:
     st.info(tr("common.not_available", what=tr("artefacts.gap_decomposition")))
 elif decomposition.empty:

@@ -7,8 +7,8 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
-from analysis import formatting as fmt
-from ui import data, downloads, state, views
+from ui import data, downloads, state
+from ui.views import about
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -31,7 +31,7 @@ if data.file_path("codebook.csv"):
     col3.download_button(tr("data.codebook"), data=lambda: downloads.cached_csv(str(processed / "codebook.csv"), version), file_name="codebook.csv", mime="text/csv", icon=":material/menu_book:", on_click="ignore", key="dl_codebook")
 st.caption(tr("data.licence_note", licence=package.get("licenses", [{}])[0].get("title", "")))
 
-for entry in views.data_catalogue(package, processed, lang, tr):
+for entry in about.data_catalogue(package, processed, lang, tr):
     with st.expander(entry["heading"], expanded=False):
         st.markdown(entry["description"])
         st.markdown(entry["provenance"])

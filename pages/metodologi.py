@@ -6,8 +6,8 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
-from analysis import formatting as fmt
-from ui import data, state, views
+from ui import data, state
+from ui.views import about
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -17,14 +17,14 @@ for section in ("definitions", "design", "estimation", "suppression", "sae", "mo
     st.subheader(tr(f"method.{section}_title"))
     st.markdown(tr(f"method.{section}_body"))
     if section == "definitions":
-        indicators = data.table("indicators")
+        indicators = data.built().indicators
         if indicators is not None:
-            st.dataframe(views.indicator_definitions(indicators, lang, tr), hide_index=True, width="stretch")
+            st.dataframe(about.indicator_definitions(indicators, lang, tr), hide_index=True, width="stretch")
     if section == "design":
-        design = views.design_summary(data.table("survey_households"), data.table("survey_persons"), lang)
+        design = about.design_summary(data.table("survey_households"), data.table("survey_persons"), lang)
         if design:
             st.markdown(tr("method.design_numbers", **design))
 
 st.subheader(tr("method.sources_title"))
 st.markdown(tr("method.sources_body"))
-st.dataframe(views.sources_table(data.manifest(), data.build_report(), tr), hide_index=True, width="stretch")
+st.dataframe(about.sources_table(data.manifest(), data.build_report(), tr), hide_index=True, width="stretch")

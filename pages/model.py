@@ -8,7 +8,8 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import figures
 from analysis import formatting as fmt
-from ui import charts, data, state, views
+from ui import charts, data, state
+from ui.views import model as model_view
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -20,15 +21,15 @@ if odds is None and effects is None and grid is None:
     st.info(tr("common.not_available", what=tr("artefacts.models")))
     st.stop()
 
-outcomes = views.model_outcomes(odds, effects, grid)
+outcomes = model_view.model_outcomes(odds, effects, grid)
 outcome = None
 if len(outcomes) > 1:
-    outcome = st.selectbox(tr("model.outcome"), outcomes, format_func=lambda o: views.model_label(o, tr), key="model_outcome")
+    outcome = st.selectbox(tr("model.outcome"), outcomes, format_func=lambda o: model_view.model_label(o, tr), key="model_outcome")
 elif outcomes:
     outcome = outcomes[0]
 
 st.subheader(tr("model.odds_ratios"))
-forest = views.model_forest(odds, outcome, "or", lang, tr)
+forest = model_view.model_forest(odds, outcome, "or", lang, tr)
 if forest.empty:
     st.info(tr("common.not_available", what=tr("model.odds_ratios")))
 else:
@@ -39,7 +40,7 @@ st.subheader(tr("model.predicted"))
 specification = "main_effects"
 if grid is not None and "specification" in grid and grid["specification"].nunique() > 1:
     specification = st.radio(tr("model.specification"), ["main_effects", "interaction"], format_func=lambda s: tr(f"model.spec_{s}"), horizontal=True, key="model_spec")
-heat = views.model_heatmap(grid, outcome, lang, tr, specification)
+heat = model_view.model_heatmap(grid, outcome, lang, tr, specification)
 if heat is None:
     st.info(tr("common.not_available", what=tr("model.predicted")))
 else:
@@ -47,7 +48,7 @@ else:
     st.caption(tr("model.predicted_note"))
 
 st.subheader(tr("model.marginal_effects"))
-ame = views.model_forest(effects, outcome, "ame", lang, tr)
+ame = model_view.model_forest(effects, outcome, "ame", lang, tr)
 if ame.empty:
     st.info(tr("common.not_available", what=tr("model.marginal_effects")))
 else:
@@ -56,7 +57,7 @@ else:
 
 if fit is not None and not fit.empty:
     with st.expander(tr("model.fit")):
-        st.dataframe(views.model_fit_table(fit, outcome, lang), hide_index=True, width="stretch")
+        st.dataframe(model_view.model_fit_table(fit, outcome, lang), hide_index=True, width="stretch")
 
 st.subheader(tr("model.reading_title"))
 st.markdown(tr("model.says"))

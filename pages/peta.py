@@ -7,7 +7,8 @@ from ui import frame
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
 from analysis import vega_charts
-from ui import charts, data, state, views
+from ui import cached, charts, data, state
+from ui.views import common
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -19,7 +20,8 @@ if indicator is None:
     st.info(tr("common.not_available", what=tr("artefacts.indicators")))
     st.stop()
 
-available = [m for m, table in (("direct", "estimates"), ("sae", "sae_estimates"), ("gap", "gaps")) if data.table(table) is not None]
+built = data.built()
+available = [m for m, table in (("direct", built.estimates), ("sae", built.sae), ("gap", built.gaps)) if table is not None]
 if not available:
     st.info(tr("map.no_estimates"))
     st.stop()
@@ -27,11 +29,11 @@ mode = st.segmented_control(
     tr("map.mode"), options=available, format_func=lambda m: tr(f"map.mode_{m}"), default=available[0], key="map_mode", help=tr("map.mode_help")
 ) or available[0]
 
-spec = charts.map_spec(mode, indicator, lang, state.kelurahan(), data.data_version())
+spec = cached.map_spec(built, mode, indicator, lang, state.kelurahan())
 if spec is None:
     st.info(tr("map.unavailable"))
     st.stop()
-label = views.indicator_labels(data.table("indicators"), lang).get(indicator, indicator)
+label = common.indicator_labels(built.indicators, lang).get(indicator, indicator)
 st.subheader(f"{label}: {tr(f'map.mode_{mode}').lower()}")
 event = charts.show_vega(spec, key="map_chart", on_select="rerun", selection_mode=vega_charts.PICK)
 clicked = vega_charts.selected_code(event)
@@ -43,4 +45,4 @@ st.caption(tr(f"map.legend_note_{mode}") + " " + tr("map.inset_note"))
 # The table is drawn only when asked for: a 267-row data grid's JavaScript (1.2 MB) would otherwise be
 # loaded by every visit to the map, the dashboard's busiest page (bench/bench_concurrency.py).
 if st.toggle(tr("map.table"), key="map_table", help=tr("map.table_help")):
-    st.dataframe(charts.map_table(mode, indicator, lang, data.data_version()), hide_index=True, width="stretch")
+    st.dataframe(cached.map_table(built, mode, indicator, lang), hide_index=True, width="stretch")

@@ -8,47 +8,50 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import figures
 from analysis import formatting as fmt
-from ui import banners, charts, data, report, state, views
+from analysis.areas import CITY_CODE
+from ui import banners, charts, data, report, state
+from ui.views import common
+from ui.views import profile as profile_view
 
 lang = state.lang()
 tr = state.translator(lang)
-register, indicators = data.table("wilayah_register"), data.table("indicators")
+built = data.built()
+register, indicators, estimates = built.register, built.indicators, built.estimates
 code = state.kelurahan()
-labels = views.kelurahan_labels(register)
+labels = common.kelurahan_labels(register)
 if not code or code not in labels:
     st.title(tr("profile.title_empty"))
     st.info(tr("profile.choose"))
     st.stop()
 
 name = register.loc[register["kode_kemendagri"] == code].iloc[0]
-kota_code, kota_name = views.kota_of(register, code)
+kota_code, kota_name = common.kota_of(register, code)
 st.title(tr("profile.title", name=name["kelurahan"]))
 st.markdown(tr("profile.where", kecamatan=name["kecamatan"], kota=kota_name, code=code))
 
-estimates, sae, gaps = data.table("estimates"), data.table("sae_estimates"), data.table("gaps")
-if indicators is None or (estimates is None and sae is None):
+if indicators is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
     table = None
 else:
-    table = views.profile_table(code, register, indicators, lang, tr, estimates, sae, gaps)
+    table = profile_view.profile_table(code, built, lang, tr)
     st.subheader(tr("profile.all_indicators"))
     st.dataframe(table.drop(columns=["indicator_id", "_kel_value", "_source"]), hide_index=True, width="stretch")
-    st.caption(tr("profile.table_note"))
+    st.caption(tr("profile.table_note") + " " + tr("common.sig_legend"))
 
     indicator = state.indicator()
-    ind_label = views.indicator_labels(indicators, lang).get(indicator, indicator)
+    ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
     st.subheader(tr("profile.selected_indicator", label=ind_label))
-    bars = views.area_comparison(indicator, [code], register, lang, tr, estimates, sae)
+    bars = common.area_comparison(indicator, [code], built, lang, tr)
     if not bars.empty:
-        city = views.city_row(estimates, indicator)
+        city = common.city_row(estimates, indicator)
         fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
         charts.show(fig, f"profil-{code}-{indicator}")
 
     st.subheader(tr("profile.breakdowns"))
-    tabs = st.tabs([tr(f"domain_vars.{v}") for v in views.DOMAIN_VARS])
-    for tab, var in zip(tabs, views.DOMAIN_VARS):
+    tabs = st.tabs([tr(f"domain_vars.{v}") for v in common.DOMAIN_VARS])
+    for tab, var in zip(tabs, common.DOMAIN_VARS):
         with tab:
-            rows = views.breakdown_frame(estimates, indicator, var, [code, kota_code, views.CITY_CODE], {code: name["kelurahan"], kota_code: kota_name, views.CITY_CODE: tr("common.city")}, lang, tr)
+            rows = profile_view.breakdown_frame(estimates, indicator, var, [code, kota_code, CITY_CODE], {code: name["kelurahan"], kota_code: kota_name, CITY_CODE: tr("common.city")}, lang, tr)
             if rows.empty:
                 st.info(tr("profile.no_breakdown"))
             else:
@@ -56,7 +59,7 @@ else:
                 st.caption(tr("profile.breakdown_note"))
 
     st.subheader(tr("profile.funnel"))
-    funnel = views.funnel_frame(code, kota_code, register, indicators, lang, tr, estimates, sae)
+    funnel = profile_view.funnel_frame(code, kota_code, built, lang, tr)
     if funnel.empty:
         st.info(tr("common.not_available", what=tr("profile.funnel")))
     else:
@@ -64,14 +67,14 @@ else:
         st.caption(tr("profile.funnel_note"))
 
     st.subheader(tr("profile.channels"))
-    channels = views.channels_frame(code, register, indicators, lang, tr, estimates, sae)
+    channels = profile_view.channels_frame(code, built, lang, tr)
     if channels.empty:
         st.info(tr("common.not_available", what=tr("profile.channels")))
     else:
         charts.show(figures.estimate_bars(channels, separators=fmt.plotly_separators(lang), x_title=tr("profile.share_households")), f"profil-{code}-info")
 
 st.subheader(tr("profile.covariates"))
-cov = views.covariate_comparison(data.table("kelurahan_covariates"), code, lang, tr)
+cov = profile_view.covariate_comparison(built.covariates, code, lang, tr)
 if cov.empty:
     st.info(tr("common.not_available", what=tr("artefacts.kelurahan_covariates")))
 else:
@@ -84,7 +87,7 @@ html = report.profile_html(
     lang=lang,
     table=None if table is None else table.drop(columns=["indicator_id", "_kel_value", "_source"]),
     covariates=cov,
-    notes=[tr("profile.table_note")],
+    notes=[tr("profile.table_note"), tr("common.sig_legend")],
     footer=tr("profile.print_footer"),
     warning=tr("banner.synthetic") if banners.survey_is_synthetic(data.build_report()) else None,
 )

@@ -7,23 +7,24 @@ from ui import frame
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
 from analysis import formatting as fmt
-from ui import charts, data, overview, state, views
+from ui import cached, charts, data, state
+from ui.views import overview as overview_view
 
 lang = state.lang()
 tr = state.translator(lang)
-version = data.data_version()
+built = data.built()
 st.title(tr("overview.title"))
 st.markdown(tr("overview.intro"))
 
 indicator = state.indicator()
 
 st.subheader(tr("overview.city_figures"))
-summary = overview.city_summary(lang, version)
+summary = cached.city_summary(built, lang)
 if summary.empty:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 else:
     cols = st.columns(3)
-    for i, r in enumerate(views.headline(summary, indicator).itertuples()):
+    for i, r in enumerate(overview_view.headline(summary, indicator).itertuples()):
         with cols[i % 3]:
             suppressed = r.reliability == "suppressed" or fmt.is_missing(r.estimate)
             st.metric(
@@ -45,22 +46,22 @@ else:
         )
 
 st.subheader(tr("overview.readings"))
-sentences = overview.readings(indicator, lang, version) if indicator else []
+sentences = cached.readings(built, indicator, lang) if indicator else []
 if sentences:
     st.markdown("\n".join(f"- {s}" for s in sentences))
 else:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 
 st.subheader(tr("overview.context"))
-series_ids = overview.bps_series_ids(version)
+series_ids = cached.bps_series_ids(built)
 if not series_ids:
     st.info(tr("common.not_available", what=tr("artefacts.bps_indicators")))
 else:
-    chosen = st.selectbox(tr("overview.context_indicator"), series_ids, format_func=lambda i: views.bps_label(i, tr), key="ctx_indicator")
-    charts.show_vega(overview.context_spec(chosen, lang, version), key=f"bps-{chosen}")
-    st.caption(tr("overview.context_source", sources=overview.context_sources(chosen, version)))
+    chosen = st.selectbox(tr("overview.context_indicator"), series_ids, format_func=lambda i: overview_view.bps_label(i, tr), key="ctx_indicator")
+    charts.show_vega(cached.context_spec(built, chosen, lang), key=f"bps-{chosen}")
+    st.caption(tr("overview.context_source", sources=cached.context_sources(built, chosen)))
 
-published = overview.published_table(lang, version)
+published = cached.published_table(built, lang)
 if published is not None:
     with st.expander(tr("overview.published")):
         st.table(published, hide_index=True)

@@ -1,12 +1,13 @@
 """Unggah / Upload: an NGO uploads its KoboToolbox/ODK export and reads its kampung against its kota and the city.
 
-The page only lays out widgets: ``analysis.kampung.handle_upload`` does the work (ingestion in memory, estimates,
-contrasts, decomposition, downloads) and never raises. Privacy rules of this page:
+The page only lays out widgets: ``analysis.upload.handle_upload`` does the work (ingestion in memory, estimates,
+contrasts, decomposition, cleaned tables) and never raises, and ``ui.views.upload`` shapes its tables and report. Privacy rules of this page:
 
 - the upload is read from memory and the outcome kept only in this session's ``st.session_state`` (never in
   ``st.cache_data``, never on disk, never logged): another tab never sees it, and closing the tab (or emptying
   the uploader) forgets it;
-- only the *city* artefacts are cached across sessions (public, built data; keyed by the build version).
+- only the *city* artefacts are cached across sessions (``ui.cached.city_artefacts``: public, built data; keyed
+  by the build).
 
 Test hook: AppTest cannot drive ``st.file_uploader``, so when the uploader is empty the page reads
 ``{file name: bytes}`` from ``st.session_state[TEST_FILES]`` (and a design file from ``TEST_DESIGN``). Only
@@ -20,23 +21,13 @@ from ui import frame
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
 from analysis import formatting as fmt
-from analysis import kampung
-from ui import data, state, views
+from analysis import upload
+from ui import cached, data, state
+from ui.views import common
+from ui.views import upload as upload_view
 
 TEST_FILES, TEST_DESIGN = "_upload_files_for_test", "_upload_design_for_test"
 OUTCOME, FINGERPRINT = "upload_outcome", "upload_fingerprint"
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def city_artefacts(version: int) -> kampung.CityArtefacts | None:
-    """The city side (published estimates, register, the build's city decomposition models), once per build
-    version. Shared read-only by every session: it holds public built data only, never an upload."""
-    register = data.table("wilayah_register")
-    if register is None:
-        from analysis.etl.registers import load_register
-
-        register = load_register()
-    return kampung.CityArtefacts.from_tables(data.table("estimates"), register, data.table("decomposition_model"))
 
 
 tr, lang = state.tr, state.lang()
@@ -58,19 +49,19 @@ if not files:
     st.info(tr("upload.waiting"))
     st.stop()
 
-fingerprint = kampung.fingerprint(files | ({"\x00design": design} if design is not None else {}))
+fingerprint = upload.fingerprint(files | ({"\x00design": design} if design is not None else {}))
 if st.session_state.get(FINGERPRINT) != fingerprint or OUTCOME not in st.session_state:
     with st.spinner(tr("upload.working")):
         try:
-            city = city_artefacts(data.data_version())
+            city = cached.city_artefacts(data.built())
         except Exception:  # noqa: BLE001 - a broken build must not show a traceback; handle_upload reports it
             city = None
-        st.session_state[OUTCOME] = kampung.handle_upload(files, city, tr, design=design)
+        st.session_state[OUTCOME] = upload.handle_upload(files, city, design=design)
         st.session_state[FINGERPRINT] = fingerprint
-outcome: kampung.UploadOutcome = st.session_state[OUTCOME]
+outcome: upload.UploadOutcome = st.session_state[OUTCOME]
 
 if not outcome.ok:
-    st.error(kampung.error_message(outcome.error_code, tr), icon=":material/block:")
+    st.error(upload_view.error_message(outcome.error_code, tr), icon=":material/block:")
     if outcome.detail:
         st.caption(tr("upload.detail", detail=outcome.detail))
     st.stop()
@@ -83,26 +74,26 @@ if outcome.weighted:
     st.info(tr("upload.weighted"))
 else:
     st.warning(tr("upload.unweighted"), icon=":material/balance:")
-st.markdown(kampung.pii_text(kampung.pii_removed_total(outcome), lang, tr))
+st.markdown(upload_view.pii_text(outcome, lang, tr))
 with st.expander(tr("upload.summary")):
-    st.dataframe(kampung.summary_table(outcome, lang, tr), hide_index=True, width="stretch")
+    st.dataframe(upload_view.summary_table(outcome, lang, tr), hide_index=True, width="stretch")
 
 kel = outcome.kelurahan
 codes = list(kel["kode_kemendagri"])
 names = {r.kode_kemendagri: tr("upload.kampung_heading", kelurahan=r.kelurahan, kecamatan=r.kecamatan, kota=r.kab_kota) for r in kel.itertuples(index=False)}
 code = codes[0] if len(codes) == 1 else st.selectbox(tr("upload.choose_kelurahan"), codes, format_func=names.get, key="upload_kel")
-labels = views.indicator_labels(data.table("indicators"), lang)
+labels = common.indicator_labels(data.built().indicators, lang)
 
 st.subheader(tr("upload.comparison"))
 st.markdown(f"**{names[code]}**")
 if outcome.comparison is None or outcome.comparison.empty:
     st.info(tr("upload.no_city"))
-st.dataframe(kampung.comparison_table(outcome, code, lang, tr, labels), hide_index=True, width="stretch", key="upload_comparison")
-st.caption(tr("upload.table_note"))
+st.dataframe(upload_view.comparison_table(outcome, code, lang, tr, labels), hide_index=True, width="stretch", key="upload_comparison")
+st.caption(tr("upload.table_note") + " " + tr("common.sig_legend"))
 st.caption(tr("upload.independent_note"))
 
 st.subheader(tr("upload.decomposition"))
-decomposition = kampung.decomposition_display(outcome, code, lang, tr)
+decomposition = upload_view.decomposition_display(outcome, code, lang, tr)
 if decomposition.empty:
     st.info(tr("upload.no_decomposition"))
 else:
@@ -111,6 +102,6 @@ else:
 
 st.subheader(tr("upload.downloads"))
 c1, c2, c3 = st.columns(3)
-c1.download_button(tr("upload.download_households"), data=kampung.cleaned_csv(outcome, "households"), file_name="kampung_households_clean.csv", mime="text/csv", icon=":material/table:", on_click="ignore", key="dl_households")
-c2.download_button(tr("upload.download_persons"), data=kampung.cleaned_csv(outcome, "persons"), file_name="kampung_persons_clean.csv", mime="text/csv", icon=":material/group:", on_click="ignore", key="dl_persons")
-c3.download_button(tr("upload.download_report"), data=kampung.report_html(outcome, lang, tr, labels), file_name="kampung_report.html", mime="text/html", icon=":material/print:", on_click="ignore", key="dl_report")
+c1.download_button(tr("upload.download_households"), data=upload.cleaned_csv(outcome, "households"), file_name="kampung_households_clean.csv", mime="text/csv", icon=":material/table:", on_click="ignore", key="dl_households")
+c2.download_button(tr("upload.download_persons"), data=upload.cleaned_csv(outcome, "persons"), file_name="kampung_persons_clean.csv", mime="text/csv", icon=":material/group:", on_click="ignore", key="dl_persons")
+c3.download_button(tr("upload.download_report"), data=upload_view.report_html(outcome, lang, tr, labels), file_name="kampung_report.html", mime="text/html", icon=":material/print:", on_click="ignore", key="dl_report")

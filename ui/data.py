@@ -8,11 +8,16 @@ re-reading Parquet and re-parsing the GeoJSON on each rerun would dominate the r
 includes the file's modification time, so a rebuild (``python -m analysis build``) is picked up without
 restarting the server, and ``st.cache_data`` (not ``cache_resource``) hands each caller its own copy, so a
 page that modifies a frame cannot corrupt another session's view.
+
+``built()`` hands the tables most views need around as one bundle (``Built``), loaded once per build and
+shared read-only (the views in ``ui.views`` never modify their inputs); its ``key`` (data directory and build
+version) is what the caches in ``ui.cached`` hash, never the frames.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -114,3 +119,49 @@ def manifest() -> dict:
     from analysis import sources
 
     return sources.load_manifest()
+
+
+# Built field -> processed table name.
+BUILT_TABLES = {
+    "register": "wilayah_register",
+    "indicators": "indicators",
+    "estimates": "estimates",
+    "sae": "sae_estimates",
+    "gaps": "gaps",
+    "covariates": "kelurahan_covariates",
+    "decomposition": "gap_decomposition",
+    "bps": "bps_indicators",
+    "published": "published_figures",
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    """The build's tables the views share, each ``None`` when it was not built (see ``docs/ARTEFACTS.md``)."""
+
+    register: pd.DataFrame | None = None
+    indicators: pd.DataFrame | None = None
+    estimates: pd.DataFrame | None = None
+    sae: pd.DataFrame | None = None
+    gaps: pd.DataFrame | None = None
+    covariates: pd.DataFrame | None = None
+    decomposition: pd.DataFrame | None = None
+    bps: pd.DataFrame | None = None
+    published: pd.DataFrame | None = None
+    root: str = ""
+    version: int = 0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What identifies this build: cheap to hash, changes with every rebuild."""
+        return (self.root, self.version)
+
+
+def built() -> Built:
+    """The current build's bundle (loaded once per build version and data directory)."""
+    return _built(str(processed_dir()), data_version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _built(root: str, version: int) -> Built:
+    return Built(**{name: table(t) for name, t in BUILT_TABLES.items()}, root=root, version=version)

@@ -1,6 +1,12 @@
 """Make sure every page runs inside ``dashboard.py`` (navigation, sidebar, URL state), however it is reached.
 
-Streamlit treats a ``pages/`` folder as its old automatic navigation until ``st.navigation`` has run once in
+This guard exists only because the page folder is named ``pages/``: Streamlit's legacy multipage handling
+("MPA v1") switches on when a ``pages/`` directory sits beside the main script. ``PagesManager`` sets the
+process-wide ``uses_pages_directory`` flag from that directory's existence, and while it is set the script
+runner runs ``_mpa_v1`` (its own navigation over ``pages/*.py``, running the requested page file directly)
+instead of ``dashboard.py``; only a call to ``st.navigation`` clears the flag (streamlit 1.67:
+``runtime/pages_manager.py``, ``runtime/scriptrunner/script_runner.py``, ``commands/navigation.py``).
+So Streamlit treats ``pages/`` as its old automatic navigation until ``st.navigation`` has run once in
 the server process. So the very first request after a server start for a deep link such as ``/peta?kel=...``
 runs ``pages/peta.py`` on its own, without the sidebar, the banners or the state read from the URL. Each page
 calls ``require()`` first: when it is not already inside the dashboard's run, it runs ``dashboard.py``, which

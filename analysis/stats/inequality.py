@@ -227,33 +227,38 @@ def decompose(frame: pd.DataFrame, y, kelurahan: pd.Series, terms=DECOMPOSITION_
     """Fairlie/Yun decomposition of each kelurahan's gap from the city for outcome ``y`` (NaN = outside).
 
     ``frame`` must carry the term columns, ``weight``, ``stratum``, ``psu``, ``fpc_psu``. ``fitted``: the model
-    frame and city fit of this outcome when already computed (``city_models``).
+    frame and city fit of this outcome when already computed (``city_models``), or a ``CityModel`` read back
+    from ``decomposition_model`` (the Upload page: a kampung against the build's city model, each row its own
+    covariate pattern).
     """
     mf, city = fitted if fitted is not None else (model_frame(frame, y, terms), None)
     city = city or fit_city(mf, terms)
-    fit = city.fit
     rows_in = np.flatnonzero(mf["in_model"].to_numpy())
-    pat = fit.row_pattern[rows_in]
+    if isinstance(city, CityModel):
+        Xp = city.design(mf.iloc[rows_in][[t.column for t in terms]])
+        pat, mu, beta, term_of = np.arange(len(rows_in)), city.predict(Xp), city.beta, city.term_of
+    else:
+        fit = city.fit
+        pat, mu, beta, term_of, Xp = fit.row_pattern[rows_in], fit.patterns["mu"].to_numpy(), fit.beta, fit.term_of, fit.Xp
     kel_code, kel_uniq = pd.factorize(pd.Series(kelurahan).astype(str).to_numpy()[rows_in], sort=True)
-    D, P = len(kel_uniq), len(fit.patterns)
+    D, P = len(kel_uniq), len(mu)
     w = mf["weight"].to_numpy(dtype=float)[rows_in]
     yy = mf["y"].to_numpy(dtype=float)[rows_in]
     M = np.bincount(kel_code * P + pat, weights=w, minlength=D * P).reshape(D, P)
     Wd = M.sum(axis=1)
     n_d = np.bincount(kel_code, minlength=D)
     ybar_d = np.bincount(kel_code, weights=w * yy, minlength=D) / Wd
-    mu = fit.patterns["mu"].to_numpy()
     ybar_c, pred_c, xbar_c = city.city_mean, city.city_predicted, city.xbar
     pred_d = (M @ mu) / Wd
-    xbar_d = (M @ fit.Xp) / Wd[:, None]
-    contrib = (xbar_d - xbar_c) * fit.beta[None, :]  # (D, k); intercept column contributes 0
+    xbar_d = (M @ Xp) / Wd[:, None]
+    contrib = (xbar_d - xbar_c) * beta[None, :]  # (D, k); intercept column contributes 0
     total_lin = contrib.sum(axis=1)
     explained = pred_d - pred_c
     out = pd.DataFrame({"kode_kemendagri": np.asarray(kel_uniq, dtype=object), "n": n_d.astype(np.int64),
                         "total_gap": ybar_d - ybar_c, "explained": explained})
     with np.errstate(divide="ignore", invalid="ignore"):
         for term, group in GROUP_OF_TERM.items():
-            idx = [j for j, t in enumerate(fit.term_of) if t == term]
+            idx = [j for j, t in enumerate(term_of) if t == term]
             share = contrib[:, idx].sum(axis=1) / total_lin
             out[f"explained_{group}"] = np.where(np.abs(total_lin) > 1e-12, explained * share, 0.0)
     out["unexplained"] = out["total_gap"] - out["explained"]

@@ -1,4 +1,4 @@
-"""The upload page and ``analysis.kampung``: a generated kampung export against a generated city, in memory.
+"""The upload page, ``analysis.upload`` and ``ui.views.upload``: a generated kampung export against a generated city, in memory.
 
 The city and the kampung are disjoint parts of one seeded SYNTHETIC demo survey (``kampung_support``), so the
 kampung is an independent sample, as an NGO's own survey is. Numbers are checked against the project's own
@@ -15,14 +15,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import kampung
+from analysis import upload
 from analysis.privacy import scan_for_pii
-from analysis.stats import estimates as est_mod
 from analysis.stats import indicators as ind
 from analysis.stats import inequality
-from analysis.survey.ingest import ERROR_CODES, ingest_export
+from analysis.survey.ingest import ERROR_CODES
 from tests.pages import kampung_support as ks
 from ui import i18n
+from ui.views import upload as upload_view
 
 from pathlib import Path
 
@@ -55,7 +55,7 @@ def data_dir(tmp_path_factory, demo, split):
 @pytest.fixture(scope="session")
 def city(data_dir):
     processed = data_dir / "processed"
-    return kampung.CityArtefacts.from_tables(
+    return upload.CityArtefacts.from_tables(
         pd.read_parquet(processed / "estimates.parquet"),
         pd.read_parquet(processed / "wilayah_register.parquet"),
         pd.read_parquet(processed / "decomposition_model.parquet"),
@@ -64,14 +64,14 @@ def city(data_dir):
 
 @pytest.fixture(scope="session")
 def outcome(split, city):
-    return kampung.handle_upload(split[1], city, tr_for("en"))
+    return upload.handle_upload(split[1], city)
 
 
 # --- the statistics --------------------------------------------------------------------------------------------
 
 
 def test_independent_contrast_adds_variances_with_satterthwaite_df():
-    res = kampung.contrast_independent(0.62, 0.05, 40, 0.80, 0.01, 300)
+    res = upload.contrast_independent(0.62, 0.05, 40, 0.80, 0.01, 300)
     vk, vr = 0.05**2, 0.01**2
     df = (vk + vr) ** 2 / (vk**2 / 40 + vr**2 / 300)
     se = np.sqrt(vk + vr)
@@ -83,7 +83,7 @@ def test_independent_contrast_adds_variances_with_satterthwaite_df():
     assert (res["ci_low"], res["ci_high"]) == pytest.approx((-0.18 - t * se, -0.18 + t * se))
     assert res["p_value"] == pytest.approx(2 * stats.t.sf(0.18 / se, df))
     # a reference known without error leaves the kampung's own SE and df
-    exact = kampung.contrast_independent(0.5, 0.1, 25, 0.4, 0.0, 100)
+    exact = upload.contrast_independent(0.5, 0.1, 25, 0.4, 0.0, 100)
     assert exact["se"] == pytest.approx(0.1) and exact["df"] == pytest.approx(25)
 
 
@@ -95,7 +95,7 @@ def test_independent_contrast_covers_the_true_difference():
     for _ in range(reps):
         a, b = rng.random(n1) < p1, rng.random(n2) < p2
         se1, se2 = a.std(ddof=1) / np.sqrt(n1), b.std(ddof=1) / np.sqrt(n2)
-        r = kampung.contrast_independent(a.mean(), se1, n1 - 1, b.mean(), se2, n2 - 1)
+        r = upload.contrast_independent(a.mean(), se1, n1 - 1, b.mean(), se2, n2 - 1)
         hits += r["ci_low"] <= p1 - p2 <= r["ci_high"]
     assert 0.93 <= hits / reps <= 0.97
 
@@ -105,11 +105,26 @@ def test_kampung_upload_is_compared_with_its_kota_and_the_city(outcome, split, c
     assert list(outcome.kelurahan["kode_kemendagri"]) == [ks.KAMPUNG_CODE]
     assert outcome.kelurahan["kab_kota"].iloc[0].endswith("Jakarta Timur")
     assert not outcome.weighted  # no design file: a simple random sample of the kampung
-    # the kampung's own estimates equal the estimation engine run on the ingested kampung alone
-    again = ingest_export(split[1], register=city.register, source_name="x")
-    ref = est_mod.compute(again.households, again.persons)
-    ref = ref[ref["level"] == "kelurahan"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(outcome.estimates[["indicator_id", "estimate", "se", "n", "reliability"]], ref[["indicator_id", "estimate", "se", "n", "reliability"]])
+    # without weights the kampung is a simple random sample of its N households: each household proportion is the
+    # plain share of the n households in its universe, with the SRS (with replacement) standard error of a
+    # domain mean, sqrt(N / (N - 1) * sum((y - ybar)^2)) / n (Lohr 2022, sec. 4.3); s / sqrt(n) when n = N
+    k = outcome.estimates.set_index("indicator_id")
+    households = outcome.households
+    checked = 0
+    for indicator in ind.REGISTRY:
+        if indicator.unit != ind.HOUSEHOLD or indicator.measure != ind.PROPORTION or indicator.indicator_id not in k.index:
+            continue
+        y, universe = indicator.values(households)
+        y = np.asarray(y, dtype=float)[np.asarray(universe, dtype=bool)]
+        y = y[~np.isnan(y)]
+        assert k.loc[indicator.indicator_id, "n"] == len(y), indicator.indicator_id
+        if k.loc[indicator.indicator_id, "reliability"] != "suppressed":
+            assert k.loc[indicator.indicator_id, "estimate"] == pytest.approx(y.mean(), abs=1e-12), indicator.indicator_id
+            N = len(households)
+            se = np.sqrt(N / (N - 1) * np.sum((y - y.mean()) ** 2)) / len(y)
+            assert k.loc[indicator.indicator_id, "se"] == pytest.approx(se, rel=1e-6), indicator.indicator_id
+            checked += 1
+    assert checked >= 5
     comp = outcome.comparison
     assert set(comp["vs"]) == {"kota", "city"}
     assert set(comp.loc[comp["vs"] == "kota", "reference_code"]) == {"31.75"}
@@ -136,7 +151,7 @@ def test_decomposition_of_a_city_kelurahan_matches_the_build(city, data_dir):
     persons = pd.read_parquet(data_dir / "processed" / "survey_persons.parquet")
     code = persons["kode_kemendagri"].value_counts().index[0]
     sub = persons[persons["kode_kemendagri"] == code]
-    mine = kampung.decompose_kampung(sub, city.decomposition).set_index("indicator_id")
+    mine = upload.decompose_kampung(sub, city.decomposition).set_index("indicator_id")
     for iid in inequality.DECOMPOSITION_INDICATORS:
         y, universe = ind.get(iid).values(persons)
         ref = inequality.decompose(persons, np.where(universe, y, np.nan), persons["kode_kemendagri"])
@@ -161,16 +176,16 @@ def test_uploaded_kampung_decomposition_adds_up(outcome):
 
 
 def test_downloads_hold_no_personal_data_and_escape_formulas(outcome, tmp_path):
-    for name, payload in (("h.csv", kampung.cleaned_csv(outcome, "households")), ("p.csv", kampung.cleaned_csv(outcome, "persons")),
-                          ("r.html", kampung.report_html(outcome, "id", tr_for("id")))):
+    for name, payload in (("h.csv", upload.cleaned_csv(outcome, "households")), ("p.csv", upload.cleaned_csv(outcome, "persons")),
+                          ("r.html", upload_view.report_html(outcome, "id", tr_for("id")))):
         path = tmp_path / name
         path.write_bytes(payload)
         assert scan_for_pii(path).clean, name
-    back = pd.read_csv(io.BytesIO(kampung.cleaned_csv(outcome)))
+    back = pd.read_csv(io.BytesIO(upload.cleaned_csv(outcome)))
     assert len(back) == len(outcome.households) and back["synthetic"].all()
-    tricky = kampung.UploadOutcome(ok=True, households=outcome.households.assign(kelurahan="=HYPERLINK(\"x\")").head(2))
-    assert pd.read_csv(io.BytesIO(kampung.cleaned_csv(tricky)))["kelurahan"].tolist() == ["'=HYPERLINK(\"x\")"] * 2
-    html = kampung.report_html(outcome, "en", tr_for("en")).decode()
+    tricky = upload.UploadOutcome(ok=True, households=outcome.households.assign(kelurahan="=HYPERLINK(\"x\")").head(2))
+    assert pd.read_csv(io.BytesIO(upload.cleaned_csv(tricky)))["kelurahan"].tolist() == ["'=HYPERLINK(\"x\")"] * 2
+    html = upload_view.report_html(outcome, "en", tr_for("en")).decode()
     assert "<script" not in html and "http" not in html.split("</style>", 1)[1]
     assert "Tengah" in html and i18n.translate("en", "upload.unweighted") in html
 
@@ -179,19 +194,19 @@ def test_pii_typed_in_free_text_is_counted_and_removed(city):
     from tests.survey.bad_exports.cases import ACCEPTED
 
     case = next(a for a in ACCEPTED if a.id == "pii_in_free_text")
-    out = kampung.handle_upload(case.files(), city, tr_for("en"))
+    out = upload.handle_upload(case.files(), city)
     assert out.ok
-    assert kampung.pii_removed_total(out) == {"nik": 1, "kk": 1, "phone": 1, "name": 1}
-    text = kampung.pii_text(kampung.pii_removed_total(out), "en", tr_for("en"))
+    assert upload.pii_removed_total(out) == {"nik": 1, "kk": 1, "phone": 1, "name": 1}
+    text = upload_view.pii_text(out, "en", tr_for("en"))
     assert text.startswith("Personal data removed") and "total 4" in text
     assert scan_for_pii(out.households).clean and scan_for_pii(out.persons).clean
 
 
 def test_every_error_code_has_a_message_in_both_languages():
-    for code in list(ERROR_CODES) + list(kampung.PAGE_ERROR_CODES):
+    for code in list(ERROR_CODES) + list(upload.PAGE_ERROR_CODES):
         for lang in i18n.LANGUAGES:
             assert i18n.has(lang, f"upload.errors.{code}"), (lang, code)
-    assert kampung.error_message("no_such_code", tr_for("en")) == i18n.translate("en", "upload.errors.unknown")
+    assert upload_view.error_message("no_such_code", tr_for("en")) == i18n.translate("en", "upload.errors.unknown")
 
 
 def test_an_unexpected_failure_is_caught_and_logs_only_a_code(split, city, monkeypatch, caplog):
@@ -200,17 +215,17 @@ def test_an_unexpected_failure_is_caught_and_logs_only_a_code(split, city, monke
     def boom(result):
         raise RuntimeError(secret)
 
-    monkeypatch.setattr(kampung, "kampung_estimates", boom)
+    monkeypatch.setattr(upload, "kampung_estimates", boom)
     with caplog.at_level(logging.DEBUG, logger="digidiv.upload"):
-        out = kampung.handle_upload(split[1], city, tr_for("id"))
+        out = upload.handle_upload(split[1], city)
     assert not out.ok and out.error_code == "internal_error"
-    assert out.message == i18n.translate("id", "upload.errors.internal_error")
+    assert upload_view.error_message(out.error_code, tr_for("id")) == i18n.translate("id", "upload.errors.internal_error")
     assert secret not in caplog.text and "internal_error" in caplog.text
     assert out.households is None
 
 
 def test_no_register_is_a_clear_error():
-    out = kampung.handle_upload({"a.csv": b"x,y\n1,2\n"}, None, tr_for("en"))
+    out = upload.handle_upload({"a.csv": b"x,y\n1,2\n"}, None)
     assert out.error_code == "no_city_data"
 
 
@@ -252,7 +267,7 @@ def test_page_shows_the_kampung_against_kota_and_city(app, split, outcome):
     assert i18n.translate("en", "upload.title") in [t.value for t in at.title]
     assert any(w.value == i18n.translate("en", "upload.unweighted") for w in at.warning)
     shown = next(df.value for df in at.dataframe if i18n.translate("en", "upload.col_gap_city") in df.value.columns)
-    expected = kampung.comparison_table(outcome, ks.KAMPUNG_CODE, "en", tr_for("en"))
+    expected = upload_view.comparison_table(outcome, ks.KAMPUNG_CODE, "en", tr_for("en"))
     assert shown[i18n.translate("en", "upload.col_kampung")].tolist() == expected[i18n.translate("en", "upload.col_kampung")].tolist()
     assert shown[i18n.translate("en", "upload.col_gap_city")].tolist() == expected[i18n.translate("en", "upload.col_gap_city")].tolist()
     assert any("Tengah" in m.value for m in at.markdown)

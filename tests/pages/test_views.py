@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from analysis import vega_charts
-from ui import i18n, views
+from ui import i18n
+from ui.data import Built
+from ui.views import common
+from ui.views import map as map_view
+from ui.views import overview as overview_view
+from ui.views import profile as profile_view
 
 T = {lang: (lambda key, _l=lang, **kw: i18n.translate(_l, key, **kw)) for lang in ("id", "en")}
 
@@ -69,7 +74,7 @@ GAPS = pd.DataFrame(
 
 
 def test_direct_map_statuses_cover_every_kelurahan():
-    rows = views.map_rows("direct", "hh_internet", REGISTER, ESTIMATES)
+    rows = map_view.map_rows("direct", "hh_internet", Built(register=REGISTER, estimates=ESTIMATES))
     assert rows["status"].tolist() == ["ok", "flag", "none", "none"]
     assert rows["value"].iloc[0] == pytest.approx(0.97)
     assert pd.isna(rows["value"].iloc[2])  # a suppressed number is never passed to the map
@@ -80,7 +85,7 @@ def _tip_text(tip: dict) -> str:
 
 
 def test_direct_hover_explains_missing_and_flagged():
-    frame = views.map_frame("direct", "hh_internet", REGISTER, "id", T["id"], estimates=ESTIMATES)
+    frame = map_view.map_frame("direct", "hh_internet", Built(register=REGISTER, estimates=ESTIMATES), "id", T["id"])
     hover = {c: _tip_text(tip) for c, tip in zip(frame["kode_kemendagri"], frame["tooltip"])}
     assert frame["tooltip"].iloc[0]["Kelurahan"] == "Gambir" and frame["tooltip"].iloc[0]["SK 95%"] == "93,0–101,0%"
     assert "97,0%" in hover["31.71.01.1001"] and "93,0–101,0%" in hover["31.71.01.1001"]
@@ -90,24 +95,27 @@ def test_direct_hover_explains_missing_and_flagged():
 
 
 def test_sae_map_gives_every_kelurahan_a_modelled_value():
-    frame = views.map_frame("sae", "hh_internet", REGISTER, "en", T["en"], sae=SAE)
+    frame = map_view.map_frame("sae", "hh_internet", Built(register=REGISTER, sae=SAE), "en", T["en"])
     assert (frame["status"] == "ok").all()
     assert frame["value"].tolist() == SAE["estimate"].tolist()
     assert "synthetic (model only" in _tip_text(frame["tooltip"].iloc[3])
 
 
 def test_gap_map_is_difference_from_city_with_significance():
-    frame = views.map_frame("gap", "hh_internet", REGISTER, "en", T["en"], estimates=ESTIMATES, gaps=GAPS)
+    frame = map_view.map_frame("gap", "hh_internet", Built(register=REGISTER, estimates=ESTIMATES, gaps=GAPS), "en", T["en"])
     assert frame["value"].iloc[:2].tolist() == [0.02, -0.15]
     assert frame["status"].tolist() == ["ok", "flag", "none", "none"]
     assert "No significant difference" in _tip_text(frame["tooltip"].iloc[0])
-    assert "Significant difference" in _tip_text(frame["tooltip"].iloc[1])
+    assert "▼ significantly below" in _tip_text(frame["tooltip"].iloc[1])
 
 
-def test_significance_is_ci_excluding_zero():
-    assert views.significant(0.01, 0.2) and views.significant(-0.2, -0.01)
-    assert not views.significant(-0.01, 0.2)
-    assert not views.significant(np.nan, 0.2)
+def test_significance_is_ci_excluding_zero_with_one_mark_convention():
+    assert common.significance(0.01, 0.2) == 1 and common.significance(-0.2, -0.01) == -1
+    assert common.significance(-0.01, 0.2) == 0
+    assert common.significance(np.nan, 0.2) == 0
+    assert [common.significance_mark(lo, hi) for lo, hi in ((0.01, 0.2), (-0.2, -0.01), (-0.01, 0.2))] == [" ▲", " ▼", ""]
+    assert common.significance_words(-0.2, -0.01, T["en"]) == "▼ significantly below"
+    assert common.significance_words(np.nan, 0.2, T["id"]) == "Perbedaan tidak signifikan"
 
 
 def test_selected_code_reads_the_vega_selection_event():
@@ -120,19 +128,20 @@ def test_selected_code_reads_the_vega_selection_event():
 
 def test_profile_uses_direct_then_sae_and_marks_significance():
     indicators = pd.DataFrame({"indicator_id": ["hh_internet"], "label_id": ["Internet RT"], "label_en": ["HH internet"], "higher_is_better": [True]})
-    gambir = views.profile_table("31.71.01.1001", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    built = Built(register=REGISTER, indicators=indicators, estimates=ESTIMATES, sae=SAE, gaps=GAPS)
+    gambir = profile_view.profile_table("31.71.01.1001", built, "en", T["en"])
     assert gambir["Kelurahan"].iloc[0] == "97.0% (93.0–101.0)"
     assert gambir["_source"].iloc[0] == "direct"
-    tengah = views.profile_table("31.75.04.1002", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    tengah = profile_view.profile_table("31.75.04.1002", built, "en", T["en"])
     assert tengah["Kelurahan"].iloc[0] == "88.0% (80.0–96.0) *"  # suppressed direct -> modelled
     assert tengah["Kota"].iloc[0] == "93.0% (89.0–97.0)"
-    cideng = views.profile_table("31.71.01.1002", REGISTER, indicators, "en", T["en"], ESTIMATES, SAE, GAPS)
+    cideng = profile_view.profile_table("31.71.01.1002", built, "en", T["en"])
     assert cideng["Difference from city (pp)"].iloc[0].endswith("▼")
 
 
 def test_readings_sentences_come_from_the_numbers():
     indicators = pd.DataFrame({"indicator_id": ["hh_internet"], "label_id": ["Internet RT"], "label_en": ["HH internet"], "higher_is_better": [True]})
-    sentences = views.readings("hh_internet", "id", T["id"], indicators, ESTIMATES, GAPS)
+    sentences = overview_view.readings("hh_internet", Built(indicators=indicators, estimates=ESTIMATES, gaps=GAPS), "id", T["id"])
     assert sentences[0].startswith("Di tingkat kota, Internet RT: 95,0%")
     assert any("84,0%" in s and "99,0%" in s and "15,0 poin persen" in s for s in sentences)
     assert any("70,0%" in s and "98,0%" in s for s in sentences)
@@ -153,13 +162,13 @@ def test_bps_series_joins_published_years_dki_vs_indonesia():
         }
     )
     published = pd.DataFrame({"indicator": ["households_internet_3m"], "region": ["DKI Jakarta"], "year": [2019], "value": [93.33], "unit": ["% of households"]})
-    series = views.bps_series(bps, "households_internet_3m", "id", "DKI", "Indonesia", published)
+    series = overview_view.bps_series(bps, "households_internet_3m", "id", "DKI", "Indonesia", published)
     assert series[["region", "year", "value"]].values.tolist() == [["DKI", 2019, 93.33], ["DKI", 2022, 95.39], ["Indonesia", 2022, 86.54]]
     assert series["hover"].iloc[0] == "DKI, 2019: 93,33%"
-    assert views.bps_internet_context(bps) == {"year": 2022, "dki": 95.39, "national": 86.54}
+    assert overview_view.bps_internet_context(bps) == {"year": 2022, "dki": 95.39, "national": 86.54}
 
 
 def test_kelurahan_labels_are_searchable_names():
-    labels = views.kelurahan_labels(REGISTER)
+    labels = common.kelurahan_labels(REGISTER)
     assert labels["31.75.04.1002"] == "Tengah (Kramat Jati, Jakarta Timur)"
     assert list(labels)[0] == "31.71.01.1002"  # sorted by kota, kecamatan, name

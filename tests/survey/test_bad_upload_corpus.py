@@ -1,5 +1,5 @@
 """The corpus of broken and hostile exports (tests/survey/bad_exports/cases.py) run through the upload path:
-``analysis.kampung.handle_upload`` in both languages and the Upload page itself (AppTest, the whole dashboard).
+``analysis.upload.handle_upload`` (its message in both languages) and the Upload page itself (AppTest, the whole dashboard).
 
 Each case must produce its specific, friendly message (``upload.errors.<code>`` of the page's language) plus
 the ingestion's value-free detail, never an exception or a traceback; the log holds the error code only.
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis import kampung
+from analysis import upload
 from analysis.privacy import scan_for_pii
 from tests.survey.bad_exports.cases import CASES
 from ui import i18n
+from ui.views import upload as upload_view
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +36,7 @@ def expected_detail(case) -> str:
 def city():
     from analysis.etl.registers import load_register
 
-    return kampung.CityArtefacts(estimates=None, register=load_register())
+    return upload.CityArtefacts(estimates=None, register=load_register())
 
 
 def test_corpus_has_at_least_30_refused_files():
@@ -46,14 +47,14 @@ def test_corpus_has_at_least_30_refused_files():
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_handle_upload_gives_the_specific_message(case, city, caplog):
     design = case.design() if case.design else None
+    with caplog.at_level(logging.DEBUG, logger="digidiv.upload"):
+        out = upload.handle_upload(case.files(), city, design=design)
+    assert not out.ok
+    assert out.error_code == case.code
     for lang in ("id", "en"):
-        with caplog.at_level(logging.DEBUG, logger="digidiv.upload"):
-            out = kampung.handle_upload(case.files(), city, tr_for(lang), design=design)
-        assert not out.ok
-        assert out.error_code == case.code
-        assert out.message == i18n.translate(lang, f"upload.errors.{case.code}")
-        assert out.detail == expected_detail(case)
-        assert out.households is None and out.report == {}
+        assert upload_view.error_message(out.error_code, tr_for(lang)) == i18n.translate(lang, f"upload.errors.{case.code}")
+    assert out.detail == expected_detail(case)
+    assert out.households is None and out.report == {}
     assert f"code={case.code}" in caplog.text
     for name in case.files():  # the log names neither the file nor anything in it
         assert name not in caplog.text

@@ -1,0 +1,130 @@
+"""Every cache of built content: what a page shows, computed once per (inputs, language, build) and shared.
+
+Why: Streamlit reruns the page on every widget change. The overview is the page every visitor opens first, and
+shaping its numbers (the city summary, the readings with their contrasts, the BPS series joined with the
+published figures) is about 0.4 s of pandas work; the map means joining the GeoJSON with the estimates and
+formatting tooltips for 267 kelurahan before it is serialised. A first visit should not pay that, and 20
+visitors arriving together should not pay it 20 times.
+
+Keys are cheap: every function takes the build's bundle (``ui.data.Built``), hashed by its ``key`` (data
+directory and build version, ``HASH_BUILT``), never by its frames, so a rebuild is shown at once.
+``st.cache_data`` hands each caller a copy, so a page that tweaks a cached result (e.g. a figure's height)
+cannot change the cached one. Vega-Lite specs are cached as JSON and parsed fresh on each call, so Streamlit
+sees the same spec on every rerun (it identifies a chart, and keeps its click selection, by the spec).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from analysis import upload, vega_charts
+from ui import data, i18n
+from ui.data import Built
+from ui.views import common
+from ui.views import map as map_view
+from ui.views import overview as overview_view
+
+HASH_BUILT = {Built: lambda b: b.key}
+KEPULAUAN_SERIBU = "31.01"  # Kemendagri code of the kabupaten drawn in the map's inset
+
+
+# --- overview --------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_BUILT)
+def city_summary(built: Built, lang: str) -> pd.DataFrame:
+    return overview_view.city_summary(built, lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=HASH_BUILT)
+def readings(built: Built, indicator: str, lang: str) -> list[str]:
+    return overview_view.readings(indicator, built, lang, i18n.translator(lang))
+
+
+@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
+def bps_series_ids(built: Built) -> list[str]:
+    return overview_view.bps_indicators_with_series(built.bps)
+
+
+def context_spec(built: Built, indicator: str, lang: str) -> dict:
+    """The Vega-Lite spec of DKI against Indonesia for one BPS indicator (a fresh dict from the cached JSON)."""
+    return json.loads(_context_spec_json(built, indicator, lang))
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+def _context_spec_json(built: Built, indicator: str, lang: str) -> str:
+    t = i18n.translator(lang)
+    series = overview_view.bps_series(built.bps, indicator, lang, t("overview.dki"), t("overview.indonesia"), built.published)
+    spec = vega_charts.context_series(series, lang=lang, y_title=overview_view.bps_label(indicator, t))
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+def context_sources(built: Built, indicator: str) -> str:
+    return overview_view.bps_sources(built.bps, indicator)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_BUILT)
+def published_table(built: Built, lang: str) -> pd.DataFrame | None:
+    return overview_view.published_table(built.published, lang, i18n.translator(lang))
+
+
+# --- map -------------------------------------------------------------------------------------------------------
+
+
+def map_spec(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None) -> dict | None:
+    """The Vega-Lite choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None."""
+    spec = _map_spec_json(built, mode, indicator_id, lang, selected)
+    return None if spec is None else json.loads(spec)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, hash_funcs=HASH_BUILT)
+def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None) -> str | None:
+    geojson = data.web_geojson("boundaries_kelurahan")
+    if geojson is None or built.register is None:
+        return None
+    t = i18n.translator(lang)
+    frame = map_view.map_frame(mode, indicator_id, built, lang, t)
+    if (frame["status"] == "none").all():
+        return None
+    label = common.indicator_labels(built.indicators, lang).get(indicator_id, indicator_id)
+    spec = vega_charts.choropleth(
+        geojson,
+        frame,
+        lang=lang,
+        legend_title=t("map.legend_gap") if mode == "gap" else label,
+        no_estimate_name=t("common.no_reliable_estimate"),
+        diverging=mode == "gap",
+        value_range=None if mode == "gap" else map_view.common_range(built, indicator_id),
+        value_format=".0%",
+        # gaps are differences of shares: the legend reads in percentage points ("+20"), as its title says
+        legend_label_expr="format(datum.value * 100, '+.0f')" if mode == "gap" else None,
+        selected=selected,
+        inset_prefix=KEPULAUAN_SERIBU,
+        inset_label=t("map.inset"),
+    )
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, hash_funcs=HASH_BUILT)
+def map_table(built: Built, mode: str, indicator_id: str, lang: str) -> pd.DataFrame:
+    """The map's numbers as a table (its accessible twin), cached like the map."""
+    return map_view.map_table(mode, indicator_id, built, lang, i18n.translator(lang))
+
+
+# --- upload ----------------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=HASH_BUILT)
+def city_artefacts(built: Built) -> upload.CityArtefacts:
+    """The city side of an upload (published estimates, register, the build's city decomposition models), once
+    per build. Shared read-only by every session: it holds public built data only, never an upload."""
+    register = built.register
+    if register is None:
+        from analysis.etl.registers import load_register
+
+        register = load_register()
+    return upload.CityArtefacts.from_tables(built.estimates, register, data.table("decomposition_model"))

@@ -1,0 +1,127 @@
+"""The model page: odds ratios and marginal effects as forest-plot rows, the predicted-access grid, the fit
+table, labels of terms and outcomes. Pure pandas, no Streamlit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import formatting as fmt
+from ui.views.common import EDUCATION_ORDER, Translate, domain_value_label, has_key
+
+_OUTCOME_COLS = ("outcome", "indicator_id", "model")
+
+
+def _outcome_col(frame: pd.DataFrame | None) -> str | None:
+    if frame is None:
+        return None
+    return next((c for c in _OUTCOME_COLS if c in frame), None)
+
+
+def model_outcomes(*frames) -> list[str]:
+    """The model outcomes found in the model tables (in order of first appearance)."""
+    seen: dict[str, None] = {}
+    for frame in frames:
+        col = _outcome_col(frame)
+        if col:
+            for v in frame[col].dropna():
+                seen.setdefault(str(v))
+    return list(seen)
+
+
+def term_label(variable, level, t: Translate) -> str:
+    """A model term in words: ``education`` + ``sma`` -> "Education: Senior secondary (SMA)"."""
+    var_label = t(f"domain_vars.{variable}") if has_key(t, f"domain_vars.{variable}") else str(variable)
+    if level is None or (isinstance(level, float) and np.isnan(level)) or str(level) in ("", "per unit", "<NA>"):
+        return var_label
+    return f"{var_label}: {domain_value_label(str(variable), level, t)}"
+
+
+def _reference_note(rows: pd.DataFrame, t: Translate) -> dict[str, str]:
+    if "reference" not in rows or "variable" not in rows:
+        return {}
+    out = {}
+    for var, ref in zip(rows["variable"], rows["reference"]):
+        if pd.notna(ref) and str(ref):
+            out[str(var)] = domain_value_label(str(var), ref, t)
+    return out
+
+
+def model_forest(frame: pd.DataFrame | None, outcome: str | None, kind: str, lang: str, t: Translate) -> pd.DataFrame:
+    """Rows for ``figures.forest_plot``: odds ratios (``kind`` "or", from ``model_odds_ratios``) or average
+    marginal effects ("ame", from ``model_marginal_effects``), labelled "variable: level (vs reference)"."""
+    if frame is None or frame.empty:
+        return pd.DataFrame()
+    col = _outcome_col(frame)
+    rows = frame[frame[col].astype(str) == outcome] if col and outcome is not None else frame
+    est = "odds_ratio" if kind == "or" else "ame"
+    if est not in rows or "variable" not in rows:
+        return pd.DataFrame()
+    rows = rows[~rows["variable"].astype(str).str.lower().isin(["intercept", "const", "(intercept)"])]
+    rows = rows[rows[est].notna()]
+    refs = _reference_note(rows, t)
+    levels = rows["level"] if "level" in rows else pd.Series([None] * len(rows), index=rows.index)
+    labels = [term_label(v, lvl, t) for v, lvl in zip(rows["variable"], levels)]
+    out = pd.DataFrame({"label": labels, "estimate": rows[est].astype(float).to_numpy(), "ci_low": rows["ci_low"].astype(float).to_numpy(), "ci_high": rows["ci_high"].astype(float).to_numpy()})
+    vs = [f" ({t('model.vs')} {refs[str(v)]})" if str(v) in refs else "" for v in rows["variable"]]
+    if kind == "or":
+        out["hover"] = [f"<b>{lab}</b>{r}<br>OR {fmt.format_number(e, lang, 2)} ({t('common.ci95')} {fmt.format_number(a, lang, 2)}–{fmt.format_number(b, lang, 2)})" for lab, r, e, a, b in zip(out["label"], vs, out["estimate"], out["ci_low"], out["ci_high"])]
+    else:
+        out["hover"] = [f"<b>{lab}</b>{r}<br>{fmt.format_points(e, lang)} ({t('common.ci95')} {fmt.format_ci(a, b, lang, percent=False)})" for lab, r, e, a, b in zip(out["label"], vs, out["estimate"], out["ci_low"], out["ci_high"])]
+    if "p_value" in rows:
+        out["hover"] = [h + f"<br>p = {fmt.format_p_value(v, lang)}" for h, v in zip(out["hover"], rows["p_value"])]
+    return out.reset_index(drop=True)
+
+
+def model_heatmap(grid: pd.DataFrame | None, outcome: str | None, lang: str, t: Translate, specification: str = "main_effects") -> dict | None:
+    """Predicted access by income quintile (columns) x education (rows) with CIs, for ``figures.heatmap``.
+
+    Cells without sample (``n_cell`` 0) are the model's extrapolation and say so in the hover text."""
+    if grid is None or grid.empty or "income_quintile" not in grid or "education" not in grid or "predicted" not in grid:
+        return None
+    col = _outcome_col(grid)
+    rows = grid[grid[col].astype(str) == outcome] if col and outcome is not None else grid
+    if "specification" in rows:
+        rows = rows[rows["specification"] == specification]
+    if rows.empty:
+        return None
+    quintiles = sorted(rows["income_quintile"].dropna().unique(), key=lambda v: float(v))
+    levels = [e for e in EDUCATION_ORDER if e in set(rows["education"])] + sorted(set(rows["education"]) - set(EDUCATION_ORDER))
+    z, text, hover = [], [], []
+    for edu in levels:
+        zr, tr_, hr = [], [], []
+        for q in quintiles:
+            cell = rows[(rows["education"] == edu) & (rows["income_quintile"] == q)]
+            if cell.empty:
+                zr.append(None), tr_.append(""), hr.append("")
+                continue
+            c = cell.iloc[0]
+            zr.append(float(c["predicted"]))
+            tr_.append(fmt.format_percent(c["predicted"], lang, 0))
+            h = f"{domain_value_label('income_quintile', q, t)}, {domain_value_label('education', edu, t)}<br>{fmt.format_percent(c['predicted'], lang)} ({t('common.ci95')} {fmt.format_ci(c['ci_low'], c['ci_high'], lang)})"
+            if "n_cell" in c:
+                h += f"<br>n = {fmt.format_int(c['n_cell'], lang)}" + (f" ({t('model.extrapolated')})" if c["n_cell"] == 0 else "")
+            hr.append(h)
+        z.append(zr), text.append(tr_), hover.append(hr)
+    return {
+        "z": z,
+        "x": [domain_value_label("income_quintile", q, t) for q in quintiles],
+        "y": [domain_value_label("education", e, t) for e in levels],
+        "text": text,
+        "hover": hover,
+    }
+
+
+def model_fit_table(fit: pd.DataFrame, outcome: str | None, lang: str) -> pd.DataFrame:
+    col = _outcome_col(fit)
+    rows = fit[fit[col].astype(str) == outcome] if col and outcome is not None else fit
+    out = rows.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = [fmt.format_number(v, lang, 3) for v in out[c]]
+    return out.reset_index(drop=True)
+
+
+
+def model_label(model_id: str, t: Translate) -> str:
+    return t(f"model.outcomes.{model_id}") if has_key(t, f"model.outcomes.{model_id}") else str(model_id)

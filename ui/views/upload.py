@@ -1,0 +1,146 @@
+"""The Upload page's tables and printable report, from an ``analysis.upload.UploadOutcome`` (numbers and
+codes only): the kampung against its kota and the city, the gap decomposition, the ingestion summary, the
+personal data removed, and the friendly message of an error code. Pure pandas, no Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from analysis import formatting as fmt
+from analysis.stats import indicators as ind
+from analysis.stats import reliability
+from analysis.upload import UploadOutcome, pii_removed_total
+from ui import report
+from ui.views.common import Translate, significance_mark
+
+
+def error_message(code: str, tr: Translate) -> str:
+    """The friendly message for an error code in the page's language (a generic one for unknown codes)."""
+    try:
+        return tr(f"upload.errors.{code}")
+    except KeyError:
+        return tr("upload.errors.unknown")
+
+
+def _signed(x, lang: str) -> str:
+    """A difference of proportions in percentage points with its sign (``+3,2`` / ``−5,1``); the column says "pts"."""
+    if fmt.is_missing(x):
+        return fmt.MISSING
+    text = fmt.format_number(float(x) * 100, lang, 1)
+    return "+" + text if float(x) * 100 >= 0.05 else text
+
+
+def _mark(rel: str, tr: Translate) -> str:
+    return {reliability.FLAG: tr("upload.flag_mark"), reliability.SUPPRESSED: tr("upload.suppressed_mark")}.get(rel, "")
+
+
+def _label(indicator_id: str, lang: str, labels: Mapping[str, str]) -> str:
+    if labels.get(indicator_id):
+        return labels[indicator_id]
+    i = ind.get(indicator_id)
+    return i.label_id if lang == "id" else i.label_en
+
+
+def comparison_table(outcome: UploadOutcome, code: str, lang: str, tr: Translate, indicator_labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per indicator for kelurahan ``code``: kampung, kota, city with CIs, both gaps with CI and
+    significance (▲/▼), reliability marks. Text only (formatted for ``lang``)."""
+    labels = dict(indicator_labels or {})
+    comp = outcome.comparison
+    k = outcome.estimates[outcome.estimates["area_code"] == code] if outcome.estimates is not None else pd.DataFrame()
+    rows = []
+    none = tr("common.no_reliable_estimate")
+    for r in k.itertuples(index=False):
+        row = {
+            tr("upload.col_indicator"): _label(r.indicator_id, lang, labels),
+            tr("upload.col_n"): fmt.format_int(r.n, lang),
+            tr("upload.col_kampung"): (fmt.format_estimate(r.estimate, r.ci_low, r.ci_high, lang) + _mark(r.reliability, tr)) if r.reliability != reliability.SUPPRESSED else none,
+        }
+        for vs in ("kota", "city"):
+            c = comp[(comp["indicator_id"] == r.indicator_id) & (comp["kode_kemendagri"] == code) & (comp["vs"] == vs)] if comp is not None else pd.DataFrame()
+            col_ref, col_gap = tr(f"upload.col_{vs}"), tr(f"upload.col_gap_{vs}")
+            if c.empty:
+                row[col_ref], row[col_gap] = none, none
+                continue
+            c = c.iloc[0]
+            row[col_ref] = (fmt.format_estimate(c["reference_estimate"], c["reference_ci_low"], c["reference_ci_high"], lang) + _mark(c["reference_reliability"], tr)) if c["reference_reliability"] != reliability.SUPPRESSED else none
+            if c["reliability"] == reliability.SUPPRESSED or pd.isna(c["diff"]):
+                row[col_gap] = none
+            else:
+                sig = significance_mark(c["ci_low"], c["ci_high"])
+                row[col_gap] = f"{_signed(c['diff'], lang)} ({fmt.format_ci(c['ci_low'], c['ci_high'], lang, percent=False)}){sig}{_mark(c['reliability'], tr)}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def decomposition_display(outcome: UploadOutcome, code: str, lang: str, tr: Translate) -> pd.DataFrame:
+    d = outcome.decomposition
+    if d is None or d.empty:
+        return pd.DataFrame()
+    d = d[d["kode_kemendagri"] == code]
+    rows = []
+    for r in d.itertuples(index=False):
+        rows.append({
+            tr("upload.col_indicator"): _label(r.indicator_id, lang, {}),
+            tr("upload.col_n"): fmt.format_int(r.n, lang),
+            tr("upload.col_total_gap"): _signed(r.total_gap, lang),
+            tr("upload.col_income"): _signed(r.explained_income, lang),
+            tr("upload.col_education"): _signed(r.explained_education, lang),
+            tr("upload.col_age"): _signed(r.explained_age, lang),
+            tr("upload.col_unexplained"): _signed(r.unexplained, lang),
+        })
+    return pd.DataFrame(rows)
+
+
+def summary_table(outcome: UploadOutcome, lang: str, tr: Translate) -> pd.DataFrame:
+    """Rows in, kept and rejected (by reason), and personal data removed (counts only)."""
+    rep = outcome.report
+    rows = [
+        (tr("upload.sum_households_in"), rep["households"]["rows_in"]),
+        (tr("upload.sum_households_kept"), rep["households"]["rows_out"]),
+        (tr("upload.sum_persons_in"), rep["persons"]["rows_in"]),
+        (tr("upload.sum_persons_kept"), rep["persons"]["rows_out"]),
+    ]
+    for reason, n in rep["rejects"]["households"].items():
+        rows.append((tr("upload.sum_rejected_households", reason=reason), n))
+    for reason, n in rep["rejects"]["persons"].items():
+        rows.append((tr("upload.sum_rejected_persons", reason=reason), n))
+    return pd.DataFrame({tr("upload.col_item"): [r[0] for r in rows], tr("upload.col_count"): [fmt.format_int(r[1], lang) for r in rows]})
+
+
+def pii_text(outcome: UploadOutcome, lang: str, tr: Translate) -> str:
+    """What personal data was removed from the upload, by kind (counts only)."""
+    pii = pii_removed_total(outcome)
+    if not pii:
+        return tr("upload.pii_none")
+    items = ", ".join(f"{tr(f'upload.pii_kind.{k}')} {fmt.format_int(v, lang)}" for k, v in sorted(pii.items()))
+    return tr("upload.pii_removed", items=items, total=fmt.format_int(sum(pii.values()), lang))
+
+
+def report_html(outcome: UploadOutcome, lang: str, tr: Translate, indicator_labels: Mapping[str, str] | None = None) -> bytes:
+    """The printable report (``ui.report.html_report``): counts, estimates and contrasts only, no row of the
+    upload, no free text, no identifier."""
+    blocks: list[report.Block] = []
+    if outcome.synthetic:
+        blocks.append(("warn", tr("upload.synthetic_upload")))
+    if outcome.city_synthetic:
+        blocks.append(("warn", tr("banner.synthetic")))
+    blocks += [
+        ("note", tr("upload.weighted") if outcome.weighted else tr("upload.unweighted")),
+        ("note", tr("upload.independent_note")),
+        ("h2", tr("upload.summary")),
+        ("table", summary_table(outcome, lang, tr)),
+        ("note", pii_text(outcome, lang, tr)),
+    ]
+    for k in outcome.kelurahan.itertuples(index=False):
+        blocks += [
+            ("h2", tr("upload.kampung_heading", kelurahan=k.kelurahan, kecamatan=k.kecamatan, kota=k.kab_kota)),
+            ("table", comparison_table(outcome, k.kode_kemendagri, lang, tr, indicator_labels)),
+        ]
+        dec = decomposition_display(outcome, k.kode_kemendagri, lang, tr)
+        if not dec.empty:
+            blocks += [("h2", tr("upload.decomposition")), ("table", dec), ("note", tr("upload.decomposition_note"))]
+    blocks += [("note", tr("upload.table_note") + " " + tr("common.sig_legend")), ("note", tr("upload.report_footer"))]
+    return report.html_report(tr("upload.report_title"), lang, blocks)
