@@ -53,7 +53,8 @@ from analysis.csv_safety import FORMULA_PREFIXES, escape_formula  # noqa: F401  
 from analysis.errors import InputError
 from analysis.privacy import MARKER, Scrubber, redact_errors
 from analysis.survey import schema as S
-from analysis.survey.questionnaire import EDUCATION_LEVEL, EXPENDITURE_BRACKETS, FormDefinition, load_form
+from analysis.survey.questionnaire import FormDefinition, load_form
+from analysis.survey.schema import EDUCATION_LEVEL, EXPENDITURE_BRACKETS
 from analysis.tables import Field, Table
 
 # --- limits -------------------------------------------------------------------------------------------------

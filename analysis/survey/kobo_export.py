@@ -31,7 +31,6 @@ and phone numbers (``+62``/``08``) typed into the notes, duplicate submissions (
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +38,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.survey import questionnaire as q
+from analysis.survey.schema import DIPLOMAS, EXPENDITURE_BRACKETS, OCCUPATIONS
 from analysis.tables import atomic_write_bytes
 
 MAIN_SHEET = "SYNTHETIC akses digital"
 FILE_STEM = "akses_digital_jakarta_SYNTHETIC"
 KOBO_VERSION = "vSYNTH2025a1aksesDigitalJkt"
+# The demo survey's fieldwork: submissions are dated within these days (test submissions before them).
+FIELDWORK_START = "2025-02-03"
+FIELDWORK_DAYS = 54
 META_COLUMNS = ["_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by",
                 "__version__", "_tags", "_index"]
 COPY_FIELDS = ["_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by",
@@ -106,8 +109,6 @@ def _fmt_local(ts: pd.Series) -> pd.Series:
 
 def submissions_from_population(pop, rw: pd.DataFrame, chosen: np.ndarray, seed: int) -> Submissions:
     """The sampled households and their members as clean submissions (XML values)."""
-    from analysis.survey.generate import EDU_CATS, FIELDWORK_DAYS, FIELDWORK_START, OCCUPATIONS
-
     rng = np.random.default_rng(seed + 7)
     hh = {k: v[chosen] for k, v in pop.hh.items()}
     n = len(chosen)
@@ -137,7 +138,7 @@ def submissions_from_population(pop, rw: pd.DataFrame, chosen: np.ndarray, seed:
             "lokasi/kelurahan_other": "",
             "lokasi/rw": rw_no.astype(str),
             "rumah_tangga/hh_size": hh["size"].astype(str),
-            "rumah_tangga/expenditure_bracket": np.array(list(q.EXPENDITURE_BRACKETS))[hh["bracket"]],
+            "rumah_tangga/expenditure_bracket": np.array(list(EXPENDITURE_BRACKETS))[hh["bracket"]],
             "rumah_tangga/dtks": np.array(["no", "yes", "dk"])[hh["dtks"]],
             "rumah_tangga/received_bansos": np.array(["no", "yes", "dk"])[hh["bansos"]],
             "rumah_tangga/received_bst": np.where(hh["bst"] >= 0, np.array(["no", "yes", "dk", ""])[hh["bst"]], ""),
@@ -179,8 +180,8 @@ def submissions_from_population(pop, rw: pd.DataFrame, chosen: np.ndarray, seed:
             "anggota/member": [f"anggota ke-{i}" for i in pp["line"][pidx]],
             "anggota/age": age.astype(str),
             "anggota/sex": np.where(pp["sex"][pidx] == 0, "L", "P"),
-            "anggota/education": np.where(e5, EDU_CATS[pp["edu"][pidx]], ""),
-            "anggota/occupation": np.where(e10, OCCUPATIONS[np.maximum(pp["occupation"][pidx], 0)], ""),
+            "anggota/education": np.where(e5, np.array(DIPLOMAS)[pp["edu"][pidx]], ""),
+            "anggota/occupation": np.where(e10, np.array(OCCUPATIONS)[np.maximum(pp["occupation"][pidx], 0)], ""),
             "anggota/literate": np.where(e5, _yn(pp["literate"][pidx]), ""),
             "anggota/uses_internet": np.where(e5, _yn(pp["internet"][pidx]), ""),
             "anggota/owns_smartphone": np.where(e5, _yn(pp["smartphone"][pidx]), ""),
@@ -251,8 +252,6 @@ def misspell(name: str, rng: np.random.Generator) -> str:
 
 def inject_dirt(sub: Submissions, rng: np.random.Generator, form: q.FormDefinition) -> tuple[Submissions, dict]:
     """Apply :data:`DIRT_RATES`; return the dirty submissions and the counts per kind (never values)."""
-    from analysis.survey.generate import FIELDWORK_START
-
     main, rep = sub.main.copy(), sub.repeat.copy()
     n = len(main)
     counts: dict[str, int] = {}
