@@ -39,7 +39,7 @@ de-duplication, personal-data removal, kelurahan matching) **in memory**, then:
    The kampung's own data never enter the city model (it is an independent sample, not part of the fit).
 
 4. **Downloads**: the PII-free cleaned tables as spreadsheet-safe CSV (formula cells escaped,
-   ``analysis.survey.ingest.escape_formula``) and a printable, self-contained HTML report (no script, no
+   ``analysis.csv_safety.escape_formula``) and a printable, self-contained HTML report (no script, no
    external request; print it to PDF from the browser).
 
 Nothing here writes to disk or logs a value: failures are logged by error code only. All page text is passed
@@ -60,13 +60,14 @@ import pandas as pd
 from scipy import stats
 
 from analysis import formatting as fmt
+from analysis.csv_safety import escape_formula
 from analysis.errors import InputError
 from analysis.privacy import scrub_text
 from analysis.stats import estimates as est_mod
 from analysis.stats import indicators as ind
 from analysis.stats import inequality, reliability
 from analysis.stats.inequality import DECOMPOSITION_TERMS, GROUP_OF_TERM, MIN_N
-from analysis.survey.ingest import ERROR_CODES, IngestResult, escape_formula, ingest_export
+from analysis.survey.ingest import ERROR_CODES, IngestResult, ingest_export
 
 log = logging.getLogger("digidiv.upload")
 

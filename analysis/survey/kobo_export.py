@@ -401,7 +401,7 @@ def format_tables(sub: Submissions, form: q.FormDefinition, values: str = "xml",
     return main_out, rep_out
 
 
-def _csv_bytes(df: pd.DataFrame, delimiter: str) -> bytes:
+def kobo_csv_bytes(df: pd.DataFrame, delimiter: str) -> bytes:
     """Kobo's CSV: every value double-quoted (quotes doubled inside), ``\r\n`` line ends. Written with
     pyarrow's CSV writer, which is an order of magnitude faster than pandas at the benchmark's million rows."""
     import pyarrow as pa
@@ -456,7 +456,7 @@ def write_export(sub: Submissions, out: Path, opts, rng: np.random.Generator, fo
     paths = []
     if opts.format in ("csv", "both"):
         for path, df in [(out / f"{FILE_STEM}.csv", main), (out / f"{FILE_STEM}-{q.REPEAT_NAME}.csv", rep)]:
-            atomic_write_bytes(path, _csv_bytes(df, opts.delimiter))
+            atomic_write_bytes(path, kobo_csv_bytes(df, opts.delimiter))
             paths.append(path)
     if opts.format in ("xlsx", "both"):
         path = out / f"{FILE_STEM}.xlsx"
