@@ -413,7 +413,7 @@ def kobo_csv_bytes(df: pd.DataFrame, delimiter: str) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _xlsx_bytes(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
+def kobo_xlsx_bytes(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
     """XLSX the way formpack writes it (XlsxWriter, ``constant_memory``), with fixed document dates so the
     bytes are reproducible (XlsxWriter already stamps zip members with a fixed date)."""
     import datetime as dt
@@ -460,7 +460,7 @@ def write_export(sub: Submissions, out: Path, opts, rng: np.random.Generator, fo
             paths.append(path)
     if opts.format in ("xlsx", "both"):
         path = out / f"{FILE_STEM}.xlsx"
-        atomic_write_bytes(path, _xlsx_bytes([(MAIN_SHEET, main), (q.REPEAT_NAME, rep)]))
+        atomic_write_bytes(path, kobo_xlsx_bytes([(MAIN_SHEET, main), (q.REPEAT_NAME, rep)]))
         paths.append(path)
     manifest = {"rates": DIRT_RATES, "counts": counts, "submissions_clean": int(len(sub.main) - counts.get("duplicate_submission", 0) - counts.get("test_submission", 0)) if counts else int(len(sub.main)),
                 "submissions_exported": int(len(main)), "roster_rows_exported": int(len(rep))}

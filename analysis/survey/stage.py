@@ -112,7 +112,7 @@ def publish_scrubbed_export(src: Path, dest: Path, delimiter: str = ";") -> dict
     dest.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(dest / main_csv.name, kobo_export.kobo_csv_bytes(main, delimiter))
     atomic_write_bytes(dest / rep_csv.name, kobo_export.kobo_csv_bytes(rep, delimiter))
-    atomic_write_bytes(dest / f"{kobo_export.FILE_STEM}.xlsx", kobo_export._xlsx_bytes([(kobo_export.MAIN_SHEET, main), (REPEAT_NAME, rep)]))
+    atomic_write_bytes(dest / f"{kobo_export.FILE_STEM}.xlsx", kobo_export.kobo_xlsx_bytes([(kobo_export.MAIN_SHEET, main), (REPEAT_NAME, rep)]))
     for name in ("design.csv", "truth.json", "truth_kelurahan.csv", "README.txt"):
         if (src / name).is_file():
             atomic_write_bytes(dest / name, (src / name).read_bytes())

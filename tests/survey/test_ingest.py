@@ -4,7 +4,6 @@ manifest (dirt counts) and truth (kelurahan rates): the build stage ``analysis.s
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
