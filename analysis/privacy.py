@@ -39,6 +39,7 @@ reasons are the point of the question.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
@@ -54,6 +55,7 @@ from lokal.phone import parse_phone
 from lokal.samaran import detect_pii
 
 from analysis.errors import InputError
+from analysis.etl.readers import decode_text, sniff_delimiter
 
 MARKER = "[dihapus]"
 KINDS = ("nik", "kk", "phone", "name", "email", "other_id")
@@ -506,10 +508,11 @@ def _scan_file(path: Path, kinds: tuple[str, ...], label: str) -> PiiScan:
         cols = [c for c in table.column_names if c != "geometry"]
         result = _scan_frame(table.select(cols).to_pandas(), kinds, label)
     elif suffix in (".csv", ".tsv"):
-        sep = "\t" if suffix == ".tsv" else None
         try:
-            df = pd.read_csv(path, dtype=str, sep=sep, engine="python" if sep is None else "c", keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+            text, _ = decode_text(path.read_bytes(), label)
+            sep = "\t" if suffix == ".tsv" else sniff_delimiter(text)
+            df = pd.read_csv(io.StringIO(text), dtype=str, sep=sep, keep_default_na=False)
+        except (InputError, pd.errors.ParserError, pd.errors.EmptyDataError):
             return _scan_plain(path.read_bytes().decode("utf-8", "replace"), kinds, label)
         result = _scan_frame(df, kinds, label)
     elif suffix in (".xlsx", ".xlsm"):

@@ -39,7 +39,7 @@ de-duplication, personal-data removal, kelurahan matching) **in memory**, then:
    The kampung's own data never enter the city model (it is an independent sample, not part of the fit).
 
 4. **Downloads**: the PII-free cleaned tables as spreadsheet-safe CSV (formula cells escaped,
-   ``analysis.survey.ingest.escape_formula``). The page's tables and the printable report are the ui's
+   ``analysis.csv_safety.escape_formula``). The page's tables and the printable report are the ui's
    (``ui.views.upload``).
 
 Nothing here writes to disk or logs a value: failures are logged by error code only. No page text lives here:
@@ -59,18 +59,14 @@ import pandas as pd
 from scipy import stats
 
 from analysis.areas import CITY_CODE
+from analysis.csv_safety import escape_formula
 from analysis.errors import InputError
 from analysis.privacy import scrub_text
 from analysis.stats import estimates as est_mod
 from analysis.stats import indicators as ind
 from analysis.stats import inequality, reliability
 from analysis.stats.inequality import DECOMPOSITION_TERMS, MIN_N
-from analysis.survey.ingest import (
-    ERROR_CODES,
-    IngestResult,
-    escape_formula,
-    ingest_export,
-)
+from analysis.survey.ingest import ERROR_CODES, IngestResult, ingest_export
 
 log = logging.getLogger("digidiv.upload")
 

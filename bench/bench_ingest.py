@@ -47,7 +47,8 @@ def one(workdir: Path) -> None:
     """A single ingest, in this process; prints one JSON line."""
     from analysis.etl.registers import load_register
     from analysis.survey import kobo_export
-    from analysis.survey.ingest import export_files, ingest_export
+    from analysis.survey.export_files import export_files
+    from analysis.survey.ingest import ingest_export
 
     register = load_register()
     files = export_files(workdir / f"{kobo_export.FILE_STEM}.csv")

@@ -9,6 +9,7 @@ code                   meaning
 ``empty_file``         0 bytes (or only whitespace / a byte-order mark)
 ``not_a_table``        binary content (an image, a PDF, an archive that is not a workbook) or a workbook
                        openpyxl cannot open
+``bad_encoding``       the bytes contradict the file's byte-order mark (UTF-8 or UTF-16 with BOM)
 ``empty_sheet``        the worksheet (or every worksheet) of an XLSX holds no cell
 ``sheet_not_found``    the requested sheet does not exist (the message lists the sheets)
 ``header_only``        a header and no data row
@@ -23,10 +24,12 @@ code                   meaning
 
 What it detects, so callers do not have to:
 
-- **Encoding**: UTF-8 with or without BOM, else Windows-1252 (a superset of Latin-1 for printable text), else
+- **Encoding** (``decode_text``, the project's one CSV decoder, also used by the register and survey
+  ingestion): UTF-8 with or without BOM, else Windows-1252 (a superset of Latin-1 for printable text), else
   Latin-1 (which decodes any byte). UTF-16 with a BOM is also accepted (Excel "Unicode text").
-- **Delimiter**: ``,`` ``;`` tab or ``|``: the candidate that splits the first lines into the most consistent
-  number (> 1) of fields wins; ``;`` files from Indonesian-locale Excel usually carry decimal commas.
+- **Delimiter** (``sniff_delimiter``, likewise shared): ``,`` ``;`` tab or ``|``: the candidate that splits the
+  first lines into the most consistent number (> 1) of fields wins; ``;`` files from Indonesian-locale Excel
+  usually carry decimal commas.
 - **Missing markers** used by BPS and spreadsheets: ``-`` ``–`` ``—`` ``…`` ``...`` ``NA`` ``N/A`` ``n.a.``
   ``null`` and empty cells become ``<NA>``.
 - **Numbers**: per column, decimal commas (``95,39``) and thousands separators (``2.743.643`` or
@@ -239,26 +242,62 @@ def _reject_binary(raw: bytes, label: str) -> None:
         raise InputError("not_a_table", "binary content (control characters), not a text table", label)
 
 
-def decode_text(raw: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (BOM or not), UTF-16 with BOM, else cp1252, else Latin-1; return (text, encoding)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+TEXT_FALLBACKS = ("cp1252", "latin-1")  # Excel on Windows writes cp1252; Latin-1 decodes any byte
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+SNIFF_LINES = 50
+SNIFF_CHARS = 1 << 20  # the sniffer reads at most the first MiB (an upload may hold 50 MB)
 
 
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that gives the most consistent field count (> 1) over the first 50 non-blank lines."""
-    lines = [ln for ln in text.splitlines() if ln.strip()][:50]
-    best, best_score = ",", -1.0
+def decode_text(raw: bytes, source: str | None = None, fallbacks: Iterable[str] = TEXT_FALLBACKS) -> tuple[str, str]:
+    """The project's one text decoder for CSV files; returns (text without BOM, encoding used).
+
+    A byte-order mark is a declaration: UTF-8 with a BOM (``utf-8-sig``) or UTF-16 with a BOM, and bytes that
+    contradict it are ``bad_encoding`` (the file was damaged or concatenated from two encodings). Without a
+    BOM: UTF-8, else each of ``fallbacks`` in turn (by default Windows-1252, then Latin-1, which decodes any
+    byte). The message never quotes the undecodable bytes.
+    """
+    if raw.startswith(UTF8_BOM):
+        candidates, body = [("utf-8", "utf-8-sig")], raw[3:]
+    elif raw.startswith(UTF16_BOMS):
+        candidates, body = [("utf-16", "utf-16")], raw
+    else:
+        candidates, body = [("utf-8", "utf-8"), *((enc, enc) for enc in fallbacks)], raw
+    for codec, name in candidates:
+        try:
+            return body.decode(codec), name
+        except UnicodeDecodeError:
+            continue
+    declared = candidates[0][1] if len(candidates) == 1 else "UTF-8 or " + ", ".join(fallbacks)
+    raise InputError("bad_encoding", f"the text is not valid {declared}: save the file again as UTF-8", source)
+
+
+def _sample_lines(text: str) -> list[str]:
+    """The first ``SNIFF_LINES`` non-blank lines, read from at most ``SNIFF_CHARS`` characters."""
+    lines = text[:SNIFF_CHARS].splitlines()
+    if len(text) > SNIFF_CHARS and len(lines) > 1:
+        lines = lines[:-1]  # the sample ends inside this line
+    return [ln for ln in lines if ln.strip()][:SNIFF_LINES]
+
+
+def _either(names: list[str], word: str = "or") -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {word} " + names[-1]
+
+
+def sniff_delimiter(
+    text: str, *, allowed: Iterable[str] = DELIMITERS, single_column: bool = True, source: str | None = None
+) -> str:
+    """The project's one delimiter sniffer: of ``,`` ``;`` tab and ``|``, the one that splits the first 50
+    non-blank lines (quote-aware) into the most consistent number (> 1) of fields.
+
+    ``allowed``: the delimiters the caller accepts; a file clearly split by another one is ``wrong_delimiter``
+    (saying which it is). ``single_column``: when no delimiter splits the lines, return the first allowed one
+    (a one-column table) if True, else raise ``wrong_delimiter``.
+    """
+    allowed = tuple(allowed)
+    lines = _sample_lines(text)
+    best, best_score = None, -1.0
     for delim in DELIMITERS:
         try:
             counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
@@ -272,6 +311,16 @@ def sniff_delimiter(text: str) -> str:
         score = freq / len(counts) + 0.001 * min(modal, 50)
         if score > best_score + 1e-9:
             best, best_score = delim, score
+    if best is None:
+        if single_column:
+            return allowed[0]
+        seps = [DELIMITER_NAMES[d] + "-" for d in allowed]
+        seps[-1] += "separated"
+        raise InputError("wrong_delimiter", f"the header has a single column: the file is not {_either(seps)}", source)
+    if best not in allowed:
+        what = "tabs" if best == "\t" else repr(best)
+        wanted = _either([f"a {DELIMITER_NAMES[d]}" for d in allowed])
+        raise InputError("wrong_delimiter", f"columns are separated by {what}; export the CSV with {wanted}", source)
     return best
 
 
@@ -447,7 +496,7 @@ def read_table(
             _reject_binary(raw, label)
             raise InputError("not_a_table", "the file is named .xlsx but is not an Excel workbook", label)
         _reject_binary(raw, label)
-        text, encoding = decode_text(raw)
+        text, encoding = decode_text(raw, label)
         delimiter = sniff_delimiter(text)
         rows = _split_csv(text, delimiter, label)
         sheet_name = None

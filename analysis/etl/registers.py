@@ -9,7 +9,8 @@ source ``crosswalk_bps_kemendagri``): a kelurahan's kecamatan and kota are found
 
 Inputs and checks (each failure is a specific ``InputError`` or a rejects row with a reason):
 
-- encoding (UTF-8, UTF-8 with BOM, or latin-1/cp1252 as exported by Excel) and delimiter (``,`` or ``;``);
+- encoding (UTF-8, UTF-8 with BOM, or cp1252/latin-1 as exported by Excel) and delimiter (``,`` or ``;``; tab and
+  ``|`` are accepted too), both with ``analysis.etl.readers``' one decoder and sniffer;
 - required columns (a few known renamings are accepted and noted; anything else is ``missing_columns``);
 - code formats per level (BPS 4/7/10 digits, Kemendagri ``NN.NN`` / ``NN.NN.NN`` / ``NN.NN.NN.NNNN``), the
   province, unknown levels, empty names, duplicate codes, a unit whose ``bps_parent`` is not in the file, a
@@ -35,6 +36,7 @@ import pandas as pd
 
 from analysis import config, sources
 from analysis.errors import InputError
+from analysis.etl import readers
 from analysis.tables import REJECT_COLUMNS, Field, Table
 
 STAGE = "registers"
@@ -150,32 +152,6 @@ def normalise_name(name: str) -> str:
 # --- reading the crosswalk ------------------------------------------------------------------------------------
 
 
-def _decode(payload: bytes, source: str) -> tuple[str, str]:
-    if not payload.strip():
-        raise InputError("empty_file", "the crosswalk file is empty", source)
-    if payload.startswith(b"\xef\xbb\xbf"):
-        return payload[3:].decode("utf-8"), "utf-8-sig"
-    if payload.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return payload.decode("utf-16"), "utf-16"
-    try:
-        return payload.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return payload.decode("cp1252", errors="replace"), "latin-1"
-
-
-def _delimiter(text: str, source: str) -> str:
-    header = text.lstrip("\ufeff").splitlines()[0]
-    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    delim = max(counts, key=counts.get)
-    if counts[delim] == 0:
-        raise InputError(
-            "no_delimiter",
-            f"the header line has no ',' or ';' delimiter (expected columns {', '.join(REQUIRED_COLUMNS)})",
-            source,
-        )
-    return delim
-
-
 def read_crosswalk(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Read the bridging CSV into strings, whatever its encoding and delimiter; return (frame, notes).
 
@@ -185,11 +161,14 @@ def read_crosswalk(path: Path) -> tuple[pd.DataFrame, list[str]]:
     source = path.name
     if not path.is_file():
         raise InputError("missing_file", "the crosswalk file does not exist", str(path))
-    text, encoding = _decode(path.read_bytes(), source)
+    payload = path.read_bytes()
+    if not payload.strip():
+        raise InputError("empty_file", "the crosswalk file is empty", source)
+    text, encoding = readers.decode_text(payload, source)
     notes = []
     if encoding != "utf-8":
         notes.append(f"{source}: read as {encoding}")
-    delim = _delimiter(text, source)
+    delim = readers.sniff_delimiter(text, single_column=False, source=source)
     if delim != ",":
         notes.append(f"{source}: delimiter {delim!r}")
     try:

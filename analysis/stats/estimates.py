@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis.stats import indicators as ind
 from analysis.stats.design import SurveyDesign
+from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.estimates"
@@ -37,8 +38,7 @@ CITY_CODE = "31"
 DOMAIN_VARS = ("income_quintile", "education", "age_group", "sex")
 LEVELS = ("city", "kota", "kelurahan", "domain")
 PROPORTION_CI = "korn-graubard"
-AGE_BINS = [5, 15, 25, 45, 60, np.inf]
-AGE_LABELS = ["5-14", "15-24", "25-44", "45-59", "60+"]
+AGE_BINS = [*AGE_GROUP_EDGES, np.inf]
 
 ESTIMATE_COLUMNS = [
     "indicator_id", "level", "area_code", "domain_var", "domain_value",
@@ -65,7 +65,7 @@ FIELDS = [
 
 def age_group(age) -> pd.Series:
     """BPS-style age groups used across the project (NA under 5)."""
-    return pd.cut(pd.to_numeric(pd.Series(age), errors="coerce"), AGE_BINS, right=False, labels=AGE_LABELS).astype("string")
+    return pd.cut(pd.to_numeric(pd.Series(age), errors="coerce"), AGE_BINS, right=False, labels=list(AGE_GROUPS)).astype("string")
 
 
 def _household_frame(households: pd.DataFrame) -> pd.DataFrame:

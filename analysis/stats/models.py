@@ -43,14 +43,11 @@ from scipy.linalg import cho_factor, cho_solve
 
 from analysis.errors import InputError
 from analysis.stats.design import linearized_covariance
+from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS, EDUCATION_LEVELS, INCOME_QUINTILES, SEXES
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.models"
 
-INCOME_QUINTILES = (1, 2, 3, 4, 5)
-EDUCATION_LEVELS = ("no_diploma", "sd", "smp", "sma", "tertiary")
-AGE_GROUPS = ("5-14", "15-24", "25-44", "45-59", "60+")
-SEXES = ("L", "P")
 MIN_INTERACTION_CELL = 30  # units in an income x education cell for it to get its own interaction coefficient
 ADULT_AGE = 17  # KTP age: a resident gets an NIK-bearing identity card, needed to log in to JAKI
 
@@ -107,7 +104,7 @@ MODELS = (
 
 def _respondent_age_group(age: pd.Series) -> pd.Series:
     a = pd.to_numeric(age, errors="coerce")
-    bins = [5, 15, 25, 45, 60, np.inf]
+    bins = [*AGE_GROUP_EDGES, np.inf]
     return pd.cut(a, bins=bins, right=False, labels=list(AGE_GROUPS)).astype("object").where(a.notna() & (a >= 5))
 
 

@@ -51,19 +51,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.survey import design as design_mod
-from analysis.survey.questionnaire import EXPENDITURE_BRACKETS
+from analysis.survey import kobo_export
+from analysis.survey.schema import AGE_GROUPS, DIPLOMAS, EDUCATION_LEVEL, EDUCATION_LEVELS, EXPENDITURE_BRACKETS
 
 SURVEY_ID = "demo-synthetic-2025"
-FIELDWORK_START = "2025-02-03"
-FIELDWORK_DAYS = 54
 
-EDU_CATS = np.array(["tidak_punya", "sd", "smp", "sma", "smk", "d1_d3", "d4_s1", "s2_s3"])
-EDU_LEVEL5 = np.array([0, 1, 2, 3, 3, 4, 4, 4])  # -> no_diploma, sd, smp, sma, tertiary
-LEVEL5_NAMES = ["no_diploma", "sd", "smp", "sma", "tertiary"]
+# diploma code (index into schema.DIPLOMAS) -> level code (index into schema.EDUCATION_LEVELS)
+EDU_LEVEL5 = np.array([EDUCATION_LEVELS.index(EDUCATION_LEVEL[d]) for d in DIPLOMAS])
 EDU_ADULT_CUM = [0.07, 0.22, 0.39, 0.62, 0.72, 0.77, 0.97]  # adult (22+) diploma distribution, cumulative
-AGE_GROUPS = ["5-14", "15-24", "25-44", "45-59", "60+"]
-OCCUPATIONS = np.array(["school", "housework", "not_working", "employee", "own_account", "casual",
-                        "family_worker", "retired", "other"])
 
 MODEL = {
     "kelurahan": {"x_low_education": 0.7, "v_random": 0.5, "oversample_poverty_quantile": 0.9, "rw_random": 0.3},
@@ -200,7 +195,7 @@ def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame
 
     mi = m["internet"]
     b_q = np.array([mi["quintile"][str(q)] for q in range(1, 6)])
-    b_edu = np.array([mi["education_15plus"][n] for n in LEVEL5_NAMES])
+    b_edu = np.array([mi["education_15plus"][n] for n in EDUCATION_LEVELS])
     b_age = np.array([mi["age_group"][g] for g in AGE_GROUPS])
     eta = (mi["intercept"] + b_q[quint[p_hh] - 1] + np.where(age >= 15, b_edu[level], 0.0)
            + b_age[np.maximum(age_group, 0)] + np.where(sex == 1, mi["sex"]["P"], 0.0)
@@ -297,7 +292,7 @@ def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame
 
 
 def _occupation(age, sex, rng):
-    """Main activity by age and sex (a coarse BPS-like mix), as codes into :data:`OCCUPATIONS` (-1 under 10)."""
+    """Main activity by age and sex (a coarse BPS-like mix), as codes into ``schema.OCCUPATIONS`` (-1 under 10)."""
     n = len(age)
     r = rng.random(n)
     occ = np.full(n, -1, dtype=np.int8)
@@ -436,8 +431,6 @@ def generate(opts: GenerateOptions, covariates: pd.DataFrame | None = None, regi
 
     Deterministic: the same seed, options and inputs give byte-identical files.
     """
-    from analysis.survey import kobo_export
-
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(opts.seed)

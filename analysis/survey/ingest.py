@@ -31,38 +31,38 @@ What ingestion does, in order (Lohr 2022 ch. 8 on nonresponse and data cleaning;
 
 Every dropped row lands in a rejects table with its reason; households and persons each satisfy
 rows in = rows out + rows rejected. Free text is never kept. Messages never quote a cell.
+
+The steps live in: ``analysis.survey.export_files`` (finding, loading and reading the files; main table vs
+roster), ``analysis.survey.headers`` (columns to questionnaire fields), ``analysis.survey.derive`` (answers to
+canonical values and the analysis variables); this module holds the ingest itself (the order above,
+duplicates, kelurahan, design, rejects) and its result.
 """
+
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import json
-import re
-import zipfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.csv_safety import FORMULA_PREFIXES, escape_formula  # noqa: F401  (re-exported)
 from analysis.errors import InputError
+from analysis.etl.readers import decode_text, sniff_delimiter
 from analysis.privacy import MARKER, Scrubber, redact_errors
 from analysis.survey import schema as S
-from analysis.survey.questionnaire import EDUCATION_LEVEL, EXPENDITURE_BRACKETS, FormDefinition, load_form
-from analysis.tables import Field, Table
+from analysis.survey.derive import TEST_PATTERN, add_respondent, canonical_frame, derive_households, derive_persons
+from analysis.survey.export_files import MAX_FILE_BYTES, export_files, find_tables, load_files
+from analysis.survey.headers import map_headers, normalise_header, require_columns
+from analysis.survey.questionnaire import FormDefinition, load_form
+from analysis.tables import Table
 
-# --- limits -------------------------------------------------------------------------------------------------
-
-MAX_FILE_BYTES = 50 * 1024 * 1024  # issue 6: uploads up to 50 MB
-MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024  # all members of a workbook, decompressed
-MAX_XLSX_MEMBER = 300 * 1024 * 1024
-MAX_XLSX_RATIO = 200  # decompressed / compressed size of one member (text XML compresses ~10-30x)
-MAX_XLSX_MEMBERS = 1000
+AGE_MIN, AGE_MAX = 0, 110  # roster ages outside this range are rejects
 
 ERROR_CODES = {
     "empty_file": "The file is empty.",
@@ -74,6 +74,7 @@ ERROR_CODES = {
     "empty_sheet": "A sheet or CSV file has no header or no rows.",
     "missing_roster": "The household roster (repeat 'anggota') is missing: export with repeat groups.",
     "missing_main": "The main (household) table is missing: only the roster was given.",
+    "bad_encoding": "The text of a CSV file contradicts its byte-order mark (UTF-8 or UTF-16).",
     "wrong_delimiter": "The CSV columns are not separated by a comma or semicolon.",
     "malformed_csv": "The CSV cannot be parsed (unbalanced quotes or broken rows).",
     "malformed_xlsx": "The workbook cannot be read.",
@@ -87,53 +88,6 @@ ERROR_CODES = {
     "bad_design": "The design file cannot be used.",
     "too_many_files": "Too many files: give the main table and the roster.",
 }
-
-# --- fixed derivations --------------------------------------------------------------------------------------
-
-# Expenditure bracket -> quintile. Fixed cut-points, the same for the demo survey and every upload, so that
-# an NGO's kampung is placed on the city's scale rather than on its own. Quintile boundaries of DKI monthly
-# household expenditure (Susenas DKI: mean per-capita expenditure about Rp2.3 million in 2022, 3.6 persons
-# per household; poverty line about Rp0.8 million per capita) fall near Rp3, 5, 7.5 and 10 million; the
-# form's two lowest brackets (under Rp1.5 million and Rp1.5-3 million) together form the poorest fifth, so
-# the brackets map onto quintiles as:
-QUINTILE_OF_BRACKET = {
-    "lt1500": 1,
-    "1500_3000": 1,
-    "3000_5000": 2,
-    "5000_7500": 3,
-    "7500_10000": 4,
-    "ge10000": 5,
-}
-# Midpoint (Rp) of each bracket for the quota burden; the open top bracket at 1.25 x its floor.
-BRACKET_MIDPOINT = {
-    name: ((lo + hi) / 2 if hi is not None else 1.25 * lo) for name, (lo, hi) in EXPENDITURE_BRACKETS.items()
-}
-AGE_BINS = [(5, 14, "5-14"), (15, 24, "15-24"), (25, 44, "25-44"), (45, 59, "45-59"), (60, 200, "60+")]
-AGE_MIN, AGE_MAX = 0, 110
-
-# Free-text fields of the form (scrubbed, then dropped); the kelurahan text is read by the matcher first.
-TEST_PATTERN = re.compile(r"^\s*(?:test|tes|testing|uji|ujicoba|uji[ _-]?coba|coba|percobaan|dummy|trial|demo[ _-]?enum)\b", re.I)
-KOBO_META = (
-    "_id", "_uuid", "_index", "_parent_index", "_parent_table_name", "_submission_time", "_validation_status",
-    "_notes", "_status", "_submitted_by", "__version__", "_tags", "_submission__id", "_submission__uuid",
-    "_submission__submission_time", "_submission__validation_status", "_submission__notes", "_submission__status",
-    "_submission__submitted_by", "_submission__tags", "_submission___version__", "meta/instanceID", "meta/rootUuid",
-    "meta/deprecatedID", "formhub/uuid", "synthetic", "_synthetic", "_version", "_xform_id_string", "instanceID",
-)
-
-INFO_COLUMNS = {
-    "rt_rw": "info_rt_rw", "kelurahan_office": "info_kelurahan_office", "poster": "info_poster",
-    "door_to_door": "info_door_to_door", "whatsapp": "info_whatsapp", "social_media": "info_social_media",
-    "online_news": "info_online_news", "jaki": "info_jaki", "tv_radio": "info_tv_radio",
-    "community_org": "info_community_org",
-}
-REASON_COLUMNS = {
-    "did_not_know": "reason_did_not_know", "no_smartphone": "reason_no_smartphone", "no_quota": "reason_no_quota",
-    "cannot_operate": "reason_cannot_operate", "distrust": "reason_distrust",
-}
-CONN_COLUMNS = {"mobile_data": "conn_mobile_data", "fixed_broadband": "conn_fixed_broadband", "public_wifi": "conn_public_wifi"}
-
-REJECT_COLUMNS = ["row", "reason", "sheet", "hh_id"]
 
 
 # --- result -------------------------------------------------------------------------------------------------
@@ -198,439 +152,6 @@ class IngestResult:
         return out
 
 
-# --- input files --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _File:
-    name: str
-    data: bytes
-
-
-def _load_files(files, max_bytes: int | None = MAX_FILE_BYTES) -> list[_File]:
-    """Normalise the accepted inputs to named byte strings (size-checked before anything is parsed)."""
-    if isinstance(files, (bytes, bytearray, memoryview)):
-        items = [("upload", bytes(files))]
-    elif isinstance(files, (str, Path)):
-        p = Path(files)
-        items = [(p.name, p)] if not p.is_dir() else [(q.name, q) for q in sorted(p.iterdir()) if q.suffix.lower() in (".csv", ".xlsx")]
-    elif isinstance(files, Mapping):
-        items = list(files.items())
-    else:
-        items = []
-        for f in files:
-            if isinstance(f, tuple):
-                items.append(f)
-            elif hasattr(f, "getvalue") and hasattr(f, "name"):  # an uploaded file object
-                items.append((f.name, f.getvalue()))
-            else:
-                items.append((Path(f).name, Path(f)))
-    if not items:
-        raise InputError("empty_file", "no file was given")
-    if len(items) > 4:
-        raise InputError("too_many_files", f"{len(items)} files given; give the main table and the roster (CSV) or one workbook (XLSX)")
-    out = []
-    for name, payload in items:
-        name = str(name)
-        if isinstance(payload, (str, Path)):
-            p = Path(payload)
-            size = p.stat().st_size
-            if max_bytes is not None and size > max_bytes:
-                raise InputError("file_too_large", f"{size / 1e6:.1f} MB is over the {max_bytes // (1024 * 1024)} MB limit", name)
-            payload = p.read_bytes()
-        payload = bytes(payload)
-        if max_bytes is not None and len(payload) > max_bytes:
-            raise InputError("file_too_large", f"{len(payload) / 1e6:.1f} MB is over the {max_bytes // (1024 * 1024)} MB limit", name)
-        out.append(_File(name, payload))
-    return out
-
-
-_MAGIC = {
-    b"\xff\xd8\xff": "a JPEG image",
-    b"\x89PNG": "a PNG image",
-    b"GIF8": "a GIF image",
-    b"%PDF": "a PDF document",
-    b"RIFF": "a media file",
-    b"\x1f\x8b": "a gzip archive",
-    b"BM": None,  # bitmap; checked with the NUL test below (BM could start a CSV header)
-    b"7z\xbc\xaf": "a 7z archive",
-    b"Rar!": "a RAR archive",
-    b"\x00\x00\x00": "a binary file",
-}
-
-
-def _kind(f: _File) -> str:
-    """'xlsx' or 'csv', or an InputError for anything else."""
-    data = f.data
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        raise InputError("empty_file", "the file is empty", f.name)
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-        return "xlsx"
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError("unsupported_format", "this is an old Excel (.xls) or encrypted workbook; save it as .xlsx or CSV", f.name)
-    for magic, what in _MAGIC.items():
-        if what and data.startswith(magic):
-            raise InputError("not_a_table", f"this is {what}, not a CSV or XLSX export", f.name)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "csv"  # UTF-16 text with a BOM
-    head = data[:65536]
-    if b"\x00" in head:
-        raise InputError("not_a_table", "this is a binary file, not a CSV or XLSX export", f.name)
-    control = sum(1 for b in head if b < 9 or 13 < b < 32)
-    if control > len(head) * 0.01:
-        raise InputError("not_a_table", "this is a binary file, not a CSV or XLSX export", f.name)
-    return "csv"
-
-
-# --- CSV ----------------------------------------------------------------------------------------------------
-
-
-def _decode(data: bytes, name: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for enc in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise InputError("not_a_table", "the text encoding cannot be read", name)  # pragma: no cover (latin-1 decodes all)
-
-
-def _delimiter(text: str, name: str) -> str:
-    first = text.split("\n", 1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    if counts[best] == 0:
-        raise InputError("wrong_delimiter", "the header has a single column: the file is not comma- or semicolon-separated", name)
-    if best in ("\t", "|"):
-        what = "tabs" if best == "\t" else "'|'"
-        raise InputError("wrong_delimiter", f"columns are separated by {what}; export the CSV with a comma or a semicolon", name)
-    return best
-
-
-def _read_csv(f: _File) -> pd.DataFrame:
-    text = _decode(f.data, f.name)
-    sep = _delimiter(text, f.name)
-    with redact_errors("malformed_csv", "the CSV cannot be parsed (unbalanced quotes or a broken row)", f.name):
-        df = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, na_values=[""], engine="c",
-            quoting=csv.QUOTE_MINIMAL, on_bad_lines="error", skip_blank_lines=True,
-        )
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep), [])
-    seen, dupes = set(), []
-    for h in header:
-        k = _norm(h)
-        if k in seen and k and k not in dupes:
-            dupes.append(k)
-        seen.add(k)
-    if dupes:
-        raise InputError("duplicate_columns", f"column(s) appear twice: {[d[:40] for d in dupes[:5]]}", f.name)
-    if df.shape[1] < 2:
-        raise InputError("wrong_delimiter", "the rows have a single column: the file is not comma- or semicolon-separated", f.name)
-    if len(df) == 0:
-        raise InputError("empty_sheet", "the CSV has a header but no rows", f.name)
-    return df
-
-
-# --- XLSX ---------------------------------------------------------------------------------------------------
-
-_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
-
-
-def _check_xlsx(f: _File) -> None:
-    """Refuse zip bombs and XML entity tricks before openpyxl reads anything.
-
-    Declared sizes are checked first (count, per-member size, ratio, total), then every member is streamed
-    through the decompressor with a hard cap (declared sizes can lie) and its XML is searched for a DTD or an
-    entity declaration (XXE, "billion laughs"); openpyxl itself parses through defusedxml as a second line.
-    """
-    with redact_errors("not_a_table", "the file is a damaged or non-workbook zip archive", f.name):
-        z = zipfile.ZipFile(io.BytesIO(f.data))
-        infos = z.infolist()
-    names = {i.filename for i in infos}
-    if len(infos) > MAX_XLSX_MEMBERS:
-        raise InputError("zip_bomb", f"the workbook has {len(infos)} parts; refused", f.name)
-    total = 0
-    for i in infos:
-        if i.flag_bits & 0x1:
-            raise InputError("unsupported_format", "the workbook is encrypted", f.name)
-        ratio = i.file_size / max(i.compress_size, 1)
-        if i.file_size > MAX_XLSX_MEMBER or (i.file_size > 1_000_000 and ratio > MAX_XLSX_RATIO):
-            raise InputError("zip_bomb", f"a part of the workbook decompresses {ratio:.0f}-fold to {i.file_size / 1e6:.0f} MB; refused", f.name)
-        total += i.file_size
-    if total > MAX_XLSX_UNCOMPRESSED:
-        raise InputError("zip_bomb", f"the workbook decompresses to {total / 1e6:.0f} MB; refused", f.name)
-    if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise InputError("not_a_table", "the zip archive is not an Excel workbook (.xlsx)", f.name)
-    seen = 0
-    for i in infos:
-        xml = i.filename.endswith((".xml", ".rels", ".vml"))
-        n = 0
-        tail = b""
-        with redact_errors("not_a_table", "the workbook is damaged", f.name):
-            fh = z.open(i)
-        with fh:
-            while True:
-                with redact_errors("not_a_table", "the workbook is damaged", f.name):
-                    chunk = fh.read(1 << 20)
-                if not chunk:
-                    break
-                n += len(chunk)
-                seen += len(chunk)
-                if n > max(i.file_size, 0) + 1024 or n > MAX_XLSX_MEMBER or seen > MAX_XLSX_UNCOMPRESSED:
-                    raise InputError("zip_bomb", "a part of the workbook decompresses to more than it declares; refused", f.name)
-                if xml and _DTD.search(tail + chunk):
-                    raise InputError("xml_entities", "the workbook's XML declares a DTD or entities (XXE / entity expansion); refused", f.name)
-                tail = chunk[-16:]
-
-
-def _read_xlsx(f: _File) -> dict[str, pd.DataFrame | None]:
-    """Every sheet as a string DataFrame (header = first row); empty sheets map to None.
-
-    Read with python-calamine (Rust; about 7x faster than openpyxl on a 4,000-household export) only after
-    ``_check_xlsx`` has refused bombs and DTDs; its XML reader does not expand entities either.
-    """
-    _check_xlsx(f)
-    from python_calamine import CalamineWorkbook
-
-    sheets: dict[str, pd.DataFrame | None] = {}
-    with redact_errors("malformed_xlsx", "the workbook cannot be read", f.name):
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(f.data))
-        for name in wb.sheet_names:
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            header = rows[0] if rows else None
-            if header is None or all(h is None or str(h).strip() == "" for h in header):
-                sheets[name] = None
-                continue
-            width = max(i for i, h in enumerate(header) if h is not None and str(h).strip() != "") + 1
-            cols = [_xl_cell(h) or "" for h in header[:width]]
-            data = []
-            for r in rows[1:]:
-                r = [_xl_cell(v) for v in r[:width]]
-                if all(v is None for v in r):
-                    continue
-                data.append(r + [None] * (width - len(r)))
-            frame = pd.DataFrame(data, columns=cols, dtype=object)
-            sheets[name] = frame if data else pd.DataFrame(columns=cols)
-    return sheets
-
-
-def _xl_cell(v):
-    if v is None or v == "":
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    s = str(v)
-    return s if s.strip() else None
-
-
-# --- headers ------------------------------------------------------------------------------------------------
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"\s+", " ", str(s)).strip().casefold()
-
-
-@dataclass
-class _HeaderMap:
-    """How the export's headers map onto the form: column -> (field name, option or None)."""
-
-    columns: dict[str, tuple[str, str | None]]
-    mode: str  # "xml" or the label language
-    unmatched: list[str]
-
-
-def _header_candidates(form: FormDefinition) -> dict[str, dict[str, tuple[str, str | None]]]:
-    """Per mode ("xml", each language): normalised header -> (field name, option)."""
-    modes: dict[str, dict[str, tuple[str, str | None]]] = {"xml": {}}
-    variants_of = {}
-    for f in form.fields:  # first every field's own header, so an option column never shadows a field
-        parts = f.path.split("/")
-        variants_of[f.name] = {f.path, f.name} | {sep.join(parts) for sep in (".", "-", ":", "_")}
-        for v in variants_of[f.name]:
-            modes["xml"].setdefault(_norm(v), (f.name, None))
-        for lang in form.languages:
-            label = f.labels.get(lang)
-            if label:
-                modes.setdefault(lang, {}).setdefault(_norm(label), (f.name, None))
-    for f in form.fields:  # then the 0/1 option columns of select_multiple ("path/option", "label/option label")
-        if f.type != "select_multiple":
-            continue
-        for c in form.choices[f.list_name]:
-            for v in variants_of[f.name]:
-                for sep in ("/", ".", ":"):
-                    modes["xml"].setdefault(_norm(f"{v}{sep}{c.name}"), (f.name, c.name))
-            for lang in form.languages:
-                label = f.labels.get(lang)
-                if label:
-                    modes[lang].setdefault(_norm(f"{label}/{c.labels.get(lang) or c.name}"), (f.name, c.name))
-                    modes[lang].setdefault(_norm(f"{label}/{c.name}"), (f.name, c.name))
-    # A label export still has XML-named fields where a field has no label (calculates, metadata).
-    for lang in form.languages:
-        for k, v in modes["xml"].items():
-            modes.setdefault(lang, {}).setdefault(k, v)
-    return modes
-
-
-def _map_headers(df: pd.DataFrame, form: FormDefinition, fields: list, name: str) -> _HeaderMap:
-    wanted = {f.name for f in fields}
-    cands = _header_candidates(form)
-    meta = {_norm(m) for m in KOBO_META}
-    norm_cols = [_norm(c) for c in df.columns]
-    dupes = sorted({c for c in norm_cols if norm_cols.count(c) > 1 and c})
-    if dupes:
-        raise InputError("duplicate_columns", f"column(s) appear twice: {[d[:40] for d in dupes[:5]]}", name)
-    best_mode, best_hits = "xml", -1
-    for mode, table in cands.items():
-        hits = sum(1 for c in norm_cols if c in table and table[c][0] in wanted)
-        if hits > best_hits:
-            best_mode, best_hits = mode, hits
-    table = cands[best_mode]
-    columns, unmatched = {}, []
-    for col, n in zip(df.columns, norm_cols):
-        if n in table and table[n][0] in wanted:
-            columns[col] = table[n]
-        elif n in meta or n.startswith("_"):
-            continue
-        else:
-            unmatched.append(col)
-    return _HeaderMap(columns, best_mode, unmatched)
-
-
-def _require(hmap: _HeaderMap, fields: list, form: FormDefinition, name: str, sheet: str) -> None:
-    """Raise when the questionnaire's coded columns are not there (text fields and calculates are optional)."""
-    present = {fname for fname, opt in hmap.columns.values()}
-    present_opts = {fname for fname, opt in hmap.columns.values() if opt}
-    required = [f for f in fields if f.type in ("select_one", "select_multiple", "integer", "decimal") and f.name != "line_no"]
-    missing = [f.path for f in required if f.name not in present and f.name not in present_opts]
-    if not missing:
-        return
-    share = 1 - len(missing) / max(len(required), 1)
-    if share < 0.3:
-        raise InputError(
-            "another_questionnaire",
-            f"the {sheet} has {len(required) - len(missing)} of the questionnaire's {len(required)} coded columns: "
-            f"this is not an export of the '{form.form_id}' form",
-            name,
-        )
-    from rapidfuzz import fuzz, process
-
-    suggestions = []
-    for path in missing:
-        hit = process.extractOne(_norm(path.split("/")[-1]), [_norm(c) for c in hmap.unmatched], scorer=fuzz.WRatio, score_cutoff=80)
-        if hit:
-            suggestions.append(f"'{hmap.unmatched[hit[2]][:40]}' looks like '{path}'")
-    if suggestions:
-        raise InputError("renamed_columns", f"{sheet}: column(s) renamed: {'; '.join(suggestions[:5])}; missing: {missing[:10]}", name)
-    raise InputError("missing_columns", f"{sheet}: missing column(s) {missing[:10]}" + (" ..." if len(missing) > 10 else ""), name)
-
-
-# --- values -------------------------------------------------------------------------------------------------
-
-
-def _choice_lookup(form: FormDefinition, list_name: str) -> dict[str, str]:
-    """Normalised value or label (any language) -> choice name."""
-    out = {}
-    for c in form.choices[list_name]:
-        out.setdefault(_norm(c.name), c.name)
-    for c in form.choices[list_name]:
-        for lab in c.labels.values():
-            out.setdefault(_norm(lab), c.name)
-    return out
-
-
-def _map_select_one(series: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, int]:
-    """Map values/labels to choice names; unknown answers become NA (returned count, never the values)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = np.array([lookup.get(_norm(u)) for u in uniques] + [None], dtype=object)
-    out = pd.Series(mapped[codes], index=series.index, dtype=object)  # code -1 (missing) -> the trailing None
-    invalid = int(((codes >= 0) & pd.isna(mapped[codes])).sum())
-    return out, invalid
-
-
-def _split_multiple(series: pd.Series, form: FormDefinition, list_name: str) -> tuple[pd.DataFrame, int]:
-    """A select_multiple column (values space-separated, or labels space-joined as Kobo writes them) -> one
-    nullable boolean column per option (NA where unanswered) and the number of unreadable answers.
-
-    Vectorised over distinct answers: each distinct string is parsed once (labels contain spaces, so they
-    are matched greedily, longest first), then the option matrix is indexed by the factorised codes.
-    """
-    options = form.choice_names(list_name)
-    lookup = _choice_lookup(form, list_name)
-    labels = sorted(lookup.items(), key=lambda kv: -len(kv[0]))
-    names = set(options)
-
-    def parse(text: str):
-        t = _norm(text)
-        toks = t.split(" ")
-        if all(tok in names for tok in toks):
-            return set(toks)
-        got, rest = set(), t
-        while rest:
-            for lab, name in labels:
-                if rest == lab or rest.startswith(lab + " "):
-                    got.add(name)
-                    rest = rest[len(lab):].strip()
-                    break
-            else:
-                return None
-        return got
-
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mat = np.zeros((len(uniques) + 1, len(options)), dtype=np.int8)  # last row: unanswered (-1)
-    mat[-1, :] = -1
-    invalid = 0
-    bad_codes = []
-    for u, text in enumerate(uniques):
-        got = parse(str(text)) if str(text).strip() else None
-        if got is None:
-            mat[u, :] = -1
-            if str(text).strip():
-                bad_codes.append(u)
-            continue
-        for j, o in enumerate(options):
-            mat[u, j] = 1 if o in got else 0
-    if bad_codes:
-        invalid = int(np.isin(codes, bad_codes).sum())
-    rows = mat[codes]  # codes == -1 picks the last row
-    out = {}
-    for j, o in enumerate(options):
-        col = rows[:, j]
-        out[o] = pd.array(np.where(col < 0, pd.NA, col == 1), dtype="boolean")
-    return pd.DataFrame(out, index=series.index), invalid
-
-
-def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[str], index) -> pd.DataFrame:
-    """The 0/1 option columns of Kobo's "both" format -> nullable booleans (NA where every option is empty)."""
-    raw = {o: df[c].reset_index(drop=True) for o, c in cols.items()}
-    answered = pd.concat([v.notna() & v.astype(object).str.strip().ne("") for v in raw.values()], axis=1).any(axis=1).to_numpy()
-    out = {}
-    for o in options:
-        if o in raw:
-            v = raw[o].astype(object).str.strip().isin(["1", "1.0", "True", "true"]).to_numpy()
-        else:
-            v = np.zeros(len(answered), dtype=bool)
-        out[o] = pd.array(np.where(answered, v, pd.NA), dtype="boolean")
-    return pd.DataFrame(out, index=index)
-
-
-def _to_int(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Integers (NA when missing); the second series flags non-missing cells that are not whole numbers."""
-    num = pd.to_numeric(series.astype(object).str.strip().str.replace(",", ".", regex=False).where(series.notna()), errors="coerce")
-    bad = series.notna() & (num.isna() | (num.notna() & (num % 1 != 0)))
-    out = num.where(~bad).round().astype("Int64")
-    return out, bad
-
-
-def _yes_no(series: pd.Series) -> pd.Series:
-    """'yes' -> True, 'no' -> False, anything else (missing, 'dk') -> NA."""
-    v = series.to_numpy(dtype=object)
-    yes, no = v == "yes", v == "no"
-    return pd.Series(pd.arrays.BooleanArray(yes, ~(yes | no)), index=series.index)
-
-
 # --- kelurahan ----------------------------------------------------------------------------------------------
 
 
@@ -659,24 +180,24 @@ class _RegisterMatcher:
         return pd.Series(code.to_numpy(), index=texts.index, dtype=object)
 
 
-def _norm_place(s: str) -> str:
-    s = re.sub(r"[^a-z0-9 ]", " ", str(s).lower())
-    s = re.sub(r"\b(kelurahan|kel|desa)\b", " ", s)
-    return re.sub(r"\s+", " ", s).strip()
-
 
 # --- design -------------------------------------------------------------------------------------------------
 
 
 def _read_design(design) -> pd.DataFrame:
+    """The design file (a DataFrame, or CSV bytes or path read with ``analysis.etl.readers``' decoder and
+    sniffer, comma or semicolon); every problem is ``bad_design``."""
     if isinstance(design, pd.DataFrame):
         df = design.copy()
     else:
         with redact_errors("bad_design", "the design file cannot be read as CSV"):
-            if isinstance(design, (bytes, bytearray)):
-                df = pd.read_csv(io.BytesIO(bytes(design)), dtype=str)
-            else:
-                df = pd.read_csv(Path(design), dtype=str)
+            raw = bytes(design) if isinstance(design, (bytes, bytearray)) else Path(design).read_bytes()
+            try:
+                text, _ = decode_text(raw)
+                sep = sniff_delimiter(text, allowed=(",", ";"))
+            except InputError as exc:
+                raise InputError("bad_design", f"the design file cannot be read: {exc}") from None
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)
     df.columns = [str(c).strip() for c in df.columns]
     if "_uuid" in df.columns and "hh_id" not in df.columns:
         df = df.rename(columns={"_uuid": "hh_id"})
@@ -706,48 +227,6 @@ def _default_form() -> FormDefinition:
     return load_form()
 
 
-def _split_tables(files: list[_File], form: FormDefinition) -> tuple[pd.DataFrame, pd.DataFrame | None, dict, str, str]:
-    """Find the main and roster tables among the files / sheets. Returns (main, roster, format, main name, roster name)."""
-    tables: list[tuple[str, pd.DataFrame | None]] = []
-    kinds = set()
-    for f in files:
-        kind = _kind(f)
-        kinds.add(kind)
-        if kind == "xlsx":
-            for sheet, df in _read_xlsx(f).items():
-                tables.append((f"{f.name}[{sheet}]", df))
-        else:
-            tables.append((f.name, _read_csv(f)))
-    main = roster = None
-    main_name = roster_name = ""
-    repeat_names = {_norm(fl.name) for fl in form.repeat_fields}
-    for label, df in tables:
-        if df is None:
-            continue
-        cols = {_norm(c) for c in df.columns}
-        bare = {c.split("/")[-1] for c in cols}
-        looks_roster = "_parent_index" in cols or (len(bare & repeat_names) >= 4 and "_uuid" not in cols)
-        if looks_roster and roster is None:
-            roster, roster_name = df, label
-        elif not looks_roster and main is None:
-            main, main_name = df, label
-    empties = [label for label, df in tables if df is None or len(df) == 0]
-    if main is None:
-        if empties:
-            raise InputError("empty_sheet", "the sheet has no header or no rows", empties[0])
-        if roster is not None:
-            raise InputError("missing_main", "only the roster (repeat 'anggota') was given; add the main table", roster_name)
-        raise InputError("another_questionnaire", "no table in the file looks like an export of this questionnaire", files[0].name)
-    if len(main) == 0:
-        raise InputError("empty_sheet", "the main table has a header but no rows", main_name)
-    if roster is None:
-        if empties and any(label != main_name for label in empties):
-            raise InputError("empty_sheet", "the roster sheet has no header or no rows", [e for e in empties if e != main_name][0])
-        raise InputError("missing_roster", "the household roster (repeat 'anggota') is missing: export with repeat groups as a sheet or a second CSV", main_name)
-    fmt = {"kind": "xlsx" if "xlsx" in kinds else "csv", "files": len(files)}
-    return main, roster, fmt, main_name, roster_name
-
-
 def _blank_rejects() -> pd.DataFrame:
     return pd.DataFrame({"row": pd.Series([], dtype="Int64"), "reason": pd.Series([], dtype="str"), "sheet": pd.Series([], dtype="str"), "hh_id": pd.Series([], dtype="str")})
 
@@ -763,7 +242,7 @@ def ingest_export(
     form: FormDefinition | None = None,
     max_file_bytes: int | None = MAX_FILE_BYTES,
 ) -> IngestResult:
-    """Read an export (bytes or paths, see ``_load_files``) into canonical tables, in memory.
+    """Read an export (bytes or paths, see ``load_files``) into canonical tables, in memory.
 
     ``register``: the kelurahan register (``analysis.etl.registers.load_register()`` or the build's
     ``wilayah_register``). ``design``: None, a DataFrame, or CSV bytes/path with ``stratum, psu, weight``
@@ -772,24 +251,24 @@ def ingest_export(
     ``max_file_bytes``: the upload limit (50 MB); None for trusted local files (the CLI, benchmarks).
     """
     form = form or _default_form()
-    loaded = _load_files(files, max_file_bytes)
-    main, roster, fmt, main_name, roster_name = _split_tables(loaded, form)
-    if "_uuid" not in {_norm(c) for c in main.columns}:
+    loaded = load_files(files, max_file_bytes)
+    main, roster, fmt, main_name, roster_name = find_tables(loaded, form)
+    if "_uuid" not in {normalise_header(c) for c in main.columns}:
         raise InputError("missing_uuid_column", "the main table has no _uuid column: export with the metadata columns", main_name)
-    hmain = _map_headers(main, form, form.main_fields, main_name)
-    hrost = _map_headers(roster, form, form.repeat_fields, roster_name)
-    _require(hmain, form.main_fields, form, main_name, "main table")
-    _require(hrost, form.repeat_fields, form, roster_name, "roster")
+    hmain = map_headers(main, form, form.main_fields, main_name)
+    hrost = map_headers(roster, form, form.repeat_fields, roster_name)
+    require_columns(hmain, form.main_fields, form, main_name, "main table")
+    require_columns(hrost, form.repeat_fields, form, roster_name, "roster")
     fmt |= {"headers": hmain.mode, "ignored_columns": len(hmain.unmatched) + len(hrost.unmatched)}
     notes: list[str] = []
     scrubber = Scrubber()
 
     # Text of a repeated submission (same _uuid) is never kept and never read: only the first copy is scrubbed,
     # so the personal-data counts describe the submissions once.
-    uuid_col = next(c for c in main.columns if _norm(c) == "_uuid")
+    uuid_col = next(c for c in main.columns if normalise_header(c) == "_uuid")
     repeat_copy = (main[uuid_col].notna() & main[uuid_col].duplicated(keep="first")).to_numpy()
-    H = _canonical_frame(main, hmain, form, form.main_fields, scrubber, skip_text=repeat_copy)
-    P = _canonical_frame(roster, hrost, form, form.repeat_fields, scrubber)
+    H = canonical_frame(main, hmain, form, form.main_fields, scrubber, skip_text=repeat_copy)
+    P = canonical_frame(roster, hrost, form, form.repeat_fields, scrubber)
     invalid = Counter(H.attrs.pop("invalid", {})) + Counter(P.attrs.pop("invalid", {}))
     fmt["values"] = "labels" if (H.attrs.pop("label_values", 0) + P.attrs.pop("label_values", 0)) else "xml"
     if invalid:
@@ -919,17 +398,17 @@ def ingest_export(
         register[["kode_kemendagri", "kode_kab_kemendagri", "kelurahan", "kab_kota"]].rename(columns={"kelurahan": "_kel_name"}),
         on="kode_kemendagri", how="left", validate="many_to_one",
     )
-    Hd = _derive_households(H, P)
+    Hd = derive_households(H, P)
     Hd["stratum"] = H["_stratum"].astype("str").to_numpy()
     Hd["psu"] = H["_psu"].astype("str").to_numpy()
     Hd["weight"] = pd.to_numeric(H["_weight"]).astype(float).to_numpy()
     Hd["fpc_psu"] = pd.array(pd.to_numeric(H["_fpc"]).astype(float).to_numpy(), dtype="Float64")
     Hd["survey_id"] = survey_id or source_name
     Hd["synthetic"] = synthetic
-    Pd = _derive_persons(P)
+    Pd = derive_persons(P)
     copy_cols = ["survey_id", "synthetic", "kode_kemendagri", "kode_kab_kemendagri", "stratum", "psu", "weight", "fpc_psu", "income_quintile", "hh_size"]
     Pd = Pd.join(Hd.set_index("hh_id")[copy_cols], on="hh_id")
-    Hd = _respondent(Hd, Pd)
+    Hd = add_respondent(Hd, Pd)
     households = S.coerce(Hd.reset_index(drop=True), S.HOUSEHOLDS)
     persons = S.coerce(Pd.reset_index(drop=True), S.PERSONS)
     # Order: as submitted (main table order; members in roster order), deterministic for the same export.
@@ -972,7 +451,7 @@ def _roster_parent(P: pd.DataFrame, main: pd.DataFrame, main_name: str, roster_n
     """Position (0-based row of the main table) of each roster row's submission: ``_parent_index`` -> the main
     table's ``_index`` (KoboToolbox), else ``_submission__uuid`` -> the first main row with that ``_uuid``.
     NA when the parent is not in the main table."""
-    mcols = {_norm(c): c for c in main.columns}
+    mcols = {normalise_header(c): c for c in main.columns}
     if "_parent_index" in P.columns and "_index" in mcols:
         idx = main[mcols["_index"]].astype(object).str.strip()
         lookup = pd.Series(np.arange(len(main)), index=idx.to_numpy())
@@ -1002,208 +481,8 @@ def _is_test(H: pd.DataFrame) -> pd.Series:
     return flag.fillna(False).astype(bool)
 
 
-_TEXT_TYPES = ("text",)
 
-
-def _canonical_frame(df: pd.DataFrame, hmap: _HeaderMap, form: FormDefinition, fields: list, scrubber: Scrubber, skip_text=None) -> pd.DataFrame:
-    """Columns renamed to field names, free text scrubbed, choices mapped to names, integers parsed."""
-    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
-    ncols = {_norm(c): c for c in df.columns}
-    for m in ("_uuid", "_index", "_parent_index", "_submission__uuid", "_validation_status", "_tags", "_submission_time"):
-        if m in ncols:
-            s = df[ncols[m]].reset_index(drop=True)
-            out[m] = s.astype(object).str.strip().where(s.notna())
-    if "_tags" in ncols:
-        out["_synthetic"] = df[ncols["_tags"]].reset_index(drop=True).astype(object).str.lower().str.contains(r"\bsynthetic\b", regex=True, na=False)
-    for m in ("synthetic", "_synthetic"):
-        if m in ncols:
-            out["_synthetic"] = df[ncols[m]].reset_index(drop=True).astype(object).str.strip().str.lower().isin(["true", "1", "yes", "ya"])
-    by_field: dict[str, str] = {}
-    options: dict[str, dict[str, str]] = {}
-    for col, (fname, opt) in hmap.columns.items():
-        if opt is None:
-            by_field.setdefault(fname, col)
-        else:
-            options.setdefault(fname, {})[opt] = col
-    invalid: Counter = Counter()
-    label_values = 0
-    for f in fields:
-        col = by_field.get(f.name)
-        s = df[col].reset_index(drop=True) if col is not None else None
-        if f.type in _TEXT_TYPES:
-            if s is None:
-                continue
-            if skip_text is not None and skip_text.any():
-                s = s.where(~skip_text)
-            if f.name == "enumerator":
-                # test-submission codes are read before scrubbing removes anything from the column
-                out["_enumerator_raw"] = s.astype(object).str.strip().str.slice(0, 12).str.lower().where(s.notna()).map(
-                    lambda v: v if isinstance(v, str) and TEST_PATTERN.match(v) else None
-                )
-            out[f.name] = scrubber.scrub_series(s.astype(object).where(s.notna()))
-        elif f.type == "select_one":
-            if s is None:
-                continue
-            lookup = _choice_lookup(form, f.list_name)
-            mapped, bad = _map_select_one(s, lookup)
-            nonvalue = s.notna() & ~s.astype(object).isin(form.choice_names(f.list_name))
-            label_values += int((nonvalue & mapped.notna()).sum())
-            if f.name == "kelurahan":
-                out["_kelurahan_raw"] = scrubber.scrub_series(s.astype(object).where(s.notna() & mapped.isna()))
-                bad = 0
-            if bad:
-                invalid[f.name] += bad
-            out[f.name] = mapped
-        elif f.type == "select_multiple":
-            opts = form.choice_names(f.list_name)
-            flags = None
-            if s is not None:
-                flags, bad = _split_multiple(s, form, f.list_name)
-                if bad:
-                    invalid[f.name] += bad
-            if f.name in options:  # the 0/1 columns fill in (or stand in for) the space-separated answer
-                from_cols = _flags_from_columns(df, options[f.name], opts, out.index)
-                flags = from_cols if flags is None else flags.where(flags.notna(), from_cols).astype("boolean")
-            if flags is None:
-                continue
-            for o in opts:
-                out[f"{f.name}/{o}"] = flags[o].to_numpy()
-        elif f.type in ("integer", "decimal") or (f.type == "calculate" and f.name == "line_no"):
-            if s is None:
-                continue
-            vals, bad = _to_int(s)
-            if bad.any():
-                invalid[f.name] += int(bad.sum())
-            out[f.name] = vals
-        # start/end/today/calculates other than line_no are not kept
-    out.attrs["invalid"] = dict(invalid)
-    out.attrs["label_values"] = label_values
-    return out
-
-
-def _option(H: pd.DataFrame, field_name: str, option: str, asked: pd.Series | None = None) -> pd.Series:
-    """The boolean column of one select_multiple option (NA when unanswered or not asked)."""
-    col = f"{field_name}/{option}"
-    out = H[col].astype("boolean") if col in H.columns else pd.Series(pd.array([pd.NA] * len(H), dtype="boolean"), index=H.index)
-    if asked is not None:
-        out = out.where(asked.fillna(False).astype(bool)).astype("boolean")
-    return out
-
-
-def _derive_households(H: pd.DataFrame, P: pd.DataFrame) -> pd.DataFrame:
-    n = len(H)
-    idx = H.index
-    col = lambda name: H[name] if name in H.columns else pd.Series([pd.NA] * n, index=idx, dtype=object)  # noqa: E731
-    out = pd.DataFrame(index=idx)
-    out["hh_id"] = H["_uuid"].astype(object)
-    out["kode_kemendagri"] = H["kode_kemendagri"]
-    out["kode_kab_kemendagri"] = H["kode_kab_kemendagri"]
-    out["kelurahan"] = H["_kel_name"]
-    out["kab_kota"] = H["kab_kota"]
-    rw = col("rw").astype("Int64")
-    out["rw"] = rw.where((rw >= 1) & (rw <= 99))
-    out["hh_size"] = H["hh_size"].astype("Int64")
-    bracket = col("expenditure_bracket")
-    out["expenditure_bracket"] = bracket
-    out["income_quintile"] = bracket.map(QUINTILE_OF_BRACKET).astype("Int64")
-    for name in ("dtks", "received_bansos", "received_bst"):
-        out[name] = _yes_no(col(name))  # "dk" (don't know) -> NA
-    out["n_phones"] = col("n_phones").astype("Int64")
-    out["phone_shared"] = _yes_no(col("phone_shared"))
-    # household internet (BPS): any member used it in the last 3 months
-    uses = P[["_hh_id", "uses_internet"]].copy() if "uses_internet" in P.columns else pd.DataFrame({"_hh_id": P["_hh_id"], "uses_internet": pd.NA})
-    uses["yes"] = uses["uses_internet"].eq("yes")
-    uses["no"] = uses["uses_internet"].eq("no")
-    g = uses.groupby("_hh_id").agg(any_yes=("yes", "any"), any_no=("no", "any"))
-    hh = out["hh_id"]
-    any_yes = hh.map(g["any_yes"]).fillna(False).astype(bool)
-    any_no = hh.map(g["any_no"]).fillna(False).astype(bool)
-    has = pd.Series(pd.array([pd.NA] * n, dtype="boolean"), index=idx)
-    has[any_yes] = True
-    has[~any_yes & any_no] = False
-    out["has_internet"] = has
-    for opt, name in CONN_COLUMNS.items():
-        out[name] = _option(H, "connection", opt)
-    quota = col("quota_spend")
-    mobile = out["conn_mobile_data"]
-    q = pd.to_numeric(quota, errors="coerce").astype("Float64")
-    q = q.where((q >= 0) & (q <= 5_000_000))
-    no_mobile_data = (mobile == False).fillna(False).astype(bool)  # noqa: E712 - the question was not asked
-    q = q.mask(no_mobile_data, 0.0)
-    out["quota_spend_rp"] = q.astype("Float64")
-    mid = bracket.map(BRACKET_MIDPOINT).astype("Float64")
-    out["quota_burden"] = (q / mid).astype("Float64")
-    knows = _yes_no(col("knows_jaki"))
-    installed = _yes_no(col("installed_jaki"))
-    installed = installed.where(~(knows == False), False).astype("boolean")  # noqa: E712
-    used = _yes_no(col("used_bst_check"))
-    used = used.where(~(installed == False), False).astype("boolean")  # noqa: E712
-    out["knows_jaki"], out["installed_jaki"], out["used_bst_check"] = knows, installed, used
-    asked = (used == False)  # noqa: E712 - reasons are asked of households that did not use the check
-    for opt, name in REASON_COLUMNS.items():
-        out[name] = _option(H, "jaki_reasons", opt, asked)
-    out["used_qlue"] = _yes_no(col("used_qlue"))
-    out["used_complaint_channel"] = _yes_no(col("used_complaint_channel"))
-    for opt, name in INFO_COLUMNS.items():
-        out[name] = _option(H, "info_bansos", opt)
-    out["respondent_line_no"] = col("respondent_line_no").astype("Int64")
-    return out
-
-
-def _age_group(age: pd.Series) -> pd.Series:
-    out = pd.Series(pd.NA, index=age.index, dtype=object)
-    for lo, hi, label in AGE_BINS:
-        out[(age >= lo) & (age <= hi)] = label
-    return out
-
-
-def _derive_persons(P: pd.DataFrame) -> pd.DataFrame:
-    col = lambda name: P[name] if name in P.columns else pd.Series([pd.NA] * len(P), index=P.index, dtype=object)  # noqa: E731
-    out = pd.DataFrame(index=P.index)
-    out["hh_id"] = P["_hh_id"].astype(object)
-    out["line_no"] = P["line_no"].astype("Int64")
-    out["person_id"] = out["hh_id"] + "-" + out["line_no"].astype("str")
-    age = P["age"].astype("Int64")
-    out["age"] = age
-    out["age_group"] = _age_group(age)
-    out["sex"] = col("sex")
-    five_plus = (age >= 5).fillna(False)
-    out["education"] = col("education").map(EDUCATION_LEVEL).where(five_plus)
-    out["occupation"] = col("occupation").where((age >= 10).fillna(False))
-    for name in ("literate", "uses_internet", "owns_smartphone", "digital_skill_basic"):
-        out[name] = _yes_no(col(name)).where(five_plus).astype("boolean")
-    return out
-
-
-def _respondent(Hd: pd.DataFrame, Pd: pd.DataFrame) -> pd.DataFrame:
-    """The respondent's age, sex and education from their roster line (NA when the line is not in the roster)."""
-    r = Pd[["hh_id", "line_no", "age", "sex", "education"]].rename(
-        columns={"line_no": "respondent_line_no", "age": "respondent_age", "sex": "respondent_sex", "education": "respondent_education"}
-    )
-    out = Hd.merge(r, on=["hh_id", "respondent_line_no"], how="left", validate="one_to_one")
-    out.index = Hd.index
-    return out
-
-
-# --- CLI helper and downloads --------------------------------------------------------------------------------
-
-
-def export_files(path) -> list[Path]:
-    """The files of an export given as a path: an XLSX; a main CSV and its roster CSV beside it
-    (``<stem>-anggota.csv`` / ``<stem>_anggota.csv`` / ``anggota.csv``); or a directory holding either (the
-    XLSX wins when both are there)."""
-    p = Path(path)
-    if p.is_dir():
-        found = sorted(p.iterdir())
-        xlsx = [q for q in found if q.suffix.lower() == ".xlsx"]
-        if xlsx:
-            return xlsx[:1]
-        return [q for q in found if q.suffix.lower() == ".csv" and q.name not in ("design.csv", "truth_kelurahan.csv")]
-    if p.suffix.lower() == ".csv":
-        for sib in (f"{p.stem}-anggota.csv", f"{p.stem}_anggota.csv", "anggota.csv"):
-            if (p.parent / sib).is_file() and (p.parent / sib) != p:
-                return [p, p.parent / sib]
-    return [p]
+# --- CLI helper ---------------------------------------------------------------------------------------------
 
 
 def ingest_export_to_dir(
@@ -1241,7 +520,3 @@ def ingest_export_to_dir(
         write_table(t, out_dir)
     atomic_write_text(out_dir / "ingest_report.json", json.dumps(result.report(), indent=2, ensure_ascii=False) + "\n")
     return result
-
-
-def codebook_fields() -> dict[str, list[Field]]:
-    return {S.HOUSEHOLDS.name: S.fields(S.HOUSEHOLDS), S.PERSONS.name: S.fields(S.PERSONS)}

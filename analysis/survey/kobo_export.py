@@ -31,7 +31,6 @@ and phone numbers (``+62``/``08``) typed into the notes, duplicate submissions (
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +38,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.survey import questionnaire as q
+from analysis.survey.schema import DIPLOMAS, EXPENDITURE_BRACKETS, OCCUPATIONS
 from analysis.tables import atomic_write_bytes
 
 MAIN_SHEET = "SYNTHETIC akses digital"
 FILE_STEM = "akses_digital_jakarta_SYNTHETIC"
 KOBO_VERSION = "vSYNTH2025a1aksesDigitalJkt"
+# The demo survey's fieldwork: submissions are dated within these days (test submissions before them).
+FIELDWORK_START = "2025-02-03"
+FIELDWORK_DAYS = 54
 META_COLUMNS = ["_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by",
                 "__version__", "_tags", "_index"]
 COPY_FIELDS = ["_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by",
@@ -106,8 +109,6 @@ def _fmt_local(ts: pd.Series) -> pd.Series:
 
 def submissions_from_population(pop, rw: pd.DataFrame, chosen: np.ndarray, seed: int) -> Submissions:
     """The sampled households and their members as clean submissions (XML values)."""
-    from analysis.survey.generate import EDU_CATS, FIELDWORK_DAYS, FIELDWORK_START, OCCUPATIONS
-
     rng = np.random.default_rng(seed + 7)
     hh = {k: v[chosen] for k, v in pop.hh.items()}
     n = len(chosen)
@@ -137,7 +138,7 @@ def submissions_from_population(pop, rw: pd.DataFrame, chosen: np.ndarray, seed:
             "lokasi/kelurahan_other": "",
             "lokasi/rw": rw_no.astype(str),
             "rumah_tangga/hh_size": hh["size"].astype(str),
-            "rumah_tangga/expenditure_bracket": np.array(list(q.EXPENDITURE_BRACKETS))[hh["bracket"]],
+            "rumah_tangga/expenditure_bracket": np.array(list(EXPENDITURE_BRACKETS))[hh["bracket"]],
             "rumah_tangga/dtks": np.array(["no", "yes", "dk"])[hh["dtks"]],
             "rumah_tangga/received_bansos": np.array(["no", "yes", "dk"])[hh["bansos"]],
             "rumah_tangga/received_bst": np.where(hh["bst"] >= 0, np.array(["no", "yes", "dk", ""])[hh["bst"]], ""),
@@ -179,8 +180,8 @@ def submissions_from_population(pop, rw: pd.DataFrame, chosen: np.ndarray, seed:
             "anggota/member": [f"anggota ke-{i}" for i in pp["line"][pidx]],
             "anggota/age": age.astype(str),
             "anggota/sex": np.where(pp["sex"][pidx] == 0, "L", "P"),
-            "anggota/education": np.where(e5, EDU_CATS[pp["edu"][pidx]], ""),
-            "anggota/occupation": np.where(e10, OCCUPATIONS[np.maximum(pp["occupation"][pidx], 0)], ""),
+            "anggota/education": np.where(e5, np.array(DIPLOMAS)[pp["edu"][pidx]], ""),
+            "anggota/occupation": np.where(e10, np.array(OCCUPATIONS)[np.maximum(pp["occupation"][pidx], 0)], ""),
             "anggota/literate": np.where(e5, _yn(pp["literate"][pidx]), ""),
             "anggota/uses_internet": np.where(e5, _yn(pp["internet"][pidx]), ""),
             "anggota/owns_smartphone": np.where(e5, _yn(pp["smartphone"][pidx]), ""),
@@ -251,8 +252,6 @@ def misspell(name: str, rng: np.random.Generator) -> str:
 
 def inject_dirt(sub: Submissions, rng: np.random.Generator, form: q.FormDefinition) -> tuple[Submissions, dict]:
     """Apply :data:`DIRT_RATES`; return the dirty submissions and the counts per kind (never values)."""
-    from analysis.survey.generate import FIELDWORK_START
-
     main, rep = sub.main.copy(), sub.repeat.copy()
     n = len(main)
     counts: dict[str, int] = {}
@@ -402,7 +401,7 @@ def format_tables(sub: Submissions, form: q.FormDefinition, values: str = "xml",
     return main_out, rep_out
 
 
-def _csv_bytes(df: pd.DataFrame, delimiter: str) -> bytes:
+def kobo_csv_bytes(df: pd.DataFrame, delimiter: str) -> bytes:
     """Kobo's CSV: every value double-quoted (quotes doubled inside), ``\r\n`` line ends. Written with
     pyarrow's CSV writer, which is an order of magnitude faster than pandas at the benchmark's million rows."""
     import pyarrow as pa
@@ -414,7 +413,7 @@ def _csv_bytes(df: pd.DataFrame, delimiter: str) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _xlsx_bytes(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
+def kobo_xlsx_bytes(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
     """XLSX the way formpack writes it (XlsxWriter, ``constant_memory``), with fixed document dates so the
     bytes are reproducible (XlsxWriter already stamps zip members with a fixed date)."""
     import datetime as dt
@@ -457,11 +456,11 @@ def write_export(sub: Submissions, out: Path, opts, rng: np.random.Generator, fo
     paths = []
     if opts.format in ("csv", "both"):
         for path, df in [(out / f"{FILE_STEM}.csv", main), (out / f"{FILE_STEM}-{q.REPEAT_NAME}.csv", rep)]:
-            atomic_write_bytes(path, _csv_bytes(df, opts.delimiter))
+            atomic_write_bytes(path, kobo_csv_bytes(df, opts.delimiter))
             paths.append(path)
     if opts.format in ("xlsx", "both"):
         path = out / f"{FILE_STEM}.xlsx"
-        atomic_write_bytes(path, _xlsx_bytes([(MAIN_SHEET, main), (q.REPEAT_NAME, rep)]))
+        atomic_write_bytes(path, kobo_xlsx_bytes([(MAIN_SHEET, main), (q.REPEAT_NAME, rep)]))
         paths.append(path)
     manifest = {"rates": DIRT_RATES, "counts": counts, "submissions_clean": int(len(sub.main) - counts.get("duplicate_submission", 0) - counts.get("test_submission", 0)) if counts else int(len(sub.main)),
                 "submissions_exported": int(len(main)), "roster_rows_exported": int(len(rep))}

@@ -21,7 +21,7 @@ Definitions follow BPS Susenas (Kor, ICT block) where they exist:
 - *household with internet*: at least one member accessed the internet in the last 3 months (BPS, "rumah
   tangga yang pernah mengakses internet dalam 3 bulan terakhir");
 - *education*: the highest diploma held (ijazah/STTB tertinggi), Susenas categories, mapped to five levels
-  by :data:`EDUCATION_LEVEL`;
+  by ``analysis.survey.schema.EDUCATION_LEVEL``;
 - *basic digital skill*: one of the SDG 4.4.1 ICT skills BPS measures (sending a message with an attachment,
   copying a file, installing an application);
 - *literacy*: can read and write Latin or other letters (BPS "melek huruf").
@@ -45,27 +45,6 @@ LANGS = ("Indonesian (id)", "English (en)")
 LANG_CODES = {"id": "Indonesian (id)", "en": "English (en)"}
 XLSFORM_PATH = ROOT / "questionnaire" / f"{FORM_ID}.xlsx"
 REPEAT_NAME = "anggota"
-
-# The BPS diploma categories of the form mapped to the five analysis levels (docs/ARTEFACTS.md).
-EDUCATION_LEVEL = {
-    "tidak_punya": "no_diploma",
-    "sd": "sd",
-    "smp": "smp",
-    "sma": "sma",
-    "smk": "sma",
-    "d1_d3": "tertiary",
-    "d4_s1": "tertiary",
-    "s2_s3": "tertiary",
-}
-# Monthly household expenditure brackets (Rp): name -> (low, high); high None = open-ended.
-EXPENDITURE_BRACKETS = {
-    "lt1500": (0, 1_500_000),
-    "1500_3000": (1_500_000, 3_000_000),
-    "3000_5000": (3_000_000, 5_000_000),
-    "5000_7500": (5_000_000, 7_500_000),
-    "7500_10000": (7_500_000, 10_000_000),
-    "ge10000": (10_000_000, None),
-}
 
 _YES = ".='yes'"
 CONSENTED = "${consent} = 'yes'"

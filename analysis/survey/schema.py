@@ -20,23 +20,54 @@ Wolter 2007, ch. 6).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaError, SchemaErrors
 
 from analysis.errors import InputError
 from analysis.tables import Field
 
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+# --- the vocabulary: every category's values and their order, declared once -----------------------------------
+# (svy's practice: value labels and category order kept with the data in one module). Code elsewhere imports
+# these; tests/survey/test_questionnaire.py checks them against the form's choice lists.
+
+# Education: the form's BPS diploma choices (in form order) and the five analysis levels they map to.
+DIPLOMAS = ("tidak_punya", "sd", "smp", "sma", "smk", "d1_d3", "d4_s1", "s2_s3")
 EDUCATION_LEVELS = ("no_diploma", "sd", "smp", "sma", "tertiary")
-AGE_GROUPS = ("5-14", "15-24", "25-44", "45-59", "60+")
+EDUCATION_LEVEL = {
+    "tidak_punya": "no_diploma",
+    "sd": "sd",
+    "smp": "smp",
+    "sma": "sma",
+    "smk": "sma",
+    "d1_d3": "tertiary",
+    "d4_s1": "tertiary",
+    "s2_s3": "tertiary",
+}
+# Age groups (BPS-style; the ICT questions are asked from age 5): (first age, last age, label).
+AGE_BANDS = ((5, 14, "5-14"), (15, 24, "15-24"), (25, 44, "25-44"), (45, 59, "45-59"), (60, 200, "60+"))
+AGE_GROUPS = tuple(label for _, _, label in AGE_BANDS)
+AGE_GROUP_EDGES = tuple(lo for lo, _, _ in AGE_BANDS)  # left-closed lower bounds; the last group is open
 SEXES = ("L", "P")
 INCOME_QUINTILES = (1, 2, 3, 4, 5)
+# Monthly household expenditure brackets (Rp), the form's choice names in order: name -> (low, high); high None
+# = open-ended. Their quintiles: analysis.survey.derive.QUINTILE_OF_BRACKET.
+EXPENDITURE_BRACKETS = {
+    "lt1500": (0, 1_500_000),
+    "1500_3000": (1_500_000, 3_000_000),
+    "3000_5000": (3_000_000, 5_000_000),
+    "5000_7500": (5_000_000, 7_500_000),
+    "7500_10000": (7_500_000, 10_000_000),
+    "ge10000": (10_000_000, None),
+}
+# Main activity: the form's occupation choice names, in order.
+OCCUPATIONS = ("school", "housework", "not_working", "employee", "own_account", "casual", "family_worker", "retired", "other")
+
 KODE_KELURAHAN = r"^31\.\d{2}\.\d{2}\.\d{4}$"
 KODE_KAB = r"^31\.\d{2}$"
-# Expenditure brackets and occupations: the form's choice names (analysis/survey/questionnaire.py).
-EXPENDITURE_BRACKETS = ("lt1500", "1500_3000", "3000_5000", "5000_7500", "7500_10000", "ge10000")
-OCCUPATIONS = ("school", "housework", "not_working", "employee", "own_account", "casual", "family_worker", "retired", "other")
 
 
 @dataclass(frozen=True)
@@ -53,6 +84,8 @@ class Column:
     unit: str | None = None
 
     def pandera(self) -> pa.Column:
+        import pandera.pandas as pa  # imported on use: the vocabulary above is wanted without pandera's 0.7 s
+
         checks = []
         if self.allowed is not None:
             checks.append(pa.Check.isin(list(self.allowed), error=f"{self.name}: a value outside {list(self.allowed)}"))
@@ -84,6 +117,8 @@ class Schema:
         raise KeyError(name)
 
     def pandera(self) -> pa.DataFrameSchema:
+        import pandera.pandas as pa
+
         return pa.DataFrameSchema(
             {c.name: c.pandera() for c in self.columns}, strict=True, ordered=True, name=self.name, coerce=False
         )
@@ -121,8 +156,8 @@ HOUSEHOLDS = Schema(
         Column("rw", "Int64", "RW (neighbourhood unit) number.", min=1, max=99),
         *_DESIGN_TAIL,
         Column("hh_size", "Int64", "Household members (BPS: usually live here and share meals); the roster count when the roster is complete.", nullable=False, min=1, max=30, unit="persons"),
-        Column("expenditure_bracket", "str", "Monthly household expenditure bracket (Rp; form choice names: lt1500 = under 1.5 million, ... ge10000 = 10 million or more).", allowed=EXPENDITURE_BRACKETS),
-        Column("income_quintile", "Int64", "Expenditure quintile (1 poorest - 5 richest) from the bracket with fixed cut-points (analysis.survey.ingest.QUINTILE_OF_BRACKET), so uploads are comparable with the city.", allowed=INCOME_QUINTILES),
+        Column("expenditure_bracket", "str", "Monthly household expenditure bracket (Rp; form choice names: lt1500 = under 1.5 million, ... ge10000 = 10 million or more).", allowed=tuple(EXPENDITURE_BRACKETS)),
+        Column("income_quintile", "Int64", "Expenditure quintile (1 poorest - 5 richest) from the bracket with fixed cut-points (analysis.survey.derive.QUINTILE_OF_BRACKET), so uploads are comparable with the city.", allowed=INCOME_QUINTILES),
         _yes("dtks", "Household registered in DTKS (the integrated social welfare data); 'don't know' is NA."),
         _yes("received_bansos", "Received social assistance (bansos) in the last 12 months; 'don't know' is NA."),
         _yes("received_bst", "Received cash social assistance (BST); asked when bansos was received; 'don't know' is NA."),
@@ -188,9 +223,6 @@ PERSONS = Schema(
     ),
 )
 
-SCHEMAS = {HOUSEHOLDS.name: HOUSEHOLDS, PERSONS.name: PERSONS}
-
-
 def fields(schema: Schema) -> list[Field]:
     """The codebook entries of a schema, in column order."""
     types = {"str": "string", "bool": "boolean", "boolean": "boolean", "Int64": "integer", "float64": "number", "Float64": "number"}
@@ -201,12 +233,6 @@ def fields(schema: Schema) -> list[Field]:
             desc += f" Values: {', '.join(map(str, c.allowed))}."
         out.append(Field(c.name, desc, types[c.dtype], c.unit))
     return out
-
-
-def empty_frame(schema: Schema) -> pd.DataFrame:
-    """A zero-row frame with the schema's columns and dtypes."""
-    dtypes = {"str": "str", "bool": "bool"}
-    return pd.DataFrame({c.name: pd.Series([], dtype=dtypes.get(c.dtype, c.dtype)) for c in schema.columns})
 
 
 def coerce(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -235,6 +261,8 @@ def validate(df: pd.DataFrame, schema: Schema, source: str | None = None) -> pd.
     none are allowed, duplicate ids). Messages name columns, checks and counts of failing rows, never cell
     values (a failing cell could hold personal data).
     """
+    from pandera.errors import SchemaError, SchemaErrors
+
     cols = list(df.columns)
     missing = [c for c in schema.names if c not in cols]
     extra = [c for c in cols if c not in schema.names]

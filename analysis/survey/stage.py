@@ -110,9 +110,9 @@ def publish_scrubbed_export(src: Path, dest: Path, delimiter: str = ";") -> dict
             if c in text_paths:
                 df[c] = scrubber.scrub_series(df[c].where(df[c] != "")).fillna("").astype(object)
     dest.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(dest / main_csv.name, kobo_export._csv_bytes(main, delimiter))
-    atomic_write_bytes(dest / rep_csv.name, kobo_export._csv_bytes(rep, delimiter))
-    atomic_write_bytes(dest / f"{kobo_export.FILE_STEM}.xlsx", kobo_export._xlsx_bytes([(kobo_export.MAIN_SHEET, main), (REPEAT_NAME, rep)]))
+    atomic_write_bytes(dest / main_csv.name, kobo_export.kobo_csv_bytes(main, delimiter))
+    atomic_write_bytes(dest / rep_csv.name, kobo_export.kobo_csv_bytes(rep, delimiter))
+    atomic_write_bytes(dest / f"{kobo_export.FILE_STEM}.xlsx", kobo_export.kobo_xlsx_bytes([(kobo_export.MAIN_SHEET, main), (REPEAT_NAME, rep)]))
     for name in ("design.csv", "truth.json", "truth_kelurahan.csv", "README.txt"):
         if (src / name).is_file():
             atomic_write_bytes(dest / name, (src / name).read_bytes())
@@ -161,7 +161,8 @@ def run(ctx, workdir: Path):
     """
     from analysis.survey import kobo_export
     from analysis.survey.generate import SURVEY_ID, GenerateOptions, generate
-    from analysis.survey.ingest import export_files, ingest_export
+    from analysis.survey.export_files import export_files
+    from analysis.survey.ingest import ingest_export
 
     if "wilayah_register" in ctx.tables:
         register = ctx.tables["wilayah_register"].data

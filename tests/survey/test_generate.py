@@ -14,7 +14,8 @@ from openpyxl import load_workbook
 from analysis.survey import design as design_mod
 from analysis.survey import kobo_export as kx
 from analysis.survey import questionnaire as q
-from analysis.survey.generate import FIELDWORK_START, GenerateOptions, generate
+from analysis.survey.generate import GenerateOptions, generate
+from analysis.survey.kobo_export import FIELDWORK_START
 
 STEM = kx.FILE_STEM
 

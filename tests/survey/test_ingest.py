@@ -4,7 +4,6 @@ manifest (dirt counts) and truth (kelurahan rates): the build stage ``analysis.s
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,9 @@ from analysis import sources
 from analysis.build import BuildContext
 from analysis.privacy import scan_for_pii
 from analysis.survey import kobo_export, stage
-from analysis.survey.ingest import escape_formula, export_files, ingest_export, ingest_export_to_dir
+from analysis.csv_safety import escape_formula
+from analysis.survey.export_files import export_files
+from analysis.survey.ingest import ingest_export, ingest_export_to_dir
 from analysis.survey.schema import HOUSEHOLDS, PERSONS, validate
 from analysis.tables import write_table
 from tests.survey.bad_exports.base import csv_bytes, to_labels

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from analysis.survey import questionnaire as q
+from analysis.survey import schema as S
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,16 @@ def test_choice_lists_have_both_languages_and_required_options(form):
     assert set(form.choice_names("connection")) == {"mobile_data", "fixed_broadband", "public_wifi", "none"}
     assert {"rt_rw", "kelurahan_office", "poster", "door_to_door", "whatsapp", "social_media", "online_news",
             "jaki", "tv_radio", "community_org"} <= set(form.choice_names("info_channel"))
-    assert set(form.choice_names("education")) == set(q.EDUCATION_LEVEL)
+    assert set(form.choice_names("education")) == set(S.EDUCATION_LEVEL)
+
+
+def test_schema_vocabulary_is_the_forms_choice_lists_in_form_order(form):
+    # analysis.survey.schema declares each category order once; the form's choice lists must agree with it
+    assert form.choice_names("education") == list(S.DIPLOMAS)
+    assert set(S.EDUCATION_LEVEL.values()) == set(S.EDUCATION_LEVELS)
+    assert form.choice_names("expenditure") == list(S.EXPENDITURE_BRACKETS)
+    assert form.choice_names("occupation") == list(S.OCCUPATIONS)
+    assert form.choice_names("sex") == list(S.SEXES)
 
 
 def test_cascading_location_lists_cover_the_267_kelurahan(form):
