@@ -22,13 +22,12 @@ import pandas as pd
 
 from analysis import formatting as fmt
 from analysis.areas import CITY_CODE
+from analysis.stats.estimates import DOMAIN_VARS
+from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS
 
 if TYPE_CHECKING:
     from ui.data import Built
 
-DOMAIN_VARS = ("income_quintile", "education", "age_group", "sex")
-EDUCATION_ORDER = ["no_diploma", "sd", "smp", "sma", "tertiary"]
-AGE_ORDER = ["5-14", "15-24", "25-44", "45-59", "60+"]
 
 Translate = Callable[..., str]
 
@@ -107,7 +106,7 @@ def domain_breakdown(estimates: pd.DataFrame | None, indicator_id: str, domain_v
     rows = estimates[(estimates["indicator_id"] == indicator_id) & (estimates["domain_var"] == domain_var) & (estimates["area_code"].isin(area_codes))].copy()
     if rows.empty:
         return rows
-    order = {"education": EDUCATION_ORDER, "age_group": AGE_ORDER}.get(domain_var)
+    order = {"education": EDUCATION_LEVELS, "age_group": AGE_GROUPS}.get(domain_var)
     if order:
         rows["_o"] = rows["domain_value"].map({v: i for i, v in enumerate(order)}).fillna(99)
     else:

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import formatting as fmt
-from ui.views.common import EDUCATION_ORDER, Translate, domain_value_label, has_key
+from analysis.survey.schema import EDUCATION_LEVELS
+from ui.views.common import Translate, domain_value_label, has_key
 
 _OUTCOME_COLS = ("outcome", "indicator_id", "model")
 
@@ -86,7 +87,7 @@ def model_heatmap(grid: pd.DataFrame | None, outcome: str | None, lang: str, t: 
     if rows.empty:
         return None
     quintiles = sorted(rows["income_quintile"].dropna().unique(), key=lambda v: float(v))
-    levels = [e for e in EDUCATION_ORDER if e in set(rows["education"])] + sorted(set(rows["education"]) - set(EDUCATION_ORDER))
+    levels = [e for e in EDUCATION_LEVELS if e in set(rows["education"])] + sorted(set(rows["education"]) - set(EDUCATION_LEVELS))
     z, text, hover = [], [], []
     for edu in levels:
         zr, tr_, hr = [], [], []
