@@ -28,12 +28,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats.design import SurveyDesign
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.estimates"
-CITY_CODE = "31"
 DOMAIN_VARS = ("income_quintile", "education", "age_group", "sex")
 LEVELS = ("city", "kota", "kelurahan", "domain")
 PROPORTION_CI = "korn-graubard"

@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats import reliability
 from analysis.stats.design import linearized_covariance
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.gaps"
-CITY_CODE = "31"
 
 
 class PsuAggregator:

@@ -41,12 +41,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats import models
 from analysis.stats.gaps import PsuAggregator
 from analysis.tables import Field, Table
 
-CITY_CODE = "31"
 CONCENTRATION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill", "hh_internet", "jaki_aware")
 DECOMPOSITION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill")
 DECOMPOSITION_TERMS = (
