@@ -44,7 +44,7 @@ from scipy import stats
 from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats import models
-from analysis.stats.gaps import PsuAggregator
+from analysis.stats.design import PsuAggregator
 from analysis.tables import Field, Table
 
 CONCENTRATION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill", "hh_internet", "jaki_aware")
@@ -342,3 +342,4 @@ def tables(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd
               "The city-wide survey-weighted logits behind gap_decomposition, one row per coefficient: the Upload page decomposes a kampung's gap against exactly these models.",
               model, MODEL_FIELDS, list(sources), synthetic=synthetic),
     ]
+

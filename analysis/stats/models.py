@@ -10,7 +10,7 @@ Estimation (design-based, Binder 1983; Lumley 2010, *Complex Surveys*, ch. 5; Lu
   under a second on a million persons (statsmodels' pinv-based IRLS on the unit rows took 23 s there).
 - Standard errors: the linearisation (sandwich) estimator ``V = A^-1 B A^-1``, ``A = sum w mu (1-mu) x x'``,
   with ``B`` the design covariance of the score totals ``w_i x_i (y_i - mu_i)``: PSU totals centred within
-  strata, the first-stage fpc when known, PSUs nested in strata (``analysis.stats.design.linearized_covariance``).
+  strata, the first-stage fpc when known, PSUs nested in strata (``analysis.stats.design.PsuLayout.covariance``).
   statsmodels ``GLM(..., var_weights=w).fit(cov_type="cluster", cov_kwds={"groups": psu})`` gives nearly the
   same SEs (it ignores strata and applies a G/(G-1) factor); ``freq_weights`` with raw weights would treat
   every weighted person as an observation and give SEs about 15 times too small: never do that.
@@ -42,7 +42,7 @@ from scipy import sparse, stats
 from scipy.linalg import cho_factor, cho_solve
 
 from analysis.errors import InputError
-from analysis.stats.design import linearized_covariance
+from analysis.stats.design import PsuLayout, psu_layout
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.models"
@@ -163,8 +163,7 @@ class SurveyLogit:
     Xp: np.ndarray  # design matrix of the patterns
     S_w: sparse.csr_matrix  # (n_psu, n_patterns) sum of weights of the model's units per PSU and pattern
     S_wy: sparse.csr_matrix  # same for weight x outcome
-    psu_strata: np.ndarray  # stratum label of each PSU (all PSUs of the design, also those without model units)
-    psu_fpc: np.ndarray | None
+    psu: PsuLayout  # all PSUs of the design, also those without model units
     n: int
     weighted_n: float
     design_df: int
@@ -182,7 +181,7 @@ class SurveyLogit:
 
     def covariance_of(self, psu_scores: np.ndarray) -> np.ndarray:
         """Design covariance of the totals of PSU-level scores (n_psu, m)."""
-        return linearized_covariance(psu_scores, self.psu_strata, np.arange(len(self.psu_strata)), self.psu_fpc)
+        return self.psu.covariance(psu_scores)
 
     def margin_scores(self, f_pattern: np.ndarray, grad: np.ndarray) -> tuple[float, np.ndarray]:
         """Estimate ``F = sum w f / sum w`` of a pattern-level function and the PSU totals of its linearised scores.
@@ -320,17 +319,6 @@ def _pattern_codes(sub: pd.DataFrame, cols) -> tuple[np.ndarray, np.ndarray]:
     return inv.astype(np.int64), first
 
 
-def psu_structure(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """PSU code of every row (PSUs nested within strata), each PSU's stratum label and fpc (None if unknown)."""
-    h, nh = _int_codes(frame["stratum"])
-    p, npsu = _int_codes(frame["psu"])
-    uniq, first, inv = np.unique(h * (npsu + 1) + p, return_index=True, return_inverse=True)
-    strata = frame["stratum"].iloc[first].to_numpy()
-    fpc = pd.to_numeric(frame["fpc_psu"], errors="coerce").to_numpy(dtype=float) if "fpc_psu" in frame else None
-    fpc = None if fpc is None or np.isnan(fpc).all() else fpc[first]
-    return inv.astype(np.int64), strata, fpc
-
-
 def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = False, kota: bool = True, cache: dict | None = None) -> SurveyLogit:
     """Fit a design-based logistic regression on a ``model_frame`` (columns y, in_model, term columns, weight,
     stratum, psu, fpc_psu). ``interaction`` adds the income x education interaction; ``kota`` adds kota.
@@ -390,25 +378,25 @@ def fit_survey_logit(frame: pd.DataFrame, terms=BASE_TERMS, interaction: bool = 
     # PSU x pattern sums over the model's units; PSUs come from *all* rows (units outside the model keep their
     # PSU in the variance with a zero score)
     if "psu" not in cache:
-        cache["psu"] = psu_structure(frame)
-    psu_code, psu_strata, psu_fpc = cache["psu"]
-    n_psu = len(psu_strata)
+        cache["psu"] = psu_layout(frame)
+    layout = cache["psu"]
+    psu_code, n_psu = layout.row_psu, layout.n_psu
     pat_all = np.full(len(frame), -1, dtype=np.int64)
     pat_all[m] = pattern_code
     S_w = sparse.csr_matrix((w, (psu_code[m], pattern_code)), shape=(n_psu, n_pat))
     S_wy = sparse.csr_matrix((w * y, (psu_code[m], pattern_code)), shape=(n_psu, n_pat))
-    design_df = int(n_psu - len(np.unique(psu_strata)))
+    design_df = layout.df
 
     # Binder sandwich: A^-1 B A^-1 with B the design covariance of the score totals
     R = (S_wy - S_w @ sparse.diags(patterns["mu"].to_numpy())).tocsr()
     U = np.asarray(R @ Xp)
-    B = linearized_covariance(U, psu_strata, np.arange(n_psu), psu_fpc)
+    B = layout.covariance(U)
     cov = A_inv @ B @ A_inv
     k = len(names)
     df = design_df - (k - 1) if design_df - (k - 1) > 0 else max(design_df, 1)
     return SurveyLogit(
         names=names, term_of=term_of, level_of=level_of, terms=terms_r, beta=beta, cov=cov, A_inv=A_inv,
-        patterns=patterns, Xp=Xp, S_w=S_w, S_wy=S_wy, psu_strata=psu_strata, psu_fpc=psu_fpc,
+        patterns=patterns, Xp=Xp, S_w=S_w, S_wy=S_wy, psu=layout,
         n=int(m.sum()), weighted_n=float(w.sum()),
         design_df=design_df, df=int(df), iterations=iterations, interactions=interactions, row_pattern=pat_all,
     )
@@ -601,7 +589,7 @@ def fit_summary(model_id: str, fit: SurveyLogit, interaction_fit: SurveyLogit | 
         "model": model_id,
         "n": fit.n,
         "weighted_n": fit.weighted_n,
-        "n_psu": int(len(fit.psu_strata)),
+        "n_psu": fit.psu.n_psu,
         "design_df": fit.design_df,
         "n_coefficients": len(fit.names),
         "weighted_mean_outcome": p0,
