@@ -173,7 +173,7 @@ def compute(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: p
 
 
 def build(ctx) -> list[Table]:
-    """Tables ``gaps`` and, from ``analysis.stats.inequality``, ``concentration_index`` and ``gap_decomposition``."""
+    """Table ``gaps`` (the inequality tables have their own stage, ``analysis.stats.inequality``)."""
     hh = ctx.tables.get("survey_households")
     est = ctx.tables.get("estimates")
     if hh is None or est is None or len(hh.data) == 0:
@@ -185,11 +185,7 @@ def build(ctx) -> list[Table]:
     ctx.note(STAGE, f"{len(data)} kelurahan gaps (vs kota and city), {suppressed} suppressed because a side is suppressed")
     synthetic = bool(hh.synthetic or est.synthetic)
     sources = sorted(set(hh.sources) | set(est.sources) | (set(pe.sources) if pe is not None else set()))
-    from analysis.stats import inequality  # imports models, which this stage does not need otherwise
-
-    extra = inequality.tables(hh.data, None if pe is None else pe.data, est.data, sources, synthetic)
-    ctx.note(STAGE, f"concentration index for {len(extra[0].data)} indicator x area rows; gap decomposition for {len(extra[1].data)} indicator x kelurahan rows")
-    return extra + [Table(
+    return [Table(
         "gaps",
         "Kelurahan gaps from their kota and the city" + (" (synthetic demo survey)" if synthetic else ""),
         "Difference of each sampled kelurahan's estimate from its kota's and from the city's, for every indicator, "

@@ -47,6 +47,7 @@ from analysis.stats import models
 from analysis.stats.design import PsuAggregator
 from analysis.tables import Field, Table
 
+STAGE = "analysis.stats.inequality"
 CONCENTRATION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill", "hh_internet", "jaki_aware")
 DECOMPOSITION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill")
 DECOMPOSITION_TERMS = (
@@ -343,3 +344,18 @@ def tables(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd
               model, MODEL_FIELDS, list(sources), synthetic=synthetic),
     ]
 
+
+def build(ctx) -> list[Table]:
+    """Tables ``concentration_index``, ``gap_decomposition`` and ``decomposition_model`` from the survey and
+    the published ``estimates`` (whose suppression the decomposition respects)."""
+    hh = ctx.tables.get("survey_households")
+    est = ctx.tables.get("estimates")
+    if hh is None or est is None or len(hh.data) == 0:
+        ctx.note(STAGE, "inequality skipped: survey_households or estimates not built", "warning")
+        return []
+    pe = ctx.tables.get("survey_persons")
+    synthetic = bool(hh.synthetic or est.synthetic)
+    sources = sorted(set(hh.sources) | set(est.sources) | (set(pe.sources) if pe is not None else set()))
+    out = tables(hh.data, None if pe is None else pe.data, est.data, sources, synthetic)
+    ctx.note(STAGE, f"concentration index for {len(out[0].data)} indicator x area rows; gap decomposition for {len(out[1].data)} indicator x kelurahan rows")
+    return out
