@@ -28,6 +28,7 @@ from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats import reliability
 from analysis.stats.design import PsuAggregator
+from analysis.stats.estimates import survey_inputs
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.gaps"
@@ -174,21 +175,17 @@ def compute(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: p
 
 def build(ctx) -> list[Table]:
     """Table ``gaps`` (the inequality tables have their own stage, ``analysis.stats.inequality``)."""
-    hh = ctx.tables.get("survey_households")
-    est = ctx.tables.get("estimates")
-    if hh is None or est is None or len(hh.data) == 0:
-        ctx.note(STAGE, "gaps skipped: survey_households or estimates not built", "warning")
+    inputs = survey_inputs(ctx, STAGE, "gaps")
+    if inputs is None:
         return []
-    pe = ctx.tables.get("survey_persons")
-    data = compute(hh.data, None if pe is None else pe.data, est.data)
+    pe = inputs.persons
+    data = compute(inputs.households.data, None if pe is None else pe.data, inputs.estimates.data)
     suppressed = int((data["reliability"] == reliability.SUPPRESSED).sum())
     ctx.note(STAGE, f"{len(data)} kelurahan gaps (vs kota and city), {suppressed} suppressed because a side is suppressed")
-    synthetic = bool(hh.synthetic or est.synthetic)
-    sources = sorted(set(hh.sources) | set(est.sources) | (set(pe.sources) if pe is not None else set()))
     return [Table(
         "gaps",
-        "Kelurahan gaps from their kota and the city" + (" (synthetic demo survey)" if synthetic else ""),
+        "Kelurahan gaps from their kota and the city" + (" (synthetic demo survey)" if inputs.synthetic else ""),
         "Difference of each sampled kelurahan's estimate from its kota's and from the city's, for every indicator, "
         "with a design-based SE that accounts for the kelurahan being part of the reference.",
-        data, FIELDS, sources, synthetic=synthetic,
+        data, FIELDS, inputs.sources, synthetic=inputs.synthetic,
     )]

@@ -45,6 +45,7 @@ from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats import logit, models
 from analysis.stats.design import PsuAggregator
+from analysis.stats.estimates import survey_inputs
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.inequality"
@@ -348,14 +349,10 @@ def tables(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd
 def build(ctx) -> list[Table]:
     """Tables ``concentration_index``, ``gap_decomposition`` and ``decomposition_model`` from the survey and
     the published ``estimates`` (whose suppression the decomposition respects)."""
-    hh = ctx.tables.get("survey_households")
-    est = ctx.tables.get("estimates")
-    if hh is None or est is None or len(hh.data) == 0:
-        ctx.note(STAGE, "inequality skipped: survey_households or estimates not built", "warning")
+    inputs = survey_inputs(ctx, STAGE, "inequality")
+    if inputs is None:
         return []
-    pe = ctx.tables.get("survey_persons")
-    synthetic = bool(hh.synthetic or est.synthetic)
-    sources = sorted(set(hh.sources) | set(est.sources) | (set(pe.sources) if pe is not None else set()))
-    out = tables(hh.data, None if pe is None else pe.data, est.data, sources, synthetic)
+    pe = inputs.persons
+    out = tables(inputs.households.data, None if pe is None else pe.data, inputs.estimates.data, inputs.sources, inputs.synthetic)
     ctx.note(STAGE, f"concentration index for {len(out[0].data)} indicator x area rows; gap decomposition for {len(out[1].data)} indicator x kelurahan rows")
     return out
