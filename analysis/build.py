@@ -34,6 +34,7 @@ STAGES = [
     "analysis.stats.estimates",
     "analysis.stats.models",
     "analysis.stats.gaps",
+    "analysis.stats.inequality",
     "analysis.stats.sae",
 ]
 

@@ -31,6 +31,11 @@ to do with a stratum holding a single PSU, with the same names and meaning as R 
 - ``"average"``: the variance is scaled up by (number of strata) / (strata with more than one PSU);
 - ``"fail"``: raise ``InputError("lonely_psu")``.
 
+Estimators that sum their scores to PSU totals themselves (the access models' score equations, the gaps'
+domain contrasts, the concentration index) take the frame's PSUs from ``psu_layout`` and the variance of the
+PSU totals from ``PsuLayout.covariance`` or ``PsuAggregator``; ``design_structure`` / ``DesignStructure`` is the
+linearisation covariance structure (PSU codes, strata, per-stratum factors) they all share.
+
 Everything is vectorised with ``numpy.bincount`` over integer codes: domain estimates for many domains cost one
 pass over the data (a 1,000,000-person survey by five domain variables takes seconds; see ``bench/``).
 """
@@ -38,10 +43,11 @@ pass over the data (a 1,000,000-person survey by five domain variables takes sec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from analysis.errors import InputError
 from analysis.stats import reliability
@@ -57,8 +63,14 @@ RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "cv", "n", "df", "deff"
 
 
 @dataclass(frozen=True)
-class _Structure:
-    """Integer-coded design: PSU of every row, stratum of every PSU, and per-stratum variance factors."""
+class DesignStructure:
+    """The linearisation covariance structure of a design: integer-coded PSU of every row, stratum of every
+    PSU, and the per-stratum factors of the ultimate-cluster variance (Wolter 2007, eq. 6.2.2)
+    ``V = sum_h (1 - f_h) n_h / (n_h - 1) sum_i (Z_hi - Zbar_h)^2``, with the ``lonely_psu`` rule.
+
+    Built by ``design_structure``; ``covariance`` gives the variance of totals of unit scores, and the fields
+    let a caller that aggregates PSU totals itself (``PsuAggregator``) apply the very same centring and factors.
+    """
 
     psu: np.ndarray  # (n,) PSU code 0..P-1 of each row
     psu_stratum: np.ndarray  # (P,) stratum code 0..H-1 of each PSU
@@ -76,7 +88,12 @@ class _Structure:
 
     @property
     def single(self) -> np.ndarray:
+        """Per stratum: does it hold a single (lonely) PSU."""
         return self.n_h == 1
+
+    def covariance(self, scores: np.ndarray) -> np.ndarray:
+        """Dense (k, k) linearised covariance of the totals of ``scores`` (n, k), one row per unit."""
+        return _covariance(self, scores)
 
 
 def _codes(values, name: str, source: str | None) -> np.ndarray:
@@ -87,7 +104,11 @@ def _codes(values, name: str, source: str | None) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc")) -> _Structure:
+def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc")) -> DesignStructure:
+    """The ``DesignStructure`` of ``n`` rows from per-row ``strata`` and ``psu`` labels (``None``: one stratum /
+    each row its own PSU; PSUs nested within strata, R ``svydesign(nest=TRUE)``) and the optional per-row
+    ``fpc`` (population PSUs per stratum > 1, or a sampling fraction <= 1, constant within a stratum).
+    ``names`` are the column names quoted in ``InputError`` messages."""
     if lonely_psu not in LONELY_PSU_OPTIONS:
         raise InputError("bad_option", f"lonely_psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, not '{lonely_psu}'", source)
     h_row = np.zeros(n, dtype=np.int64) if strata is None else _codes(strata, names[0], source)
@@ -126,10 +147,10 @@ def _structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjus
         raise InputError("lonely_psu", f"{int((n_h == 1).sum())} stratum/strata have a single PSU; choose lonely_psu='adjust', 'remove' or 'average'", source)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale_h = np.where(n_h > 1, (1.0 - f_h) * n_h / (n_h - 1.0), 1.0 - f_h)
-    return _Structure(psu=psu_row, psu_stratum=psu_stratum, n_h=n_h, scale_h=scale_h, lonely_psu=lonely_psu)
+    return DesignStructure(psu=psu_row, psu_stratum=psu_stratum, n_h=n_h, scale_h=scale_h, lonely_psu=lonely_psu)
 
 
-def _covariance(structure: _Structure, scores: np.ndarray) -> np.ndarray:
+def _covariance(structure: DesignStructure, scores: np.ndarray) -> np.ndarray:
     """Dense (k, k) linearised covariance of the totals of ``scores`` (n, k)."""
     z = np.asarray(scores, dtype=float)
     if z.ndim == 1:
@@ -165,8 +186,120 @@ def linearized_covariance(scores, strata, psu, fpc=None, lonely_psu: str = "adju
     """
     z = np.asarray(scores, dtype=float)
     n = z.shape[0]
-    return _covariance(_structure(n, strata, psu, fpc, lonely_psu), z)
+    return design_structure(n, strata, psu, fpc, lonely_psu).covariance(z)
 
+
+
+# --- PSU totals of a survey frame -----------------------------------------------------------------------------
+
+
+def _factor_codes(values) -> tuple[np.ndarray, int]:
+    """Sorted integer codes of a column (-1 for missing) and the number of distinct values (at least 1)."""
+    codes, uniq = pd.factorize(values if isinstance(values, pd.Series) else pd.Series(values), sort=True)
+    return codes.astype(np.int64), max(len(uniq), 1)
+
+
+@dataclass(frozen=True, eq=False)
+class PsuLayout:
+    """The PSUs of a survey frame: the PSU of every row (PSUs nested within strata) and, per PSU, its stratum
+    label and first-stage fpc. Estimators that sum their linearised scores to PSU totals themselves (a
+    regression's score equations, many domain contrasts at once) take the design variance of those totals
+    from ``covariance``: the ultimate-cluster estimator of Wolter (2007, ch. 6; Lohr 2022 sec. 9.1) applied
+    with one "row" per PSU, so it is the same variance ``linearized_covariance`` gives on the unit scores.
+    """
+
+    row_psu: np.ndarray  # (n,) PSU code 0..P-1 of each row of the frame
+    strata: np.ndarray  # (P,) stratum label of each PSU
+    fpc: np.ndarray | None  # (P,) the frame's fpc_psu of each PSU; None when unknown
+
+    @property
+    def n_psu(self) -> int:
+        return int(len(self.strata))
+
+    @property
+    def df(self) -> int:
+        """Design degrees of freedom: PSUs minus strata."""
+        return int(self.n_psu - len(np.unique(self.strata)))
+
+    @cached_property
+    def structure(self) -> DesignStructure:
+        """The linearisation covariance structure at PSU level (one row per PSU; ``lonely_psu="adjust"``)."""
+        return design_structure(self.n_psu, self.strata, np.arange(self.n_psu), self.fpc)
+
+    def covariance(self, psu_scores) -> np.ndarray:
+        """Design covariance (m, m) of the totals of PSU-level scores (P, m): PSU totals centred within strata,
+        with the fpc and the lonely-PSU rule (``linearized_covariance`` with each PSU as one row)."""
+        return self.structure.covariance(psu_scores)
+
+
+def psu_layout(frame: pd.DataFrame) -> PsuLayout:
+    """The ``PsuLayout`` of a survey frame with columns ``stratum``, ``psu`` and optionally ``fpc_psu``.
+
+    PSU labels are nested within strata (the pair identifies a PSU, R ``svydesign(nest=TRUE)``); PSUs are
+    numbered in sorted (stratum, psu) order. The fpc is None when the column is missing or entirely empty.
+    """
+    h, _ = _factor_codes(frame["stratum"])
+    p, npsu = _factor_codes(frame["psu"])
+    _, first, inv = np.unique(h * (npsu + 1) + p, return_index=True, return_inverse=True)
+    strata = frame["stratum"].iloc[first].to_numpy()
+    fpc = pd.to_numeric(frame["fpc_psu"], errors="coerce").to_numpy(dtype=float) if "fpc_psu" in frame else None
+    fpc = None if fpc is None or np.isnan(fpc).all() else fpc[first]
+    return PsuLayout(row_psu=inv.astype(np.int64), strata=strata, fpc=fpc)
+
+
+class PsuAggregator:
+    """Sums per-unit quantities to PSU totals once, keeping each PSU's stratum and fpc, so that many domain
+    contrasts cost one pass over the units and a small PSU-level covariance each (the domain-contrast
+    linearisation of Lohr 2022 sec. 10.x and Wolter 2007 ch. 6 in ``analysis.stats.gaps``)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.layout = psu_layout(frame)
+        self.code, self.strata, self.fpc = self.layout.row_psu, self.layout.strata, self.layout.fpc
+        self.n_psu = self.layout.n_psu
+        self.df = self.layout.df
+        self._frame = frame
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Integer codes (sorted labels) of a column of the frame, computed once."""
+        if column not in self._codes:
+            code, uniq = pd.factorize(self._frame[column], sort=True)
+            self._codes[column] = (code.astype(np.int64), np.asarray(uniq, dtype=object))
+        return self._codes[column]
+
+    def totals(self, values: np.ndarray, group: np.ndarray | None = None, n_groups: int = 1) -> np.ndarray:
+        """(n_psu, n_groups) PSU totals of ``values``; rows with ``group < 0`` are left out."""
+        values = np.asarray(values, dtype=float)
+        if group is None:
+            return np.bincount(self.code, weights=values, minlength=self.n_psu)[:, None]
+        ok = group >= 0
+        flat = self.code[ok] * n_groups + group[ok]
+        return np.bincount(flat, weights=values[ok], minlength=self.n_psu * n_groups).reshape(self.n_psu, n_groups)
+
+    def variances(self, psu_scores: np.ndarray) -> np.ndarray:
+        """Design variance of the total of each column of PSU-level scores: the diagonal of
+        ``linearized_covariance`` (same strata centring, fpc and lonely-PSU rule), computed in O(PSUs x
+        columns) instead of forming the full covariance matrix of hundreds of kelurahan."""
+        Z = np.asarray(psu_scores, dtype=float)
+        Z = Z[:, None] if Z.ndim == 1 else Z
+        if Z.shape[1] <= 2:
+            return np.clip(np.diag(linearized_covariance(Z, self.strata, np.arange(self.n_psu), self.fpc)), 0.0, None)
+        s = self.layout.structure
+        H = len(s.n_h)
+        hs = s.psu_stratum
+        incidence = sparse.csr_matrix((np.ones(self.n_psu), (hs, np.arange(self.n_psu))), shape=(H, self.n_psu))
+        centre = (np.asarray(incidence @ Z) / s.n_h[:, None])[hs]
+        single = s.single[hs]
+        weight = s.scale_h[hs].copy()
+        if s.lonely_psu == "adjust":
+            centre[single] = Z.sum(axis=0) / self.n_psu
+        else:
+            weight[single] = 0.0
+        V = ((Z - centre) ** 2 * weight[:, None]).sum(axis=0)
+        if s.lonely_psu == "average" and s.single.any():
+            ok = int((~s.single).sum())
+            V = V * (H / ok) if ok else V * np.nan
+        return np.clip(V, 0.0, None)
 
 # --- the design -------------------------------------------------------------------------------------------
 
@@ -191,7 +324,7 @@ class SurveyDesign:
         self.lonely_psu = lonely_psu
         self.w = self._weights(data[weight])
         self._group_cache: dict = {}
-        self._s = _structure(
+        self._s = design_structure(
             len(data),
             None if strata is None else data[strata].to_numpy(),
             None if psu is None else data[psu].to_numpy(),
@@ -227,7 +360,7 @@ class SurveyDesign:
 
     def covariance(self, scores) -> np.ndarray:
         """Linearised covariance of the totals of ``scores`` (n, k) under this design (see ``linearized_covariance``)."""
-        return _covariance(self._s, scores)
+        return self._s.covariance(scores)
 
     # -- validation helpers --
 
@@ -376,8 +509,8 @@ class SurveyDesign:
             # (Z - m)^2 = Z^2 - 2 m Z + m^2 with m the grand mean of the domain's PSU totals; every lonely
             # stratum contributes m^2 even when the domain has no unit in it.
             m = np.bincount(g, weights=z, minlength=G) / P
-            sparse = np.where(single, s.scale_h[h2] * (S2 - 2.0 * m[g2] * S1), 0.0)
-            V = V + np.bincount(g2, weights=sparse, minlength=G) + m * m * s.scale_h[s.single].sum()
+            lonely = np.where(single, s.scale_h[h2] * (S2 - 2.0 * m[g2] * S1), 0.0)
+            V = V + np.bincount(g2, weights=lonely, minlength=G) + m * m * s.scale_h[s.single].sum()
         elif s.lonely_psu == "average" and s.single.any():
             ok = int((~s.single).sum())
             V = V * (H / ok) if ok else V * np.nan

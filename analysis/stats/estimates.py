@@ -25,16 +25,18 @@ estimate itself is not publishable). It is never written to ``data/processed``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
+from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats.design import SurveyDesign
 from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.estimates"
-CITY_CODE = "31"
 DOMAIN_VARS = ("income_quintile", "education", "age_group", "sex")
 LEVELS = ("city", "kota", "kelurahan", "domain")
 PROPORTION_CI = "korn-graubard"
@@ -176,3 +178,27 @@ def build(ctx) -> list[Table]:
     suppressed = int((table.data["reliability"] == "suppressed").sum())
     ctx.note(STAGE, f"{len(table.data)} direct estimates, {suppressed} suppressed (n < 30 or RSE > 50%)")
     return [ind.indicators_table(), table]
+
+
+class SurveyInputs(NamedTuple):
+    """What the stages after this one (gaps, inequality) work from: the survey tables and the published
+    ``estimates``, with the sources and synthetic flag their own tables inherit."""
+
+    households: Table
+    persons: Table | None
+    estimates: Table
+    sources: list[str]
+    synthetic: bool
+
+
+def survey_inputs(ctx, stage: str, what: str) -> SurveyInputs | None:
+    """The ``SurveyInputs`` of a later stage, or None (with a warning note naming ``what``) when the survey or
+    the estimates were not built."""
+    hh = ctx.tables.get("survey_households")
+    est = ctx.tables.get("estimates")
+    if hh is None or est is None or len(hh.data) == 0:
+        ctx.note(stage, f"{what} skipped: survey_households or estimates not built", "warning")
+        return None
+    pe = ctx.tables.get("survey_persons")
+    sources = sorted(set(hh.sources) | set(est.sources) | (set(pe.sources) if pe is not None else set()))
+    return SurveyInputs(hh, pe, est, sources, bool(hh.synthetic or est.synthetic))

@@ -10,7 +10,7 @@ comparisons; Wolter 2007, ch. 6)::
     z_i  = w_i 1[i in d] (y_i - r_d) / W_d  -  w_i 1[i in U] (y_i - r_U) / W_U
 
 and ``Var(diff)`` is the design variance of the total of ``z`` (PSU totals centred within strata, fpc,
-``analysis.stats.design.linearized_covariance``). Units outside the indicator's universe contribute zero; every
+``analysis.stats.design.PsuAggregator``). Units outside the indicator's universe contribute zero; every
 PSU of the design is kept. CI and p-value use t with the design df (PSUs - strata).
 
 A gap is published only when both sides are published: a row whose kelurahan (or reference) estimate is
@@ -22,77 +22,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
+from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
 from analysis.stats import reliability
-from analysis.stats.design import linearized_covariance
+from analysis.stats.design import PsuAggregator
+from analysis.stats.estimates import survey_inputs
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.gaps"
-CITY_CODE = "31"
-
-
-class PsuAggregator:
-    """Sums per-unit quantities to PSU totals once, keeping each PSU's stratum and fpc, so that many domain
-    contrasts cost one pass over the units and a small PSU-level covariance each."""
-
-    def __init__(self, frame: pd.DataFrame):
-        from analysis.stats.models import psu_structure
-
-        self.code, self.strata, self.fpc = psu_structure(frame)
-        self.n_psu = len(self.strata)
-        self.df = int(self.n_psu - len(np.unique(self.strata)))
-        self._frame = frame
-        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """Integer codes (sorted labels) of a column of the frame, computed once."""
-        if column not in self._codes:
-            code, uniq = pd.factorize(self._frame[column], sort=True)
-            self._codes[column] = (code.astype(np.int64), np.asarray(uniq, dtype=object))
-        return self._codes[column]
-
-    def totals(self, values: np.ndarray, group: np.ndarray | None = None, n_groups: int = 1) -> np.ndarray:
-        """(n_psu, n_groups) PSU totals of ``values``; rows with ``group < 0`` are left out."""
-        values = np.asarray(values, dtype=float)
-        if group is None:
-            return np.bincount(self.code, weights=values, minlength=self.n_psu)[:, None]
-        ok = group >= 0
-        flat = self.code[ok] * n_groups + group[ok]
-        return np.bincount(flat, weights=values[ok], minlength=self.n_psu * n_groups).reshape(self.n_psu, n_groups)
-
-    def variances(self, psu_scores: np.ndarray) -> np.ndarray:
-        """Design variance of the total of each column of PSU-level scores: the diagonal of
-        ``design.linearized_covariance`` (same strata centring, fpc and lonely-PSU rule), computed in O(PSUs x
-        columns) instead of forming the full covariance matrix of hundreds of kelurahan."""
-        Z = np.asarray(psu_scores, dtype=float)
-        Z = Z[:, None] if Z.ndim == 1 else Z
-        if Z.shape[1] <= 2:
-            return np.clip(np.diag(linearized_covariance(Z, self.strata, np.arange(self.n_psu), self.fpc)), 0.0, None)
-        s = self._structure()
-        H = len(s.n_h)
-        hs = s.psu_stratum
-        incidence = sparse.csr_matrix((np.ones(self.n_psu), (hs, np.arange(self.n_psu))), shape=(H, self.n_psu))
-        centre = (np.asarray(incidence @ Z) / s.n_h[:, None])[hs]
-        single = s.single[hs]
-        weight = s.scale_h[hs].copy()
-        if s.lonely_psu == "adjust":
-            centre[single] = Z.sum(axis=0) / self.n_psu
-        else:
-            weight[single] = 0.0
-        V = ((Z - centre) ** 2 * weight[:, None]).sum(axis=0)
-        if s.lonely_psu == "average" and s.single.any():
-            ok = int((~s.single).sum())
-            V = V * (H / ok) if ok else V * np.nan
-        return np.clip(V, 0.0, None)
-
-    def _structure(self):
-        if not hasattr(self, "_s"):
-            from analysis.stats.design import _structure
-
-            self._s = _structure(self.n_psu, self.strata, np.arange(self.n_psu), self.fpc)
-        return self._s
 
 
 def _ratio_scores(agg: PsuAggregator, y, w, valid, group, n_groups):
@@ -235,26 +174,18 @@ def compute(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: p
 
 
 def build(ctx) -> list[Table]:
-    """Tables ``gaps`` and, from ``analysis.stats.inequality``, ``concentration_index`` and ``gap_decomposition``."""
-    hh = ctx.tables.get("survey_households")
-    est = ctx.tables.get("estimates")
-    if hh is None or est is None or len(hh.data) == 0:
-        ctx.note(STAGE, "gaps skipped: survey_households or estimates not built", "warning")
+    """Table ``gaps`` (the inequality tables have their own stage, ``analysis.stats.inequality``)."""
+    inputs = survey_inputs(ctx, STAGE, "gaps")
+    if inputs is None:
         return []
-    pe = ctx.tables.get("survey_persons")
-    data = compute(hh.data, None if pe is None else pe.data, est.data)
+    pe = inputs.persons
+    data = compute(inputs.households.data, None if pe is None else pe.data, inputs.estimates.data)
     suppressed = int((data["reliability"] == reliability.SUPPRESSED).sum())
     ctx.note(STAGE, f"{len(data)} kelurahan gaps (vs kota and city), {suppressed} suppressed because a side is suppressed")
-    synthetic = bool(hh.synthetic or est.synthetic)
-    sources = sorted(set(hh.sources) | set(est.sources) | (set(pe.sources) if pe is not None else set()))
-    from analysis.stats import inequality  # imports PsuAggregator from this module
-
-    extra = inequality.tables(hh.data, None if pe is None else pe.data, est.data, sources, synthetic)
-    ctx.note(STAGE, f"concentration index for {len(extra[0].data)} indicator x area rows; gap decomposition for {len(extra[1].data)} indicator x kelurahan rows")
-    return extra + [Table(
+    return [Table(
         "gaps",
-        "Kelurahan gaps from their kota and the city" + (" (synthetic demo survey)" if synthetic else ""),
+        "Kelurahan gaps from their kota and the city" + (" (synthetic demo survey)" if inputs.synthetic else ""),
         "Difference of each sampled kelurahan's estimate from its kota's and from the city's, for every indicator, "
         "with a design-based SE that accounts for the kelurahan being part of the reference.",
-        data, FIELDS, sources, synthetic=synthetic,
+        data, FIELDS, inputs.sources, synthetic=inputs.synthetic,
     )]

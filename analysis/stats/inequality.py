@@ -41,18 +41,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.areas import CITY_CODE
 from analysis.stats import indicators as ind
-from analysis.stats import models
-from analysis.stats.gaps import PsuAggregator
+from analysis.stats import logit, models
+from analysis.stats.design import PsuAggregator
+from analysis.stats.estimates import survey_inputs
 from analysis.tables import Field, Table
 
-CITY_CODE = "31"
+STAGE = "analysis.stats.inequality"
 CONCENTRATION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill", "hh_internet", "jaki_aware")
 DECOMPOSITION_INDICATORS = ("person_internet", "person_smartphone", "person_digital_skill")
 DECOMPOSITION_TERMS = (
-    models.Term("income_quintile", models.INCOME_QUINTILES, 1),
-    models.Term("education", models.EDUCATION_LEVELS, "no_diploma"),
-    models.Term("age_group", models.AGE_GROUPS, "25-44"),
+    logit.Term("income_quintile", models.INCOME_QUINTILES, 1),
+    logit.Term("education", models.EDUCATION_LEVELS, "no_diploma"),
+    logit.Term("age_group", models.AGE_GROUPS, "25-44"),
 )
 GROUP_OF_TERM = {"income_quintile": "income", "education": "education", "age_group": "age"}
 MIN_N = 30
@@ -140,7 +142,7 @@ def model_frame(frame: pd.DataFrame, y, terms=DECOMPOSITION_TERMS) -> pd.DataFra
 class CityFit:
     """The city's decomposition logit and the city-side quantities every gap is measured against."""
 
-    fit: models.SurveyLogit
+    fit: logit.SurveyLogit
     city_mean: float  # weighted mean of y
     city_predicted: float  # weighted mean of the predicted probability
     xbar: np.ndarray  # weighted mean of the design matrix
@@ -148,7 +150,7 @@ class CityFit:
 
 def fit_city(mf: pd.DataFrame, terms=DECOMPOSITION_TERMS) -> CityFit:
     """Fit the survey-weighted logit on the city sample (``mf`` from ``model_frame``)."""
-    fit = models.fit_survey_logit(mf, terms, kota=False)
+    fit = logit.fit_survey_logit(mf, terms, kota=False)
     m = mf["in_model"].to_numpy()
     w = mf["weight"].to_numpy(dtype=float)[m]
     yy = mf["y"].to_numpy(dtype=float)[m]
@@ -205,7 +207,7 @@ class CityModel:
         """The treatment-coded design matrix of rows of term values (categorical values compared as text)."""
         categorical = {t for t, lv in zip(self.term_of, self.level_of) if t is not None and lv is not None}
         as_text = values.assign(**{t: values[t].astype(str) for t in categorical if t in values})
-        return models.design_matrix(as_text, None, self.names, self.term_of, self.level_of)
+        return logit.design_matrix(as_text, None, self.names, self.term_of, self.level_of)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(X @ self.beta)))
@@ -347,3 +349,15 @@ def tables(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd
               "The city-wide survey-weighted logits behind gap_decomposition, one row per coefficient: the Upload page decomposes a kampung's gap against exactly these models.",
               model, MODEL_FIELDS, list(sources), synthetic=synthetic),
     ]
+
+
+def build(ctx) -> list[Table]:
+    """Tables ``concentration_index``, ``gap_decomposition`` and ``decomposition_model`` from the survey and
+    the published ``estimates`` (whose suppression the decomposition respects)."""
+    inputs = survey_inputs(ctx, STAGE, "inequality")
+    if inputs is None:
+        return []
+    pe = inputs.persons
+    out = tables(inputs.households.data, None if pe is None else pe.data, inputs.estimates.data, inputs.sources, inputs.synthetic)
+    ctx.note(STAGE, f"concentration index for {len(out[0].data)} indicator x area rows; gap decomposition for {len(out[1].data)} indicator x kelurahan rows")
+    return out

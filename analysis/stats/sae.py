@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from analysis.stats import estimates as est_mod
+from analysis.stats import indicators as ind
 from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.sae"
@@ -336,8 +338,6 @@ def compute(direct: pd.DataFrame, covariates: pd.DataFrame, published: pd.DataFr
     whether the direct estimate is shown next to the small-area one; ``kota_of``: kelurahan code -> Kemendagri
     kota code (from ``wilayah_register``; without it the dotted Kemendagri code's own kota part is used).
     """
-    from analysis.stats import indicators as ind
-
     cov = covariates.sort_values("kode_kemendagri").reset_index(drop=True)
     codes = cov["kode_kemendagri"].astype(str).to_numpy()
     kota_of = np.array([(kota_of or {}).get(c, c[:5]) for c in codes], dtype=object)
@@ -400,8 +400,6 @@ def compute(direct: pd.DataFrame, covariates: pd.DataFrame, published: pd.DataFr
 
 
 def build(ctx) -> list[Table]:
-    from analysis.stats import estimates as est_mod
-
     hh = ctx.tables.get("survey_households")
     cov = ctx.tables.get("kelurahan_covariates")
     published = ctx.tables.get("estimates")

@@ -10,7 +10,7 @@ from simulated_survey import make_survey
 
 from analysis.stats import estimates, gaps
 from analysis.stats import indicators as ind
-from analysis.stats.design import SurveyDesign
+from analysis.stats.design import PsuAggregator, SurveyDesign, linearized_covariance
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +102,9 @@ def test_gap_confidence_intervals_cover_the_true_difference():
 
 def test_fast_diagonal_variances_equal_the_design_covariance_diagonal(survey):
     households, _ = survey
-    agg = gaps.PsuAggregator(households)
+    agg = PsuAggregator(households)
     rng = np.random.default_rng(2)
     Z = rng.normal(size=(agg.n_psu, 7))
-    full = np.diag(gaps.linearized_covariance(Z, agg.strata, np.arange(agg.n_psu), agg.fpc))
+    full = np.diag(linearized_covariance(Z, agg.strata, np.arange(agg.n_psu), agg.fpc))
+    np.testing.assert_allclose(np.diag(agg.layout.covariance(Z)), full, rtol=1e-12)
     np.testing.assert_allclose(agg.variances(Z), full, rtol=1e-12)

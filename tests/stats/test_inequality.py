@@ -13,7 +13,7 @@ from simulated_survey import make_survey
 
 from analysis.stats import indicators as ind
 from analysis.stats import inequality
-from analysis.stats.gaps import PsuAggregator
+from analysis.stats.design import PsuAggregator
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats import models
+from analysis.stats import logit, models
 
 EDU = list(models.EDUCATION_LEVELS)
 AGES = list(models.AGE_GROUPS)
@@ -76,7 +76,7 @@ def persons():
 @pytest.fixture(scope="module")
 def fitted(persons):
     frame = models.model_frame(SPEC, persons=persons)
-    return frame, models.fit_survey_logit(frame, SPEC.terms)
+    return frame, logit.fit_survey_logit(frame, SPEC.terms)
 
 
 def test_coefficients_and_design_ses_match_svy(persons, fitted):
@@ -124,7 +124,7 @@ def test_statsmodels_cluster_ses_are_close_and_freq_weights_are_not(persons, fit
     frame, fit = fitted
     m = frame["in_model"].to_numpy()
     sub = frame.loc[m]
-    X = models.design_matrix(sub, fit.terms, fit.names, fit.term_of, fit.level_of)
+    X = logit.design_matrix(sub, fit.terms, fit.names, fit.term_of, fit.level_of)
     y = sub["y"].to_numpy()
     w = sub["weight"].to_numpy()
     glm = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=w)
@@ -141,7 +141,7 @@ def test_recovers_the_generating_coefficients():
     the PSU random effect, a marginal-vs-conditional difference smaller than the SEs here)."""
     df = simulate_persons(11, psu_per_stratum=60)
     frame = models.model_frame(SPEC, persons=df)
-    fit = models.fit_survey_logit(frame, SPEC.terms)
+    fit = logit.fit_survey_logit(frame, SPEC.terms)
     se = dict(zip(fit.names, np.sqrt(np.diag(fit.cov))))
     b = dict(zip(fit.names, fit.beta))
     for q, v in TRUE["income"].items():
@@ -161,8 +161,8 @@ def test_reports_have_the_contract_columns_and_sane_values(persons, fitted):
     ame = models.marginal_effects("internet_use", fit)
     # AME of a level = weighted mean of p(level) - p(reference): check against a brute-force computation
     sub = frame.loc[frame["in_model"]]
-    X1 = models.design_matrix(sub.assign(education="tertiary"), fit.terms, fit.names, fit.term_of, fit.level_of)
-    X0 = models.design_matrix(sub.assign(education="no_diploma"), fit.terms, fit.names, fit.term_of, fit.level_of)
+    X1 = logit.design_matrix(sub.assign(education="tertiary"), fit.terms, fit.names, fit.term_of, fit.level_of)
+    X0 = logit.design_matrix(sub.assign(education="no_diploma"), fit.terms, fit.names, fit.term_of, fit.level_of)
     w = sub["weight"].to_numpy()
     brute = np.sum(w * (fit.predict(X1) - fit.predict(X0))) / w.sum()
     row = ame[(ame["variable"] == "education") & (ame["level"] == "tertiary")].iloc[0]
@@ -176,7 +176,7 @@ def test_reports_have_the_contract_columns_and_sane_values(persons, fitted):
     g = grid.set_index(["income_quintile", "education"])["predicted"]
     assert g[(5, "tertiary")] > g[(1, "no_diploma")]
 
-    inter = models.fit_survey_logit(frame, SPEC.terms, interaction=True)
+    inter = logit.fit_survey_logit(frame, SPEC.terms, interaction=True)
     summary = models.fit_summary("internet_use", fit, inter)
     assert summary["n"] == int(frame["in_model"].sum())
     assert 0.5 < summary["auc"] < 1 and 0 < summary["pseudo_r2_mcfadden"] < 1
