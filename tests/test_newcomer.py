@@ -33,6 +33,7 @@ MAP_PAGE = textwrap.dedent('''
     at = AppTest.from_file("dashboard.py", default_timeout=240)
     at.run()
     at.switch_page("pages/peta.py").run()
+    at.toggle(key="map_table").set_value(True).run()  # the table of values, drawn when asked for
     out = {"exceptions": [str(e.value) for e in at.exception], "indicators": {}}
     box = at.sidebar.selectbox(key="w_indicator")
     for ind in box.options:
@@ -43,6 +44,7 @@ MAP_PAGE = textwrap.dedent('''
             "drawn": sorted({v["kode"] for v in values}),
             "with_value": sum(v["status"] != "none" for v in values),
             "tables": len(at.dataframe),
+            "table_rows": max((len(d.value) for d in at.dataframe), default=0),
         }
     out["exceptions"] += [str(e.value) for e in at.exception]
     out["notice"] = "\\n".join(m.value for m in at.markdown) + "\\n".join(c.value for c in at.code)
@@ -83,6 +85,6 @@ def test_fresh_clone_without_mirror_or_network_draws_the_map(tmp_path):
     for ind, drawn in result["indicators"].items():
         assert len(drawn["drawn"]) == 267 and set(drawn["drawn"]) == codes, ind  # every kelurahan drawn
         assert drawn["with_value"] > 0, ind  # coloured by its estimate, not an empty map
-        assert drawn["tables"] >= 1, ind  # the table of values is shown
+        assert drawn["tables"] >= 1 and drawn["table_rows"] > 0, ind  # the table of values is shown
     assert "python -m analysis build --fetch" in result["notice"]
     assert "DIGIDIV_MIRROR=/path/to/shared/data python -m analysis build --fetch" in result["notice"]
