@@ -3,8 +3,8 @@
 Upstream publishes each level as a MySQL dump::
 
     INSERT INTO wilayah_boundaries(kode,nama,lat,lng,path) VALUES
-    	('31.71.01','Gambir',-6.1714,106.8181,'[[[-6.1601,106.8016],[-6.1623,106.8283],...]]'),
-    	...;
+        ('31.71.01','Gambir',-6.1714,106.8181,'[[[-6.1601,106.8016],[-6.1623,106.8283],...]]'),
+        ...;
 
 ``path`` holds the rings as ``[lat, lng]`` pairs: 3 levels of nesting are a Polygon (rings), 4 a MultiPolygon
 (polygons of rings). ``parse_dump`` swaps every pair to GeoJSON's ``[lng, lat]`` and rounds to 6 decimals
