@@ -47,6 +47,7 @@ class BuildContext:
     tables: dict[str, Table] = field(default_factory=dict)
     notes: list[dict] = field(default_factory=list)
     extra_resources: list[dict] = field(default_factory=list)
+    repairs: list[dict] = field(default_factory=list)  # every geometry repaired (etl.boundaries._repair_record)
 
     def available(self, source_id: str) -> bool:
         return sources.available(source_id, self.manifest, self.raw)
@@ -59,6 +60,22 @@ class BuildContext:
 
     def missing_sources(self) -> list[str]:
         return sorted(sid for sid, s in self.manifest.items() if s.role == "build" and not self.available(sid))
+
+    def missing_details(self) -> list[dict]:
+        """Per missing source: what it would add and how to get it (shown by the dashboard's notice)."""
+        out = []
+        for sid in self.missing_sources():
+            src = self.manifest[sid]
+            out.append({"id": sid, "title": src.title, "adds": src.adds, "required": src.required,
+                        "fetchable": all(src.url_of(f) for f in src.files), "commands": FETCH_COMMANDS})
+        return out
+
+
+# How to place the sources and rebuild: with the network, or from a copy of the offline mirror.
+FETCH_COMMANDS = [
+    "python -m analysis build --fetch",
+    "DIGIDIV_MIRROR=/path/to/shared/data python -m analysis build --fetch",
+]
 
 
 def codebook(tables: list[Table]) -> pd.DataFrame:
@@ -106,6 +123,8 @@ def run_build(raw: Path | None = None, processed: Path | None = None, stages=Non
     report = {
         "tables": [t.report() | {"synthetic": t.synthetic, "sources": t.sources} for t in sorted(tables, key=lambda t: t.name)],
         "missing_sources": ctx.missing_sources(),
+        "missing": ctx.missing_details(),
+        "repairs": ctx.repairs,
         "notes": ctx.notes,
     }
     atomic_write_text(processed / "build_report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -2,6 +2,8 @@
 
 - ``fetch``: place the public sources in ``data/raw`` (mirror or network), verified by sha256.
 - ``build``: run every ETL and statistics stage into ``data/processed``.
+- ``embed-boundaries``: regenerate the embedded default map and code list in ``analysis/embedded`` from the
+  upstream SQL dumps and bridging JSON (mirror or network).
 - further commands (``survey``, ``estimate``) are registered by their packages.
 """
 
@@ -60,6 +62,21 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_embed(args) -> int:
+    from analysis.errors import SourceError
+    from analysis.etl.embed import embed
+
+    mirror = Path(args.mirror) if args.mirror else "default"
+    try:
+        written = embed(out_dir=args.out, mirror=mirror, allow_network=False if args.offline else None)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"{path.stat().st_size:>8} bytes  {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description="Jakarta digital-divide data pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="processed directory (default data/processed)")
     p.add_argument("--fetch", action="store_true", help="run fetch first")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("embed-boundaries", help="regenerate the embedded default boundaries and codes from upstream")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default analysis/embedded)")
+    p.add_argument("--mirror", default=None, help="offline mirror directory (default $DIGIDIV_MIRROR or ../shared/data)")
+    p.add_argument("--offline", action="store_true", help="never use the network")
+    p.set_defaults(func=cmd_embed)
 
     for name in COMMAND_MODULES:
         try:

@@ -1,7 +1,9 @@
 """The source manifest and ``fetch``: place every public source, verified, in ``data/raw``.
 
-Sources come from the offline mirror (``config.mirror_dir()``) or, for sources with a ``download_url`` and
-when not offline, from the network. Every file is checked against its sha256. A raw file that is already in
+Sources come from the offline mirror (``config.mirror_dir()``) or, for files with a ``download_url`` (the
+upstream raw file at its pinned commit) and when not offline, from the network. Every file is checked against
+its sha256: a download with other bytes is refused with the source id, the expected and the actual hash, and
+nothing in ``data/raw`` is written. A raw file that is already in
 place with the expected hash is left alone; one whose content differs is **never overwritten**: fetch stops
 with an error naming the file, because raw data is immutable and a changed file means somebody edited it or
 upstream changed (see cookiecutter-data-science's "raw data is immutable").
@@ -24,6 +26,7 @@ from analysis.errors import SourceError
 class SourceFile:
     path: str  # relative to the mirror and to data/raw
     sha256: str
+    download_url: str | None = None  # the upstream raw file at the pinned commit
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,12 @@ class Source:
     files: tuple[SourceFile, ...]
     required: bool = True
     download_url: str | None = None
-    role: str = "build"  # build | scale | fixture
+    role: str = "build"  # build | scale | fixture | embedded
+    adds: str = ""  # what a build gains from this source (shown when it is missing)
+
+    def url_of(self, f: SourceFile) -> str | None:
+        """The download URL of ``f``: its own, or the source's when the source has one file."""
+        return f.download_url or (self.download_url if len(self.files) == 1 else None)
 
     def as_dict(self) -> dict:
         return {
@@ -56,7 +64,7 @@ def load_manifest(path: Path | None = None) -> dict[str, Source]:
         doc = tomllib.load(fh)
     sources = {}
     for entry in doc.get("source", []):
-        files = tuple(SourceFile(f["path"], f["sha256"].lower()) for f in entry["files"])
+        files = tuple(SourceFile(f["path"], f["sha256"].lower(), f.get("download_url")) for f in entry["files"])
         src = Source(
             id=entry["id"],
             title=entry["title"],
@@ -68,6 +76,7 @@ def load_manifest(path: Path | None = None) -> dict[str, Source]:
             required=entry.get("required", True),
             download_url=entry.get("download_url"),
             role=entry.get("role", "build"),
+            adds=entry.get("adds", ""),
         )
         if src.id in sources:
             raise SourceError(f"manifest {path}: source id {src.id!r} appears twice")
@@ -107,15 +116,27 @@ def _place(src_path: Path, dest: Path, expected: str) -> None:
     tmp.replace(dest)
 
 
-def _download(url: str, dest: Path, expected: str, timeout: float = 30) -> None:
+def _download(url: str, dest: Path, expected: str, source_id: str = "", timeout: float = 30) -> None:
+    """Download ``url`` to ``dest`` only if its bytes have the ``expected`` sha256.
+
+    The bytes go to a temporary file outside the destination's name; a mismatch deletes it and raises
+    ``SourceError`` naming the source id, the expected and the actual hash, so nothing in raw is written.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.partial")
-    with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as fh:  # noqa: S310
-        shutil.copyfileobj(resp, fh)
-    actual = sha256_of(tmp)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as fh:  # noqa: S310
+            shutil.copyfileobj(resp, fh)
+        actual = sha256_of(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if actual != expected:
         tmp.unlink()
-        raise SourceError(f"{url}: downloaded sha256 {actual[:12]}... does not match the manifest")
+        raise SourceError(
+            f"source {source_id}: download refused, sha256 mismatch for {dest.name} from {url}: expected {expected}, "
+            f"got {actual}. Nothing in {dest.parent} was written; upstream changed or the download was altered."
+        )
     tmp.replace(dest)
 
 
@@ -137,15 +158,16 @@ def fetch_source(src: Source, raw: Path, mirror: Path | None, allow_network: boo
             _place(mirror / f.path, dest, f.sha256)
             placed.append("copied")
             continue
-        if allow_network and src.download_url and len(src.files) == 1:
+        url = src.url_of(f)
+        if allow_network and url:
             try:
-                _download(src.download_url, dest, f.sha256)
+                _download(url, dest, f.sha256, src.id)
                 placed.append("downloaded")
                 continue
-            except (OSError, SourceError) as exc:
+            except OSError as exc:  # no network, HTTP error: reported; a hash mismatch raises
                 return FetchResult(src.id, "failed", f"{f.path}: {exc}")
         where = "not in the mirror" if mirror is not None else "no mirror configured"
-        how = "" if src.download_url else " (only available from the mirror)"
+        how = " (network not allowed)" if url else " (only available from the mirror)"
         return FetchResult(src.id, "missing", f"{f.path}: {where}{how}")
     status = "present" if all(p == "present" for p in placed) else ("downloaded" if "downloaded" in placed else "copied")
     return FetchResult(src.id, status)

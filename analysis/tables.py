@@ -190,6 +190,9 @@ def datapackage(tables: list[Table], manifest_sources: dict[str, dict], extra_re
         if src.get("licence") and src["licence"] not in licences:
             licences.append(src["licence"])
     resources = []
+    # GeoParquet keeps the geometry as a WKB column (the CSV drops it): declared so the schema matches the file.
+    geometry_field = [{"name": "geometry", "type": "any",
+                       "description": "Polygon geometry, WKB encoded (GeoParquet 1.x metadata), EPSG:4326"}]
     for t in sorted(tables, key=lambda t: t.name):
         data = t.data.drop(columns="geometry") if t.geometry else t.data
         fields = []
@@ -207,19 +210,25 @@ def datapackage(tables: list[Table], manifest_sources: dict[str, dict], extra_re
                 {
                     "name": f"{t.name}-{fmt}".replace("_", "-"),
                     "path": f"{t.name}.{fmt}",
+                    "profile": "tabular-data-resource",
                     "format": fmt,
                     "mediatype": "text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
                     "title": t.title,
                     "description": t.description + (" SYNTHETIC DATA." if t.synthetic else ""),
                     "synthetic": t.synthetic,
                     "sources": [{"title": manifest_sources.get(s, {}).get("title", s), "id": s} for s in t.sources],
-                    "schema": {"fields": fields},
+                    "schema": {"fields": fields + (geometry_field if fmt == "parquet" and t.geometry else [])},
                     "rows": t.rows_out,
                 }
             )
-    resources.extend(extra_resources)
+    for extra in extra_resources:
+        # GeoJSON, XLSX and JSON files are data resources, not tabular ones: say so unless the stage did.
+        tabular = extra.get("format") == "csv" and "schema" in extra
+        resources.append({"profile": "tabular-data-resource" if tabular else "data-resource", **extra})
     return {
-        "profile": "tabular-data-package",
+        # data-package, not tabular-data-package: the package lists GeoJSON, XLSX and JSON resources too, and
+        # the tabular profile forbids any resource that is not tabular (frictionless validate rejects it).
+        "profile": "data-package",
         "name": "jakarta-digital-divide",
         "title": "Jakarta digital divide: cleaned tables per kelurahan",
         "description": (

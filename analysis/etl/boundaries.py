@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from analysis import config
 from analysis.errors import InputError
 from analysis.etl.geometry import WGS84, repair_polygon, simplify_for_web, to_geojson_bytes
 from analysis.tables import Field, Table, atomic_write_bytes
@@ -40,6 +41,7 @@ CANONICAL = ("kode_kemendagri", "name", "kode_kec_kemendagri", "kecamatan", "kod
 REQUIRED = ("kode_kemendagri", "name")
 # Lon/lat bounding box of DKI Jakarta including Kepulauan Seribu, with a margin.
 DKI_BOUNDS = (106.2, -6.5, 107.1, -5.1)
+UTM48S = "EPSG:32748"  # metric CRS for areas and distances in Jakarta
 # The web copy of a layer must stay small enough for a page to load it quickly (issue 2: <= 150 KB).
 # Tolerances (degrees) tried in order, the first whose GeoJSON fits wins; 0.002 deg (~220 m) puts the
 # 267 kelurahan at ~0.13 MB, leaving room for longer names from the register.
@@ -89,6 +91,7 @@ class Layer:
     rejects: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)  # codes whose geometry make_valid repaired
+    repairs: list[dict] = field(default_factory=list)  # one record per repair (see _repair_record)
 
 
 def normalise_code(value) -> str | None:
@@ -213,11 +216,27 @@ def read_layer(
     """
     path = Path(path)
     source = source or path.name
-    gdf = _open(path, spec, source)
+    return check_layer(_open(path, spec, source), spec, register_codes, source)
+
+
+def check_layer(
+    gdf: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    register_codes: set[str] | frozenset[str] | None = None,
+    source: str | None = None,
+    row_labels=None,
+) -> Layer:
+    """Check a layer already in memory (``read_layer`` after opening a file; the SQL converter after parsing).
+
+    ``row_labels``: what to report as a reject's ``row`` for each feature (default its 0-based index; the SQL
+    converter passes line numbers).
+    """
+    source = source or spec.level
     _check_columns(gdf, spec, source)
     notes: list[str] = []
     gdf = _check_crs(gdf, spec, source, notes)
     rows_in = len(gdf)
+    labels = list(range(rows_in)) if row_labels is None else list(row_labels)
 
     frame = pd.DataFrame({canon: gdf[src].to_numpy() for src, canon in spec.columns.items()})
     for col in frame.columns:
@@ -235,28 +254,30 @@ def read_layer(
     keep = np.ones(rows_in, dtype=bool)
     geoms = np.empty(rows_in, dtype=object)
     repaired: list[str] = []
+    repairs: list[dict] = []
     seen: dict[str, int] = {}
     for i, (code, raw, geom) in enumerate(zip(codes, raw_codes, gdf.geometry.values)):
+        row = labels[i]
         if raw is None or (isinstance(raw, float) and np.isnan(raw)) or str(raw).strip() == "":
-            _reject(rejects, i, None, "missing_code", "no code in the code column")
+            _reject(rejects, row, None, "missing_code", "no code in the code column")
             keep[i] = False
             continue
         if code is None:
-            _reject(rejects, i, str(raw)[:20], "bad_code", "not a Kemendagri code (2, 4, 6 or 10 digits, dotted or not)")
+            _reject(rejects, row, str(raw)[:20], "bad_code", "not a Kemendagri code (2, 4, 6 or 10 digits, dotted or not)")
             keep[i] = False
             continue
         if code in seen:
-            _reject(rejects, i, code, "duplicate_code", f"same code as row {seen[code]}; the first one is kept")
+            _reject(rejects, row, code, "duplicate_code", f"same code as row {labels[seen[code]]}; the first one is kept")
             keep[i] = False
             continue
         seen[code] = i
         if register_codes is not None and code not in register_codes:
-            _reject(rejects, i, code, "unknown_code", "code not in the register of this level")
+            _reject(rejects, row, code, "unknown_code", "code not in the register of this level")
             keep[i] = False
             continue
         fixed, status = repair_polygon(geom)
         if fixed is None:
-            _reject(rejects, i, code, status, {
+            _reject(rejects, row, code, status, {
                 "empty_geometry": "no geometry or an empty one",
                 "not_polygon": f"geometry is a {geom.geom_type if geom is not None else 'null'}, not a polygon",
                 "invalid_geometry": f"invalid ({shapely.is_valid_reason(geom)}) and make_valid leaves no polygon",
@@ -265,6 +286,7 @@ def read_layer(
             continue
         if status == "repaired":
             repaired.append(code)
+            repairs.append(_repair_record(spec.level, code, geom, fixed))
         geoms[i] = fixed
     if repaired:
         notes.append(f"{spec.level}: repaired invalid geometry with make_valid for {len(repaired)} unit(s): "
@@ -297,7 +319,24 @@ def read_layer(
             source,
         )
     reject_frame = pd.DataFrame(rejects, columns=["row", "reason", "kode_kemendagri", "detail"])
-    return Layer(spec.level, out, rows_in, reject_frame, notes, sorted(repaired))
+    repairs.sort(key=lambda r: r["kode_kemendagri"])
+    return Layer(spec.level, out, rows_in, reject_frame, notes, sorted(repaired), repairs)
+
+
+def _repair_record(level: str, code: str, before, after) -> dict:
+    """What ``make_valid`` changed for one unit: the validity problem and the area before/after (UTM 48S m²).
+
+    The area of an invalid polygon is GEOS's signed-ring sum (nested or overlapping shells count twice), so
+    the change says how much of the drawn area the repair removed or kept.
+    """
+    utm = gpd.GeoSeries([before, after], crs=WGS84).to_crs(UTM48S).area.to_numpy()
+    return {
+        "level": level,
+        "kode_kemendagri": code,
+        "problem": shapely.is_valid_reason(before),
+        "area_before_m2": round(float(utm[0]), 1),
+        "area_after_m2": round(float(utm[1]), 1),
+    }
 
 
 # --- the DKI build stage -----------------------------------------------------------------------------------
@@ -390,6 +429,10 @@ def _shape(level: str, layer: Layer, register: pd.DataFrame | None) -> gpd.GeoDa
         if col not in out:
             out[col] = pd.Series(pd.NA, index=out.index, dtype="string")
         out[col] = out[col].astype("string")
+    # A parent code missing (a layer without it and no register) follows from the Kemendagri code itself.
+    for col, width in (("kode_kec_kemendagri", 8), ("kode_kab_kemendagri", 5)):
+        if col in cols and out[col].isna().any():
+            out[col] = out[col].fillna(out["kode_kemendagri"].str[:width])
     return gpd.GeoDataFrame(out[cols + ["geometry"]], geometry="geometry", crs=WGS84)
 
 
@@ -405,53 +448,158 @@ def web_layer(gdf: gpd.GeoDataFrame, max_bytes: int = WEB_MAX_BYTES) -> tuple[by
                      f"{max_bytes}", None)
 
 
+# --- from the upstream SQL dumps, or the embedded default -----------------------------------------------
+
+# The upstream dumps carry kode, nama, lat, lng (upstream's centroid) and the rings; parent codes follow from
+# the Kemendagri code itself (31.71.01.1001 sits in 31.71.01 in 31.71: one numbering system, so cutting it is
+# safe; it is BPS <-> Kemendagri that must never be joined by prefix) and parent names from the parents' dumps.
+SQL_SPECS = {
+    "kelurahan": LayerSpec(
+        "kelurahan",
+        {"kode": "kode_kemendagri", "nama": "name", "kode_kec": "kode_kec_kemendagri", "kecamatan": "kecamatan",
+         "kode_kab": "kode_kab_kemendagri", "kab_kota": "kab_kota"},
+        expected_count=267, expected_bounds=DKI_BOUNDS,
+    ),
+    "kecamatan": LayerSpec(
+        "kecamatan",
+        {"kode": "kode_kemendagri", "nama": "name", "kode_kab": "kode_kab_kemendagri", "kab_kota": "kab_kota"},
+        expected_count=44, expected_bounds=DKI_BOUNDS,
+    ),
+    "kabkota": LayerSpec("kabkota", {"kode": "kode_kemendagri", "nama": "name"}, expected_count=6,
+                         expected_bounds=DKI_BOUNDS),
+}
+# The embedded default: the web copies a build makes (``WEB_COLUMNS``), shipped in the package.
+EMBEDDED_BOUNDARIES = config.EMBEDDED_DIR / "boundaries"
+EMBEDDED_SOURCE_ID = "boundaries_embedded"
+LICENCE_NAME = "LICENSE-wilayah_boundaries"
+EMBEDDED_SPECS = {
+    "kelurahan": LayerSpec("kelurahan", {"kode_kemendagri": "kode_kemendagri", "kelurahan": "name",
+                                         "kecamatan": "kecamatan", "kab_kota": "kab_kota"},
+                           expected_count=267, expected_bounds=DKI_BOUNDS),
+    "kecamatan": LayerSpec("kecamatan", {"kode_kemendagri": "kode_kemendagri", "name": "name", "kab_kota": "kab_kota"},
+                           expected_count=44, expected_bounds=DKI_BOUNDS),
+    "kabkota": LayerSpec("kabkota", {"kode_kemendagri": "kode_kemendagri", "name": "name"}, expected_count=6,
+                         expected_bounds=DKI_BOUNDS),
+}
+_PARENT_LEVEL = {"kelurahan": "kecamatan", "kecamatan": "kabkota"}
+
+
+def sql_paths(ctx_or_raw, manifest, level: str) -> list[Path]:
+    """The SQL dump files of ``level`` in raw (manifest order), the licence file left out."""
+    raw = Path(getattr(ctx_or_raw, "raw", ctx_or_raw))
+    return [raw / f.path for f in manifest[SOURCE_IDS[level]].files if f.path.endswith(".sql")]
+
+
+def layer_from_sql(paths, level: str, register_codes=None, source: str | None = None,
+                   parent_names: dict[str, dict[str, str]] | None = None) -> Layer:
+    """Convert and check one level from its upstream SQL dump(s): parse (``wilayah_sql.parse_dump``: swap to
+    lon/lat, 6 decimals, unparseable rows rejected with their line), then ``check_layer`` (codes, register,
+    ``make_valid`` repairs recorded, expected count and area). ``parent_names``: ``{"kecamatan": {code: name},
+    "kabkota": {...}}`` from the parents' dumps. Rejects: ``row`` is the line in ``file``."""
+    from analysis.etl.wilayah_sql import parse_dump
+
+    spec = SQL_SPECS[level]
+    source = source or SOURCE_IDS[level]
+    dump = parse_dump(paths, source)
+    gdf = dump.data
+    parent_names = parent_names or {}
+    kode = gdf["kode"].astype(str)
+    if level == "kelurahan":
+        gdf["kode_kec"] = kode.str[:8]
+        gdf["kecamatan"] = gdf["kode_kec"].map(parent_names.get("kecamatan", {}))
+    if level in ("kelurahan", "kecamatan"):
+        gdf["kode_kab"] = kode.str[:5]
+        gdf["kab_kota"] = gdf["kode_kab"].map(parent_names.get("kabkota", {}))
+    labels = [f"{f}:{n}" for f, n in zip(gdf["_file"], gdf["_line"])]
+    layer = check_layer(gdf, spec, register_codes, source, row_labels=labels)
+    parse_rejects = pd.DataFrame({
+        "row": [f"{f}:{n}" for f, n in zip(dump.rejects["file"], dump.rejects["line"])],
+        "reason": dump.rejects["reason"], "kode_kemendagri": dump.rejects["kode"], "detail": dump.rejects["detail"],
+    })
+    if len(parse_rejects):
+        layer.rejects = pd.concat([parse_rejects, layer.rejects], ignore_index=True)
+        layer.notes.append(f"{level}: {len(parse_rejects)} SQL row(s) could not be read (see the rejects)")
+    layer.rows_in = dump.rows_in
+    return layer
+
+
+def _kind(ctx, level: str) -> str:
+    """Where ``level`` comes from in this build: ``sql`` (upstream dumps in raw) or ``embedded``."""
+    return "sql" if ctx.available(SOURCE_IDS[level]) else "embedded"
+
+
 def build(ctx) -> list[Table]:
-    missing = [sid for sid in SOURCE_IDS.values() if not ctx.available(sid)]
-    if missing:
-        ctx.note(STAGE, f"boundary sources missing ({', '.join(missing)}): the map is unavailable", "warning")
-        return []
     registers = _registers(ctx)
     if registers is None:
         ctx.note(STAGE, "wilayah_register not built: boundary codes not checked against a register")
     register_sources = list(ctx.tables["wilayah_register"].sources) if registers is not None else []
+    kinds = {level: _kind(ctx, level) for level in DKI_SPECS}
+    embedded = [lvl for lvl, k in kinds.items() if k == "embedded"]
+    if embedded:
+        ctx.note(STAGE, "boundary sources missing (" + ", ".join(SOURCE_IDS[lvl] for lvl in embedded) + "): the "
+                 "map uses the embedded simplified boundaries shipped with the project (MIT, cahyadsn/"
+                 "wilayah_boundaries) for " + ", ".join(embedded), "warning")
     tables = []
-    for level, spec in DKI_SPECS.items():
-        sid = SOURCE_IDS[level]
+    parent_names: dict[str, dict[str, str]] = {}
+    for level in ("kabkota", "kecamatan", "kelurahan"):  # parents first: their names label the children
+        sid = SOURCE_IDS[level] if kinds[level] == "sql" else EMBEDDED_SOURCE_ID
         register = registers[level] if registers is not None else None
         codes = frozenset(register["kode_kemendagri"].dropna()) if register is not None else None
-        layer = read_layer(ctx.path(sid), spec, register_codes=codes, source=sid)
+        name = f"boundaries_{level}"
+        if kinds[level] == "sql":
+            layer = layer_from_sql(sql_paths(ctx, ctx.manifest, level), level, codes, sid, parent_names)
+        else:
+            layer = read_layer(EMBEDDED_BOUNDARIES / f"{name}.geojson", EMBEDDED_SPECS[level], codes, sid)
+        parent_names[level] = dict(zip(layer.data["kode_kemendagri"], layer.data["name"]))
         for note in layer.notes:
             ctx.note(STAGE, note)
+        for rep in layer.repairs:
+            ctx.note(STAGE, f"{level} {rep['kode_kemendagri']}: invalid upstream ({rep['problem']}), repaired with "
+                            f"make_valid; area {rep['area_before_m2']:.0f} -> {rep['area_after_m2']:.0f} m2 (UTM 48S)")
+            ctx.repairs.append(rep)
         data = _shape(level, layer, register)
-        name = f"boundaries_{level}"
-        payload, tol = web_layer(data[WEB_COLUMNS[level] + ["geometry"]])
+        if kinds[level] == "sql":
+            payload, tol = web_layer(data[WEB_COLUMNS[level] + ["geometry"]])
+            how = f"coverage-simplified at {tol} deg, 5 decimals"
+        else:
+            payload, tol = (EMBEDDED_BOUNDARIES / f"{name}.geojson").read_bytes(), None
+            how = "the embedded simplified copy as shipped"
         atomic_write_bytes(ctx.processed / f"{name}.geojson", payload)
-        ctx.note(STAGE, f"{name}.geojson: {len(data)} features, {len(payload)} bytes, coverage-simplified at "
-                        f"{tol} deg, 5 decimals")
+        ctx.note(STAGE, f"{name}.geojson: {len(data)} features, {len(payload)} bytes, {how}")
         ctx.extra_resources.append(
             {
                 "name": f"{name}-geojson".replace("_", "-"),
                 "path": f"{name}.geojson",
+                "profile": "data-resource",
                 "format": "geojson",
                 "mediatype": "application/geo+json",
+                "encoding": "utf-8",
                 "title": TITLES[level] + ", simplified for web maps",
                 "description": (
                     "Topology-preserving coverage simplification (no gaps or overlaps between neighbours), "
-                    f"tolerance {tol} degrees, coordinates rounded to 5 decimals, EPSG:4326 (RFC 7946)."
+                    + (f"tolerance {tol} degrees, " if tol is not None else "as shipped in analysis/embedded, ")
+                    + "coordinates rounded to 5 decimals, EPSG:4326 (RFC 7946)."
                 ),
                 "bytes": len(payload),
                 "sources": [{"title": ctx.manifest[sid].title, "id": sid}],
             }
+        )
+        origin = (
+            "Converted by the project from the upstream SQL dump ([lat, lng] swapped to lon/lat, 6 decimals); "
+            "not simplified further, the web copy is the .geojson."
+            if kinds[level] == "sql" else
+            "EMBEDDED DEFAULT: the simplified web geometry shipped with the project (5 decimals); build with "
+            "the source for the full-resolution geometry."
         )
         tables.append(
             Table(
                 name=name,
                 title=TITLES[level],
                 description=(
-                    "Source geometry in EPSG:4326 (GeoParquet), checked: codes unique"
+                    "Geometry in EPSG:4326 (GeoParquet), checked: codes unique"
                     + (" and in wilayah_register" if register is not None else "")
                     + ", polygons valid (repaired with make_valid where needed and noted in the build report). "
-                    "Not simplified further; the web copy is the .geojson."
+                    + origin
                 ),
                 data=data,
                 fields=FIELDS[level],
@@ -462,4 +610,4 @@ def build(ctx) -> list[Table]:
                 geometry=True,
             )
         )
-    return tables
+    return sorted(tables, key=lambda t: ["kelurahan", "kecamatan", "kabkota"].index(t.name.split("_", 1)[1]))

