@@ -57,7 +57,7 @@ else:
 
 if fit is not None and not fit.empty:
     with st.expander(tr("model.fit")):
-        st.dataframe(model_view.model_fit_table(fit, outcome, lang), hide_index=True, width="stretch")
+        st.table(model_view.model_fit_table(fit, outcome, lang, tr).set_index(tr("model.fit_measure")))
 
 st.subheader(tr("model.reading_title"))
 st.markdown(tr("model.says"))

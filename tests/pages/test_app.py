@@ -249,6 +249,26 @@ def test_model_page_forest_plot_equals_the_odds_ratios(make_app, dashboard_data)
     assert specs(at)[0]["layout"]["xaxis"]["type"] == "log"
 
 
+def test_model_page_marginal_effects_in_points_reference_groups_and_a_readable_fit(make_app, dashboard_data):
+    effects = pd.read_parquet(dashboard_data / "processed" / "model_marginal_effects.parquet")
+    fit = pd.read_parquet(dashboard_data / "processed" / "model_fit.parquet")
+    at = make_app(dashboard_data, lang="en")
+    go(at, "model")
+    no_exception(at)
+    model = effects["model"].iloc[0]
+    expected = effects[(effects["model"] == model) & effects["ame"].notna()]
+    ame = next(s for s in specs(at) if s["layout"]["xaxis"]["title"]["text"].startswith("Change in probability"))
+    # the axis says percentage points, so the points are: 100 x the table's proportions
+    assert ame["data"][0]["x"] == pytest.approx((100 * expected["ame"]).tolist(), rel=1e-9)
+    assert "Income (expenditure quintile): Q2 vs Q1 (poorest 20%)" in ame["data"][0]["y"]  # reference group named
+    table = at.table[0].value
+    n = int(fit.loc[fit["model"] == model, "n"].iloc[0])
+    weighted = round(float(fit.loc[fit["model"] == model, "weighted_n"].iloc[0]))
+    assert table.loc["Respondents (unweighted n)"].iloc[0] == f"{n:,}"
+    assert table.loc["Weighted population"].iloc[0] == f"{weighted:,}"  # whole people, no decimals
+    assert not any("_" in str(label) for label in table.index)  # measures in words, not column names
+
+
 def test_data_page_offers_every_table_with_provenance(make_app, dashboard_data):
     package = json.loads((dashboard_data / "processed" / "datapackage.json").read_text())
     names = {r["path"].rsplit(".", 1)[0] for r in package["resources"] if "/" not in r["path"] and r["format"] != "geojson"}

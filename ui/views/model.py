@@ -62,13 +62,16 @@ def model_forest(frame: pd.DataFrame | None, outcome: str | None, kind: str, lan
     rows = rows[rows[est].notna()]
     refs = _reference_note(rows, t)
     levels = rows["level"] if "level" in rows else pd.Series([None] * len(rows), index=rows.index)
-    labels = [term_label(v, lvl, t) for v, lvl in zip(rows["variable"], levels)]
+    vs = [f" {t('model.vs')} {refs[str(v)]}" if str(v) in refs else "" for v in rows["variable"]]
+    # the reference group is part of the label: a coefficient means nothing without what it is compared with
+    labels = [term_label(v, lvl, t) + r for v, lvl, r in zip(rows["variable"], levels, vs)]
     out = pd.DataFrame({"label": labels, "estimate": rows[est].astype(float).to_numpy(), "ci_low": rows["ci_low"].astype(float).to_numpy(), "ci_high": rows["ci_high"].astype(float).to_numpy()})
-    vs = [f" ({t('model.vs')} {refs[str(v)]})" if str(v) in refs else "" for v in rows["variable"]]
     if kind == "or":
-        out["hover"] = [f"<b>{lab}</b>{r}<br>OR {fmt.format_number(e, lang, 2)} ({t('common.ci95')} {fmt.format_number(a, lang, 2)}–{fmt.format_number(b, lang, 2)})" for lab, r, e, a, b in zip(out["label"], vs, out["estimate"], out["ci_low"], out["ci_high"])]
+        out["hover"] = [f"<b>{lab}</b><br>OR {fmt.format_number(e, lang, 2)} ({t('common.ci95')} {fmt.format_number(a, lang, 2)}–{fmt.format_number(b, lang, 2)})" for lab, e, a, b in zip(out["label"], out["estimate"], out["ci_low"], out["ci_high"])]
     else:
-        out["hover"] = [f"<b>{lab}</b>{r}<br>{fmt.format_points(e, lang)} ({t('common.ci95')} {fmt.format_ci(a, b, lang, percent=False)})" for lab, r, e, a, b in zip(out["label"], vs, out["estimate"], out["ci_low"], out["ci_high"])]
+        out["hover"] = [f"<b>{lab}</b><br>{fmt.format_points(e, lang)} ({t('common.ci95')} {fmt.format_ci(a, b, lang, percent=False)})" for lab, e, a, b in zip(out["label"], out["estimate"], out["ci_low"], out["ci_high"])]
+        # the axis reads in percentage points, so the plotted values are too (the table keeps proportions)
+        out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]] * 100.0
     if "p_value" in rows:
         out["hover"] = [h + f"<br>p = {fmt.format_p_value(v, lang)}" for h, v in zip(out["hover"], rows["p_value"])]
     return out.reset_index(drop=True)
@@ -113,15 +116,33 @@ def model_heatmap(grid: pd.DataFrame | None, outcome: str | None, lang: str, t: 
     }
 
 
-def model_fit_table(fit: pd.DataFrame, outcome: str | None, lang: str) -> pd.DataFrame:
+FIT_MEASURES = (
+    # (column of model_fit, how it is shown): counts as integers, p-values as p, the rest with 3 decimals
+    ("n", "int"), ("weighted_n", "int"), ("n_psu", "int"), ("design_df", "int"), ("n_coefficients", "int"),
+    ("weighted_mean_outcome", "percent"), ("pseudo_r2_mcfadden", "number"), ("auc", "number"),
+    ("interaction_f", "number"), ("interaction_df_num", "int"), ("interaction_df_den", "int"),
+    ("interaction_p_value", "p"), ("al_f", "number"), ("al_df_num", "int"), ("al_df_den", "int"), ("al_p_value", "p"),
+)
+
+
+def model_fit_table(fit: pd.DataFrame, outcome: str | None, lang: str, t: Translate) -> pd.DataFrame:
+    """The fit of one model as two columns, measure (in words) and value (formatted for ``lang``)."""
     col = _outcome_col(fit)
     rows = fit[fit[col].astype(str) == outcome] if col and outcome is not None else fit
-    out = rows.copy()
-    for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            out[c] = [fmt.format_number(v, lang, 3) for v in out[c]]
-    return out.reset_index(drop=True)
-
+    if rows.empty:
+        return pd.DataFrame(columns=[t("model.fit_measure"), t("model.fit_value")])
+    row = rows.iloc[0]
+    shown = {
+        "int": lambda v: fmt.format_int(round(float(v)), lang),
+        "percent": lambda v: fmt.format_percent(v, lang),
+        "number": lambda v: fmt.format_number(v, lang, 3),
+        "p": lambda v: fmt.format_p_value(v, lang),
+    }
+    measures = [(name, kind) for name, kind in FIT_MEASURES if name in row.index and pd.notna(row[name])]
+    return pd.DataFrame({
+        t("model.fit_measure"): [t(f"model.fit_cols.{name}") for name, _ in measures],
+        t("model.fit_value"): [shown[kind](row[name]) for name, kind in measures],
+    })
 
 
 def model_label(model_id: str, t: Translate) -> str:
