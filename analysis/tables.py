@@ -236,11 +236,22 @@ def datapackage(tables: list[Table], manifest_sources: dict[str, dict], extra_re
             "DKI Jakarta's digital public services. Tables marked synthetic come from the project's generated "
             "demo survey, not from real respondents."
         ),
-        "licenses": [{"name": "CC-BY-4.0", "title": "Project outputs: CC BY 4.0; each source keeps its own licence"}],
+        "licenses": [OUTPUT_LICENCE],
         "source_licences": licences,
         "sources": sources,
         "resources": resources,
     }
+
+
+OUTPUT_LICENCE = {
+    # The one licence statement (README, Data page, datapackage.json say the same): the tables this project makes,
+    # the synthetic demo survey included, are CC BY 4.0; each source keeps its own licence, listed per table; the
+    # project's code is MIT (LICENSE).
+    "name": "CC-BY-4.0",
+    "path": "https://creativecommons.org/licenses/by/4.0/",
+    "title": "Tables made by this project (synthetic demo survey included): CC BY 4.0. Each source keeps its own "
+    "licence, listed with each table. The project's code: MIT.",
+}
 
 
 def write_datapackage(path: Path, descriptor: dict) -> None:

@@ -29,7 +29,7 @@ col1.download_button(tr("data.zip"), data=lambda: downloads.cached_zip(str(proce
 col2.download_button("datapackage.json", data=lambda: downloads.cached_file(str(processed / "datapackage.json"), version), file_name="datapackage.json", mime="application/json", icon=":material/description:", on_click="ignore", key="dl_datapackage")
 if data.file_path("codebook.csv"):
     col3.download_button(tr("data.codebook"), data=lambda: downloads.cached_csv(str(processed / "codebook.csv"), version), file_name="codebook.csv", mime="text/csv", icon=":material/menu_book:", on_click="ignore", key="dl_codebook")
-st.caption(tr("data.licence_note", licence=package.get("licenses", [{}])[0].get("title", "")))
+st.caption(tr("data.licence_note"))
 
 for entry in about.data_catalogue(package, processed, lang, tr):
     with st.expander(entry["heading"], expanded=False):
