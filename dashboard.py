@@ -4,13 +4,18 @@ Run with ``streamlit run dashboard.py``. Data: ``data/processed`` (or ``$DIGIDIV
 ``python -m analysis build``. Page copy: ``locales/``. Page bodies: ``pages/``.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import banners, data, frame, sidebar, state
 from ui.views import common
 
-# No page_icon: a Material icon favicon is fetched from fonts.gstatic.com, and the dashboard works offline.
-st.set_page_config(page_title="Kesenjangan digital Jakarta / Jakarta digital divide", layout="wide")
+FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
+
+# The favicon is a file served by this server: a Material icon (page_icon or a page's icon) becomes a favicon
+# fetched from fonts.gstatic.com, which fails offline and tells a third party who is reading.
+st.set_page_config(page_title="Kesenjangan digital Jakarta / Jakarta digital divide", page_icon=str(FAVICON), layout="wide")
 
 # (url path, file, locale key of the title, icon). The url paths are stable in every language, so a shared
 # link opens the same page whatever language it was copied in. Each file name equals its url path, and each
@@ -34,10 +39,16 @@ kelurahan_labels = common.kelurahan_labels(register)
 
 requested_page = state.init(indicator_ids, set(kelurahan_labels), indicator_ids[0] if indicator_ids else None)
 pages = {
-    slug: st.Page(path, title=state.tr(title_key), icon=icon, url_path=slug, default=(slug == "ringkasan"))
+    # The default page is served at "/" whatever its url_path (Streamlit matches a path against the public
+    # pathname, "" for the default page), so /ringkasan would be "Page not found": the overview gets a hidden
+    # twin at /ringkasan that hands over to it, and its own url_path is only an internal name.
+    slug: st.Page(path, title=state.tr(title_key), icon=icon, url_path="beranda" if slug == "ringkasan" else slug, default=(slug == "ringkasan"))
     for slug, path, title_key, icon in PAGES
 }
-current = st.navigation(list(pages.values()))
+overview_link = st.Page(PAGES[0][1], title=state.tr(PAGES[0][2]), url_path="ringkasan", visibility="hidden")
+current = st.navigation([*pages.values(), overview_link])
+if current is overview_link:
+    st.switch_page(pages["ringkasan"])
 current_slug = current.url_path or "ringkasan"
 if requested_page in pages and requested_page != current_slug:
     st.switch_page(pages[requested_page])  # a link like /?page=peta opens the map
@@ -49,3 +60,4 @@ banners.render(data.build_report(), data.manifest_titles())
 state.sync_query_params(current_slug)
 with frame.inside():
     current.run()
+sidebar.render_share(current_slug)  # after the page: its own URL parameters are set by then

@@ -25,9 +25,11 @@ if not labels or indicator is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
     st.stop()
 
-if "cmp_kel" not in st.session_state:
-    st.session_state["cmp_kel"] = [state.kelurahan()] if state.kelurahan() in labels else []
+if "cmp_kel" not in st.session_state:  # a shared link's kel=a,b,c, else the sidebar's kelurahan
+    linked = list(dict.fromkeys(c for c in (state.link_value("kel") or "").split(",") if c in labels))[:8]
+    st.session_state["cmp_kel"] = linked or ([state.kelurahan()] if state.kelurahan() in labels else [])
 chosen = st.multiselect(tr("compare.choose"), options=list(labels), format_func=labels.get, max_selections=8, key="cmp_kel", placeholder=tr("sidebar.kelurahan_placeholder"))
+state.page_param("kel", ",".join(chosen) if chosen else None)
 if not chosen:
     st.info(tr("compare.choose_help"))
     st.stop()

@@ -24,7 +24,9 @@ if odds is None and effects is None and grid is None:
 outcomes = model_view.model_outcomes(odds, effects, grid)
 outcome = None
 if len(outcomes) > 1:
-    outcome = st.selectbox(tr("model.outcome"), outcomes, format_func=lambda o: model_view.model_label(o, tr), key="model_outcome")
+    first = state.page_param_default("outcome", outcomes, outcomes[0])
+    outcome = st.selectbox(tr("model.outcome"), outcomes, index=outcomes.index(first), format_func=lambda o: model_view.model_label(o, tr), key="model_outcome")
+    state.page_param("outcome", outcome)
 elif outcomes:
     outcome = outcomes[0]
 

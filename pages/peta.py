@@ -25,9 +25,13 @@ available = [m for m, table in (("direct", built.estimates), ("sae", built.sae),
 if not available:
     st.info(tr("map.no_estimates"))
     st.stop()
+# default: the small-area layer, the one that covers every kelurahan (marked modelled); the direct estimates
+# are one click away. A shared link's layer= wins.
+default_mode = state.page_param_default("layer", available, "sae" if "sae" in available else available[0])
 mode = st.segmented_control(
-    tr("map.mode"), options=available, format_func=lambda m: tr(f"map.mode_{m}"), default=available[0], key="map_mode", help=tr("map.mode_help")
-) or available[0]
+    tr("map.mode"), options=available, format_func=lambda m: tr(f"map.mode_{m}"), default=default_mode, key="map_mode", help=tr("map.mode_help")
+) or default_mode
+state.page_param("layer", mode)
 
 spec = cached.map_spec(built, mode, indicator, lang, state.kelurahan())
 if spec is None:

@@ -66,3 +66,12 @@ def render(indicator_ids: list[str], indicator_labels: dict[str, str], kelurahan
             )
         else:
             st.caption(state.tr("sidebar.no_register"))
+
+
+def render_share(page_slug: str) -> None:
+    """"Share this view": the link to what is on screen, drawn after the page ran so that the page's own part
+    (map layer, model outcome, compared kelurahan) is in it. ``st.code`` carries Streamlit's copy button, which
+    works offline and needs no clipboard permission of its own."""
+    with st.sidebar.expander(state.tr("sidebar.share"), icon=":material/link:"):
+        st.code(state.share_link(page_slug), language=None, wrap_lines=True)
+        st.caption(state.tr("sidebar.share_help"))

@@ -9,6 +9,10 @@ The URL: on the first run of a session the query parameters (``?lang=en&indicato
 read into the state; on every run they are written back from the state. Streamlit clears the query string when
 the user switches page, so writing them back on every run is what keeps a copied link complete. The page is the
 URL path (``/peta``) and is also written as ``page=`` so that ``/?page=peta`` opens the map too.
+
+A page adds its own part of the view with ``page_param`` (the map's ``layer``, the model's ``outcome``, the
+compare page's several kelurahan as ``kel=a,b,c``): read from the link that opened the session, remembered per
+page, and written into the URL only while that page is shown.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from ui import i18n
 
 K_LANG, K_IND, K_KEL = "lang", "indicator", "kel"
 QP_PAGE = "page"
+LINK = "_link_params"  # the query parameters of the link that opened the session
+PAGE_PARAMS = "_page_params"  # {page slug: {name: value}} each page's own part of the view
 PENDING_KEL = "_pending_kel"  # set by a page (map click), applied before the sidebar draws in the next run
 GOTO_PROFILE = "_goto_profile"
 
@@ -51,8 +57,11 @@ def init(indicator_ids: list[str], kelurahan_codes: set[str], default_indicator:
             ss[K_LANG] = qp.get("lang")
         if qp.get("indicator") in indicator_ids:
             ss[K_IND] = qp.get("indicator")
-        if qp.get("kel") in kelurahan_codes:
-            ss[K_KEL] = qp.get("kel")
+        ss[LINK] = qp.to_dict()
+        # a compare link carries several codes (kel=a,b,c): the first valid one is the sidebar's kelurahan
+        first_kel = next((c for c in str(qp.get("kel") or "").split(",") if c in kelurahan_codes), None)
+        if first_kel:
+            ss[K_KEL] = first_kel
         requested_page = qp.get(QP_PAGE)
         ss["_state_initialised"] = True
     ss.setdefault(K_LANG, i18n.DEFAULT_LANGUAGE)
@@ -71,15 +80,57 @@ def choose_kelurahan(code: str) -> None:
     st.session_state[PENDING_KEL] = code
 
 
+def link_value(name: str) -> str | None:
+    """The value of ``name`` in the link that opened this session (None when it had none)."""
+    return st.session_state.get(LINK, {}).get(name)
+
+
+def current_page() -> str | None:
+    return st.session_state.get("_current_page")
+
+
+def page_param(name: str, value: str | None) -> None:
+    """Make ``name=value`` part of the current page's URL (``None`` removes it); remembered for that page."""
+    slug = current_page()
+    if slug is None:
+        return
+    params = st.session_state.setdefault(PAGE_PARAMS, {}).setdefault(slug, {})
+    if value is None:
+        params.pop(name, None)
+        if name in st.query_params and name != "kel":
+            del st.query_params[name]
+    else:
+        params[name] = str(value)
+        if st.query_params.get(name) != str(value):
+            st.query_params[name] = str(value)
+
+
+def page_param_default(name: str, allowed, fallback):
+    """A page widget's first value: the link's ``name`` when it is one of ``allowed``, else ``fallback``."""
+    value = link_value(name)
+    return value if value in allowed else fallback
+
+
 def sync_query_params(page_slug: str) -> None:
     """Write the current view into the URL (only when it changed, to avoid needless browser updates)."""
+    st.session_state["_current_page"] = page_slug
     desired = {QP_PAGE: page_slug, "lang": lang()}
     if indicator():
         desired["indicator"] = indicator()
     if kelurahan():
         desired["kel"] = kelurahan()
+    desired.update(st.session_state.get(PAGE_PARAMS, {}).get(page_slug, {}))
     if st.query_params.to_dict() != desired:
         st.query_params.from_dict(desired)
+
+
+def share_link(page_slug: str) -> str:
+    """The link to the view on screen, with the host the visitor used (for the "copy link" box)."""
+    from urllib.parse import urlencode
+
+    base = (st.context.url or "").split("?")[0].rstrip("/")
+    root = base.rsplit("/", 1)[0] if base.rsplit("/", 1)[-1] == page_slug else base
+    return f"{root}/{page_slug}?{urlencode(st.query_params.to_dict(), safe=',')}"
 
 
 def translator(language: str | None = None):

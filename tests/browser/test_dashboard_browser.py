@@ -64,9 +64,28 @@ def test_each_page_renders_without_error(page, app_url):
     for slug in PAGES:
         open_page(page, f"{app_url}/{slug}?kel={TENGAH}")
         assert page.locator('[data-testid="stException"]').count() == 0, slug
+        assert page.get_by_text("Page not found").count() == 0, slug  # every slug is a route, /ringkasan too
         assert h1(page), slug
         assert query(page)["page"] == slug
         shot(page, f"page-{slug}.png")
+
+
+def test_no_request_leaves_the_server(page, app_url):
+    """Offline for real: fonts, icons, favicons and charts all come from the dashboard's own server."""
+    server = urlparse(app_url).netloc
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if urlparse(r.url).netloc not in (server, "") and not r.url.startswith(("data:", "blob:")) else None)
+    for slug in [*PAGES, "unggah"]:
+        open_page(page, f"{app_url}/{slug}?kel={TENGAH}&lang=en")
+        page.wait_for_timeout(1500)  # favicons and lazy chunks come after the first render
+    assert outside == []
+
+
+def test_the_overview_answers_at_its_own_slug(page, app_url):
+    open_page(page, f"{app_url}/ringkasan?lang=en")
+    page.wait_for_timeout(1000)  # Streamlit's "Page not found" dialog comes after the first render
+    assert page.get_by_text("Page not found").count() == 0
+    assert h1(page) == i18n.translate("en", "overview.title")
 
 
 def test_clicking_a_kelurahan_on_the_map_opens_its_profile(page, app_url, dashboard_data):
@@ -114,7 +133,11 @@ def test_a_shared_link_reopens_the_same_view(page, app_url):
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Map", exact=True).click()
     page.wait_for_url(re.compile(r"/peta\?"))
     wait_rendered(page)
-    assert query(page) == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH}
+    assert query(page) == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH, "layer": "sae"}
+    # the share box gives the same view as a link to copy
+    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').filter(has_text="Share this view").locator("summary").click()
+    shared = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
+    assert urlparse(shared).path.endswith("/peta") and {k: v[0] for k, v in parse_qs(urlparse(shared).query).items()} == query(page)
 
 
 def test_download_a_csv_and_read_it_back(page, app_url, dashboard_data, tmp_path):

@@ -120,6 +120,7 @@ def test_indicator_choice_changes_the_map_and_values_equal_estimates(make_app, d
     at = make_app(dashboard_data)
     go(at, "peta")
     no_exception(at)
+    at.segmented_control(key="map_mode").set_value("direct").run()  # the default layer is small-area
     seen = {}
     for ind in ("hh_internet", "jaki_aware"):
         at.sidebar.selectbox(key="w_indicator").set_value(ind).run()
@@ -166,7 +167,7 @@ def test_map_modes_small_area_and_gap(make_app, dashboard_data):
 
 def test_map_table_on_demand_shows_the_same_numbers(make_app, dashboard_data):
     estimates = table(dashboard_data, "estimates")
-    at = make_app(dashboard_data, lang="en", indicator="hh_internet")
+    at = make_app(dashboard_data, lang="en", indicator="hh_internet", layer="direct")
     go(at, "peta")
     assert not at.dataframe  # no data grid until asked for
     at.toggle(key="map_table").set_value(True).run()
@@ -205,9 +206,40 @@ def test_shared_link_reopens_the_same_view(make_app, dashboard_data):
     assert at.title[0].value == t("en", "map.title")
     assert at.sidebar.selectbox(key="w_indicator").value == "jaki_aware"
     assert at.sidebar.selectbox(key="w_kel").value == TENGAH
-    assert at.query_params == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH}
+    assert at.query_params == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH, "layer": "sae"}
     outlined = [layer for layer in vega_specs(at)[0]["layer"] if layer.get("transform") == [{"filter": {"field": "kode", "equal": TENGAH}}]]
     assert len(outlined) == 1  # the chosen kelurahan is outlined on the map
+
+
+COMPARED = ["31.75.04.1002", "31.75.05.1001", "31.71.01.1001"]
+
+
+def test_a_compare_link_reopens_all_its_kelurahan(make_app, dashboard_data):
+    at = make_app(dashboard_data, page="bandingkan", lang="en", kel=",".join(COMPARED))
+    no_exception(at)
+    assert at.multiselect(key="cmp_kel").value == COMPARED
+    assert at.query_params["kel"] == ",".join(COMPARED) and at.query_params["page"] == "bandingkan"
+    assert at.sidebar.selectbox(key="w_kel").value == COMPARED[0]  # the sidebar keeps one: the first
+    at.multiselect(key="cmp_kel").unselect(COMPARED[1]).run()
+    assert at.query_params["kel"] == f"{COMPARED[0]},{COMPARED[2]}"  # the URL follows the selection
+    shared = at.sidebar.code[0].value
+    assert shared.endswith(f"/bandingkan?page=bandingkan&lang=en&indicator={at.query_params['indicator']}&kel={COMPARED[0]},{COMPARED[2]}")
+    go(at, "profil")
+    assert at.query_params["kel"] == COMPARED[0]  # off the compare page, kel is the one kelurahan again
+
+
+def test_map_layer_and_model_outcome_are_in_the_link(make_app, dashboard_data):
+    at = make_app(dashboard_data, page="peta", lang="en", layer="direct")
+    no_exception(at)
+    assert at.segmented_control(key="map_mode").value == "direct" and at.query_params["layer"] == "direct"
+    default = make_app(dashboard_data, page="peta", lang="en")
+    assert default.query_params["layer"] == "sae"  # by default the layer that covers every kelurahan
+    model = make_app(dashboard_data, page="model", lang="en", outcome="jaki_awareness")
+    no_exception(model)
+    assert model.selectbox(key="model_outcome").value == "jaki_awareness"
+    assert model.query_params["outcome"] == "jaki_awareness"
+    bad = make_app(dashboard_data, page="model", lang="en", outcome="nope")
+    assert bad.query_params["outcome"] == bad.selectbox(key="model_outcome").value == "internet_use"  # the first
 
 
 def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):
