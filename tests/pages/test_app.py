@@ -179,6 +179,17 @@ def test_map_table_on_demand_shows_the_same_numbers(make_app, dashboard_data):
     assert shown[t("en", "map.col_value")].iloc[0] == fmt.format_percent(top["estimate"], "en")  # sorted by value
 
 
+def test_map_table_tells_not_sampled_from_suppressed(make_app, dashboard_data):
+    estimates = table(dashboard_data, "estimates")
+    kel = estimates[(estimates["indicator_id"] == "hh_internet") & (estimates["level"] == "kelurahan") & estimates["domain_var"].isna()]
+    at = make_app(dashboard_data, lang="en", indicator="hh_internet", layer="direct")
+    go(at, "peta")
+    at.toggle(key="map_table").set_value(True).run()
+    status = at.dataframe[0].value[t("en", "map.col_status")]
+    assert (status == t("en", "map.not_sampled")).sum() == 267 - kel["area_code"].nunique()
+    assert (status == t("en", "common.no_reliable_estimate")).sum() == (kel["reliability"] == "suppressed").sum()
+
+
 def test_map_payload_is_small(make_app, dashboard_data):
     at = make_app(dashboard_data)
     go(at, "peta")

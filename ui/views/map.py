@@ -84,8 +84,10 @@ def map_frame(mode: str, indicator_id: str, built: Built, lang: str, t: Translat
                 reason = t("map.not_sampled") if pd.isna(r.n) else t("map.suppressed_reason", n=fmt.format_int(r.n, lang))
             else:
                 reason = t("map.no_value")
-            tip[t("map.col_value")] = t("common.no_reliable_estimate")
-            tip[t("map.col_status")] = reason
+            unsampled = mode == "direct" and pd.isna(r.n)
+            tip[t("map.col_value")] = t("map.not_sampled") if unsampled else t("common.no_reliable_estimate")
+            if not unsampled:
+                tip[t("map.col_status")] = reason
             tips.append(tip)
             continue
         if mode == "gap":
@@ -113,6 +115,8 @@ def map_table(mode: str, indicator_id: str, built: Built, lang: str, t: Translat
     rows = rows.sort_values("value", ascending=False, na_position="last")
     show = fmt.format_points if mode == "gap" else fmt.format_percent
     status = {"ok": t("map.status_ok"), "flag": t("map.status_flag"), "none": t("common.no_reliable_estimate")}
+    # not sampled is not suppressed: say which (185 of 267 kelurahan are simply outside the demo sample)
+    why = [t("map.not_sampled") if s == "none" and mode == "direct" and pd.isna(n) else status[s] for s, n in zip(rows["status"], rows["n"])]
     return pd.DataFrame(
         {
             t("common.kelurahan"): rows["kelurahan"],
@@ -121,7 +125,7 @@ def map_table(mode: str, indicator_id: str, built: Built, lang: str, t: Translat
             t("map.col_value"): [show(v, lang) if s != "none" else fmt.MISSING for v, s in zip(rows["value"], rows["status"])],
             t("common.ci95"): [fmt.format_ci(lo, hi, lang, percent=mode != "gap") if s != "none" else fmt.MISSING for lo, hi, s in zip(rows["ci_low"], rows["ci_high"], rows["status"])],
             "n": [fmt.format_int(v, lang) for v in rows["n"]],
-            t("map.col_status"): rows["status"].map(status),
+            t("map.col_status"): why,
         }
     ).reset_index(drop=True)
 

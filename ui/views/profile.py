@@ -46,7 +46,7 @@ def profile_table(
     for ind in indicators["indicator_id"]:
         kel = estimate_row(estimates, ind, "kelurahan", code)
         source = "direct"
-        kel_text = shown_estimate(kel, lang, t) if kel is not None else t("common.no_reliable_estimate")
+        kel_text = shown_estimate(kel, lang, t) if kel is not None else t("map.not_sampled")  # not sampled != suppressed
         kel_value = kel["estimate"] if kel is not None and kel.get("reliability") != "suppressed" else None
         if kel_value is None or fmt.is_missing(kel_value):
             srow = None
