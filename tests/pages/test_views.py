@@ -168,7 +168,27 @@ def test_bps_series_joins_published_years_dki_vs_indonesia():
     assert overview_view.bps_internet_context(bps) == {"year": 2022, "dki": 95.39, "national": 86.54}
 
 
+def fuzzy_finds(query: str, label: str) -> bool:
+    """Streamlit's selectbox filter (``filter_mode="fuzzy"``): the query's characters in order in the label."""
+    rest = iter(label.lower())
+    return all(ch in rest for ch in query.lower())
+
+
 def test_kelurahan_labels_are_searchable_names():
     labels = common.kelurahan_labels(REGISTER)
-    assert labels["31.75.04.1002"] == "Tengah (Kramat Jati, Jakarta Timur)"
+    assert labels["31.75.04.1002"] == "Tengah (Kramat Jati, Jakarta Timur) · Kampung Tengah"
     assert list(labels)[0] == "31.71.01.1002"  # sorted by kota, kecamatan, name
+
+
+def test_the_search_finds_a_kampung_name_a_postal_code_and_a_kecamatan(built):
+    import pandas as pd
+
+    register = pd.read_parquet(built.processed / "wilayah_register.parquet")
+    labels = common.kelurahan_labels(register)
+    tengah = labels["31.75.04.1002"]
+    for query in ("Kampung Tengah", "13540", "Kramatjati", "tengah"):
+        assert fuzzy_finds(query, tengah), query
+    assert fuzzy_finds("Kampung Gedong", labels["31.75.05.1001"])
+    in_kecamatan = [code for code, label in labels.items() if fuzzy_finds("Kramatjati", label)]
+    assert set(register.loc[register["kecamatan"] == "Kramatjati", "kode_kemendagri"]) <= set(in_kecamatan)
+    assert all(any(c.isdigit() for c in label) for label in labels.values())  # every label has its postal code

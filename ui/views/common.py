@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analysis import formatting as fmt
-from analysis.areas import CITY_CODE
+from analysis.areas import CITY_CODE, FIELD_SITE_NAMES
 from analysis.stats.estimates import DOMAIN_VARS
 from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS
 
@@ -49,12 +49,26 @@ def higher_is_better(indicators: pd.DataFrame | None, indicator_id: str) -> bool
 
 
 def kelurahan_labels(register: pd.DataFrame | None) -> dict[str, str]:
-    """``{kode_kemendagri: "Gambir (Gambir, Jakarta Pusat)"}`` in register order (kota, kecamatan, name)."""
+    """``{kode_kemendagri: "Tengah (Kramatjati, Jakarta Timur) · 13540 · Kampung Tengah"}`` in register order
+    (kota, kecamatan, name).
+
+    The label is what the sidebar's search matches (Streamlit's fuzzy in-order filter), so it carries what
+    people type: the kelurahan, its kecamatan and kota, its postal code(s) and the field-research name of the
+    kampung (``areas.FIELD_SITE_NAMES``)."""
     if register is None or register.empty:
         return {}
     kota = register["kab_kota_short"] if "kab_kota_short" in register else register["kab_kota"]
     frame = register.assign(kota_name=kota).sort_values(["kota_name", "kecamatan", "kelurahan"])
-    return {r.kode_kemendagri: f"{r.kelurahan} ({r.kecamatan}, {r.kota_name})" for r in frame.itertuples()}
+    postal = frame["postal_codes"] if "postal_codes" in frame else pd.Series("", index=frame.index)
+    labels = {}
+    for r, codes in zip(frame.itertuples(), postal):
+        parts = [f"{r.kelurahan} ({r.kecamatan}, {r.kota_name})"]
+        if isinstance(codes, str) and codes.strip():
+            parts.append(codes.replace(";", ",").strip())
+        if r.kode_kemendagri in FIELD_SITE_NAMES:
+            parts.append(FIELD_SITE_NAMES[r.kode_kemendagri])
+        labels[r.kode_kemendagri] = " · ".join(parts)
+    return labels
 
 
 def kota_of(register: pd.DataFrame | None, code: str) -> tuple[str | None, str | None]:
