@@ -13,7 +13,7 @@ lang = state.lang()
 tr = state.translator(lang)
 st.title(tr("method.title"))
 
-for section in ("definitions", "design", "estimation", "suppression", "sae", "models", "gaps"):
+for section in ("definitions", "design", "estimation", "suppression", "sae", "models", "gaps", "planning"):
     st.subheader(tr(f"method.{section}_title"))
     st.markdown(tr(f"method.{section}_body"))
     if section == "definitions":

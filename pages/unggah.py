@@ -22,8 +22,9 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import formatting as fmt
 from analysis import upload
+from analysis.errors import InputError
 from ui import cached, data, state
-from ui.views import common
+from ui.views import common, planner
 from ui.views import upload as upload_view
 
 TEST_FILES, TEST_DESIGN = "_upload_files_for_test", "_upload_design_for_test"
@@ -33,6 +34,29 @@ OUTCOME, FINGERPRINT = "upload_outcome", "upload_fingerprint"
 tr, lang = state.tr, state.lang()
 st.title(tr("upload.title"))
 st.markdown(tr("upload.intro"))
+
+with st.expander(tr("planner.title"), icon=":material/calculate:"):
+    built = data.built()
+    households, persons = data.table("survey_households"), data.table("survey_persons")
+    choices = planner.plannable_indicators(built) if households is not None else []
+    if not choices:
+        st.info(tr("common.not_available", what=tr("artefacts.estimates")))
+    else:
+        labels = common.indicator_labels(built.indicators, lang)
+        st.markdown(tr("planner.intro"))
+        left, right = st.columns(2)
+        indicator = left.selectbox(tr("planner.indicator"), choices, format_func=lambda i: labels.get(i, i), key="plan_indicator")
+        gap = left.slider(tr("planner.gap"), min_value=-30, max_value=30, value=-10, step=1, key="plan_gap", help=tr("planner.gap_help"))
+        per_cluster = right.slider(tr("planner.per_cluster"), min_value=4, max_value=30, value=12, key="plan_per_cluster", help=tr("planner.per_cluster_help"))
+        power = right.select_slider(tr("planner.power"), options=[0.8, 0.9], value=0.8, format_func=lambda v: fmt.format_percent(v, lang, 0), key="plan_power")
+        try:
+            result, effect = planner.plan(built, households, persons, indicator, gap, per_cluster, power)
+        except InputError:
+            st.warning(tr("planner.impossible"))
+        else:
+            st.metric(tr("planner.households"), fmt.format_int(result.n_households, lang), help=tr("planner.households_help"))
+            st.markdown(planner.plan_sentence(result, effect, lang, tr))
+        st.caption(tr("planner.method"))
 
 uploaded = st.file_uploader(tr("upload.files"), type=["csv", "xlsx", "xls"], accept_multiple_files=True, help=tr("upload.files_help"), key="upload_files")
 design_file = st.file_uploader(tr("upload.design"), type=["csv"], help=tr("upload.design_help"), key="upload_design")

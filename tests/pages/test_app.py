@@ -253,6 +253,23 @@ def test_map_layer_and_model_outcome_are_in_the_link(make_app, dashboard_data):
     assert bad.query_params["outcome"] == bad.selectbox(key="model_outcome").value == "internet_use"  # the first
 
 
+def test_the_planner_gives_the_households_for_a_gap(make_app, dashboard_data):
+    from analysis.stats import planning
+
+    estimates, households = table(dashboard_data, "estimates"), table(dashboard_data, "survey_households")
+    at = make_app(dashboard_data, page="unggah", lang="en")
+    no_exception(at)
+    at.selectbox(key="plan_indicator").set_value("hh_internet").run()
+    at.slider(key="plan_gap").set_value(-8).run()
+    city = estimates[(estimates["indicator_id"] == "hh_internet") & (estimates["level"] == "city") & estimates["domain_var"].isna()].iloc[0]
+    effect = planning.cluster_effect(city["estimate"], city["se"], city["n"], len(households) / households["psu"].nunique())
+    expected = planning.plan_kampung_sample(city["estimate"], -0.08, effect, per_cluster=12)
+    assert at.metric[0].value == f"{expected.n_households:,}"
+    assert expected.n_households % 12 == 0 and expected.n_households >= expected.n_srs  # whole RW, clustering costs
+    at.slider(key="plan_per_cluster").set_value(6).run()
+    assert int(at.metric[0].value.replace(",", "")) != expected.n_households  # the plan follows the inputs
+
+
 def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):
     at = make_app(dashboard_data, lang="fr", indicator="nope", kel="99.99.99.9999")
     no_exception(at)

@@ -52,7 +52,7 @@ def test_dynamic_key_families_exist():
     cat = i18n.catalog("en")
     for mode in ("direct", "sae", "gap"):
         assert f"map.mode_{mode}" in cat and f"map.legend_note_{mode}" in cat
-    for section in ("definitions", "design", "estimation", "suppression", "sae", "models", "gaps"):
+    for section in ("definitions", "design", "estimation", "suppression", "sae", "models", "gaps", "planning"):
         assert f"method.{section}_title" in cat and f"method.{section}_body" in cat
     for var in ("income_quintile", "education", "age_group", "sex"):
         assert f"domain_vars.{var}" in cat
