@@ -279,3 +279,34 @@ def context_series(frame, *, lang: str, y_title: str, percent_values: bool = Tru
         ],
         "config": _config(lang),
     }
+
+
+# --- the gap as a picture: access by group, with CIs ----------------------------------------------------------
+
+
+def group_estimates(frame, *, lang: str, title: str, height: int = 220) -> dict:
+    """A dot and its 95% CI per group (``label``, ``estimate``, ``ci_low``, ``ci_high``, ``hover``), groups in
+    the frame's order (quintile 1 to 5, no diploma to tertiary): the gradient of access across income or
+    education at a glance. The axis is a share and starts where the data start (``zero: False``), so a
+    five-point gap between groups is visible; the CI rules say how far each dot can be trusted."""
+    values = [
+        {"label": str(lab), "estimate": float(e), "ci_low": float(lo), "ci_high": float(hi), "hover": str(h), "order": i}
+        for i, (lab, e, lo, hi, h) in enumerate(zip(frame["label"], frame["estimate"], frame["ci_low"], frame["ci_high"], frame["hover"]))
+    ]
+    y = {"field": "label", "type": "nominal", "title": None, "sort": {"field": "order"}}
+    x_scale = {"zero": False, "domain": [max(0.0, min(v["ci_low"] for v in values) - 0.02), min(1.0, max(v["ci_high"] for v in values) + 0.02)]} if values else {"zero": False}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container",
+        "height": height,
+        "title": {"text": title, "anchor": "start", "fontSize": 13, "fontWeight": "normal"},
+        "data": {"values": values},
+        "encoding": {"y": y, "tooltip": {"field": "hover", "type": "nominal"}},
+        "layer": [
+            {"mark": {"type": "rule", "strokeWidth": 2, "color": OKABE_ITO[0]},
+             "encoding": {"x": {"field": "ci_low", "type": "quantitative", "title": None, "axis": {"format": ".0%"}, "scale": x_scale}, "x2": {"field": "ci_high"}}},
+            {"mark": {"type": "point", "filled": True, "size": 90, "color": OKABE_ITO[0]},
+             "encoding": {"x": {"field": "estimate", "type": "quantitative"}}},
+        ],
+        "config": _config(lang),
+    }

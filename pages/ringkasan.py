@@ -52,6 +52,17 @@ if sentences:
 else:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 
+if indicator:
+    pictures = [(var, cached.gradient_spec(built, indicator, var, lang)) for var in overview_view.GRADIENT_VARS]
+    pictures = [(var, spec) for var, spec in pictures if spec is not None]
+    if pictures:
+        st.markdown(f"**{tr('overview.gradient_title')}**")
+        for col, (var, spec) in zip(st.columns(len(pictures)), pictures):
+            with col:
+                charts.show_vega(spec, key=f"gradient-{var}")
+        concentration = overview_view.concentration_sentence(data.table("concentration_index"), indicator, lang, tr)
+        st.caption(tr("overview.gradient_note") + (" " + concentration if concentration else ""))
+
 st.subheader(tr("overview.context"))
 series_ids = cached.bps_series_ids(built)
 if not series_ids:

@@ -49,6 +49,22 @@ def bps_series_ids(built: Built) -> list[str]:
     return overview_view.bps_indicators_with_series(built.bps)
 
 
+def gradient_spec(built: Built, indicator: str, domain_var: str, lang: str) -> dict | None:
+    """The overview's picture of the gap: city access by income quintile or education, with CIs."""
+    text = _gradient_spec_json(built, indicator, domain_var, lang)
+    return None if text is None else json.loads(text)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+def _gradient_spec_json(built: Built, indicator: str, domain_var: str, lang: str) -> str | None:
+    t = i18n.translator(lang)
+    frame = overview_view.gradient_frame(built, indicator, domain_var, lang, t)
+    if len(frame) < 2:
+        return None
+    spec = vega_charts.group_estimates(frame, lang=lang, title=t(f"domain_vars.{domain_var}"))
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+
+
 def context_spec(built: Built, indicator: str, lang: str) -> dict:
     """The Vega-Lite spec of DKI against Indonesia for one BPS indicator (a fresh dict from the cached JSON)."""
     return json.loads(_context_spec_json(built, indicator, lang))

@@ -107,8 +107,8 @@ def test_overview_readings_and_bps_context(make_app, dashboard_data):
     assert fmt.format_percent(q1["estimate"].iloc[0], "en") in text
     assert f'(95% CI {fmt.format_ci(q1["ci_low"].iloc[0], q1["ci_high"].iloc[0], "en")})' in text  # no number without its uncertainty
     assert "poorest fifth" in text
-    assert not at.get("plotly_chart")  # the overview loads no plotly.js (4.7 MB): its one chart is Vega-Lite
-    spec = vega_specs(at)[0]
+    assert not at.get("plotly_chart")  # the overview loads no plotly.js (4.7 MB): its charts are Vega-Lite
+    spec = next(s for s in vega_specs(at) if s["encoding"].get("color", {}).get("field") == "region")  # the BPS series
     assert {v["region"] for v in spec["data"]["values"]} == {"DKI Jakarta", "Indonesia"}
     assert spec["encoding"]["color"]["scale"]["range"] == ["#0072B2", "#E69F00"]  # Okabe-Ito, set explicitly
     assert spec["config"]["locale"]["number"]["decimal"] == "."  # English axis numbers
@@ -268,6 +268,23 @@ def test_the_planner_gives_the_households_for_a_gap(make_app, dashboard_data):
     assert expected.n_households % 12 == 0 and expected.n_households >= expected.n_srs  # whole RW, clustering costs
     at.slider(key="plan_per_cluster").set_value(6).run()
     assert int(at.metric[0].value.replace(",", "")) != expected.n_households  # the plan follows the inputs
+
+
+def test_overview_draws_the_gap_by_income_and_education_with_cis(make_app, dashboard_data):
+    estimates = table(dashboard_data, "estimates")
+    concentration = table(dashboard_data, "concentration_index")
+    at = make_app(dashboard_data, lang="en", indicator="person_internet")
+    no_exception(at)
+    drawn = {s["title"]["text"]: s for s in vega_specs(at) if s.get("title", {}).get("text") in (t("en", "domain_vars.income_quintile"), t("en", "domain_vars.education"))}
+    assert len(drawn) == 2
+    city = estimates[(estimates["indicator_id"] == "person_internet") & (estimates["area_code"] == "31") & (estimates["domain_var"] == "income_quintile")]
+    city = city[city["reliability"] != "suppressed"]
+    values = drawn[t("en", "domain_vars.income_quintile")]["data"]["values"]
+    assert [v["estimate"] for v in values] == pytest.approx(city["estimate"].astype(float).tolist())
+    assert all(v["ci_low"] <= v["estimate"] <= v["ci_high"] for v in values)
+    ci = concentration[(concentration["indicator_id"] == "person_internet") & (concentration["level"] == "city")].iloc[0]
+    caption = " ".join(c.value for c in at.caption)
+    assert fmt.format_number(ci["erreygers"], "en", 2) in caption and "Concentration index" in caption
 
 
 def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):

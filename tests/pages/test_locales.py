@@ -57,6 +57,8 @@ def test_dynamic_key_families_exist():
     for var in ("income_quintile", "education", "age_group", "sex"):
         assert f"domain_vars.{var}" in cat
     assert "nav.upload" in cat  # the slot for the Upload page
+    for direction in ("richer", "poorer", "none"):
+        assert f"overview.concentration_{direction}" in cat
 
 
 def test_indonesian_uses_decimal_comma_wording_and_unknown_language_fails():

@@ -13,6 +13,7 @@ from ui.views.common import (
     Translate,
     city_row,
     domain_breakdown,
+    domain_value_label,
     higher_is_better,
     indicator_labels,
     overall_rows,
@@ -224,3 +225,35 @@ def published_table(published: pd.DataFrame | None, lang: str, t: Translate) -> 
     return published.assign(value_text=value_text)[[label_col, "region", "year", "value_text", "citation"]].rename(
         columns={label_col: t("common.indicator"), "region": t("common.region"), "year": t("common.year"), "value_text": t("common.value"), "citation": t("common.citation")}
     )
+
+
+GRADIENT_VARS = ("income_quintile", "education")
+
+
+def gradient_frame(built: Built, indicator_id: str, domain_var: str, lang: str, t: Translate) -> pd.DataFrame:
+    """City estimates of ``indicator_id`` by ``domain_var`` with their 95% CIs, for ``vega_charts.group_estimates``
+    (suppressed groups left out: they have no number to draw)."""
+    rows = domain_breakdown(built.estimates, indicator_id, domain_var, [CITY_CODE])
+    if rows.empty:
+        return pd.DataFrame(columns=["label", "estimate", "ci_low", "ci_high", "hover"])
+    rows = rows[(rows["reliability"] != "suppressed") & rows["estimate"].notna()]
+    labels = [domain_value_label(domain_var, v, t) for v in rows["domain_value"]]
+    hover = [
+        f"{lab}: {fmt.format_percent(e, lang)} ({t('common.ci95')} {fmt.format_ci(lo, hi, lang)}), n = {fmt.format_int(n, lang)}"
+        for lab, e, lo, hi, n in zip(labels, rows["estimate"], rows["ci_low"], rows["ci_high"], rows["n"])
+    ]
+    return pd.DataFrame({"label": labels, "estimate": rows["estimate"].astype(float).to_numpy(), "ci_low": rows["ci_low"].astype(float).to_numpy(),
+                         "ci_high": rows["ci_high"].astype(float).to_numpy(), "hover": hover})
+
+
+def concentration_sentence(concentration: pd.DataFrame | None, indicator_id: str, lang: str, t: Translate) -> str | None:
+    """The city's Erreygers concentration index of ``indicator_id`` by income, in one sentence (None if absent)."""
+    if concentration is None or concentration.empty:
+        return None
+    rows = concentration[(concentration["indicator_id"] == indicator_id) & (concentration["level"] == "city")]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    direction = "richer" if r["ci_low"] > 0 else ("poorer" if r["ci_high"] < 0 else "none")
+    return t(f"overview.concentration_{direction}", value=fmt.format_number(r["erreygers"], lang, 2),
+             ci=fmt.format_ci(r["ci_low"], r["ci_high"], lang, decimals=2, scale=1.0, percent=False))
