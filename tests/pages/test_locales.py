@@ -67,3 +67,10 @@ def test_indonesian_uses_decimal_comma_wording_and_unknown_language_fails():
         i18n.translate("en", "no.such.key")
     with pytest.raises(ValueError):
         i18n.catalog("fr")
+
+
+def test_no_caption_starts_as_a_markdown_list_item():
+    """A note that begins with "* " or "- " renders as a bullet in st.caption/st.markdown and loses its symbol."""
+    for lang in ("en", "id"):
+        for key, text in i18n.catalog(lang).items():
+            assert not re.match(r"^\s*[*+-]\s", text), (lang, key)
