@@ -9,6 +9,7 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 from analysis import figures
 from analysis import formatting as fmt
 from analysis.areas import CITY_CODE
+from analysis.stats.estimates import DOMAIN_VARS
 from ui import banners, charts, data, report, state
 from ui.views import common
 from ui.views import profile as profile_view
@@ -48,13 +49,17 @@ else:
         charts.show(fig, f"profil-{code}-{indicator}")
 
     st.subheader(tr("profile.breakdowns"))
-    tabs = st.tabs([tr(f"domain_vars.{v}") for v in common.DOMAIN_VARS])
-    for tab, var in zip(tabs, common.DOMAIN_VARS):
+    tabs = st.tabs([tr(f"domain_vars.{v}") for v in DOMAIN_VARS])
+    for tab, var in zip(tabs, DOMAIN_VARS):
         with tab:
-            rows = profile_view.breakdown_frame(estimates, indicator, var, [code, kota_code, CITY_CODE], {code: name["kelurahan"], kota_code: kota_name, CITY_CODE: tr("common.city")}, lang, tr)
+            # the smallest level the sample supports, next to the city, and which one it is, said plainly
+            level = profile_view.breakdown_level(estimates, indicator, var, code, kota_code)
+            local = {"kelurahan": code, "kota": kota_code}.get(level)
+            rows = profile_view.breakdown_frame(estimates, indicator, var, [local, CITY_CODE], {code: name["kelurahan"], kota_code: kota_name, CITY_CODE: tr("common.city")}, lang, tr)
             if rows.empty:
                 st.info(tr("profile.no_breakdown"))
             else:
+                st.markdown(tr(f"profile.breakdown_level_{level or 'city'}", kelurahan=name["kelurahan"], kota=kota_name))
                 charts.show(figures.estimate_bars(rows, separators=fmt.plotly_separators(lang), x_title=ind_label), f"profil-{code}-{indicator}-{var}", key=f"breakdown_{var}")
                 st.caption(tr("profile.breakdown_note"))
 

@@ -6,7 +6,8 @@ the survey stage (``survey_households``, ``survey_persons``; docs/ARTEFACTS.md):
 - the city (``level="city"``, ``area_code="31"``),
 - each kota (``level="kota"``, ``area_code`` = ``kode_kab_kemendagri``),
 - each sampled kelurahan (``level="kelurahan"``, ``area_code`` = ``kode_kemendagri``),
-- the city by ``income_quintile``, ``education``, ``age_group`` and ``sex`` (``level="domain"``).
+- the city, each kota and each kelurahan by ``income_quintile``, ``education``, ``age_group`` and ``sex``
+  (``level="domain"``, ``area_code`` the city, kota or kelurahan).
 
 Every one of these is a domain of the one city-wide design (strata, PSUs, weights, fpc of the sample), so
 standard errors keep every PSU (Lohr 2022 sec. 4.2). Households are classified by their respondent's
@@ -49,7 +50,7 @@ ESTIMATE_COLUMNS = [
 
 FIELDS = [
     Field("indicator_id", "Indicator id (see the indicators table)."),
-    Field("level", "city, kota, kelurahan, or domain (the city by a population group)."),
+    Field("level", "city, kota, kelurahan, or domain (the city, a kota or a kelurahan, given by area_code, by a population group)."),
     Field("area_code", "Kemendagri code of the area: '31' for the city, '31.71' for a kota, '31.71.01.1001' for a kelurahan."),
     Field("domain_var", "Population group variable for level=domain: income_quintile, education, age_group or sex; empty otherwise."),
     Field("domain_value", "Value of domain_var (quintile 1-5; education level; age group; L/P)."),
@@ -105,12 +106,20 @@ def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: in
     for var in DOMAIN_VARS:
         if var not in frame.columns or frame[var].isna().all():
             continue
-        res = run(var).rename(columns={var: "domain_value"})
-        res["domain_value"] = res["domain_value"].astype(str)
-        res.insert(0, "domain_var", var)
-        res.insert(0, "area_code", CITY_CODE)
-        res.insert(0, "level", "domain")
-        parts.append(res)
+        # the city by group, and each kota and kelurahan by group: "who is left out" at the smallest level the
+        # sample supports (small cells are suppressed by the same rule as everything else)
+        for area in (None, "kode_kab_kemendagri", "kode_kemendagri"):
+            res = run(var if area is None else [area, var]).rename(columns={var: "domain_value"})
+            res["domain_value"] = res["domain_value"].astype(str)
+            res.insert(0, "domain_var", var)
+            if area is None:
+                res.insert(0, "area_code", CITY_CODE)
+            else:
+                res = res.rename(columns={area: "area_code"})
+                res["area_code"] = res["area_code"].astype(str)
+                res = res[["area_code", *[c for c in res.columns if c != "area_code"]]]
+            res.insert(0, "level", "domain")
+            parts.append(res)
     for p in parts:
         p.insert(0, "indicator_id", indicator.indicator_id)
     return parts

@@ -287,6 +287,19 @@ def test_overview_draws_the_gap_by_income_and_education_with_cis(make_app, dashb
     assert fmt.format_number(ci["erreygers"], "en", 2) in caption and "Concentration index" in caption
 
 
+def test_profile_breakdown_at_the_smallest_level_the_sample_supports(make_app, dashboard_data):
+    estimates = table(dashboard_data, "estimates")
+    at = make_app(dashboard_data, page="profil", lang="en", kel=TENGAH, indicator="person_internet")
+    no_exception(at)
+    said = [m.value for m in at.markdown if "against the city" in m.value]
+    assert said and said[0].startswith("**Tengah** against the city")  # Tengah is oversampled: its own breakdown
+    bars = next(s for s in specs(at) if any("Q1" in str(y) for tr_ in s["data"] for y in tr_.get("y", [])))
+    groups = {tr_.get("name") for tr_ in bars["data"]}
+    assert "DKI Jakarta" in groups and any("Tengah" in str(g) for g in groups) and not any("Jakarta Timur" in str(g) for g in groups)
+    own = estimates[(estimates["level"] == "domain") & (estimates["area_code"] == TENGAH) & (estimates["indicator_id"] == "person_internet") & (estimates["domain_var"] == "income_quintile")]
+    assert len(own) and (own["reliability"] != "suppressed").sum() >= 2
+
+
 def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):
     at = make_app(dashboard_data, lang="fr", indicator="nope", kel="99.99.99.9999")
     no_exception(at)

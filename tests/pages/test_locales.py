@@ -57,6 +57,8 @@ def test_dynamic_key_families_exist():
     for var in ("income_quintile", "education", "age_group", "sex"):
         assert f"domain_vars.{var}" in cat
     assert "nav.upload" in cat  # the slot for the Upload page
+    for level in ("kelurahan", "kota", "city"):
+        assert f"profile.breakdown_level_{level}" in cat
     for direction in ("richer", "poorer", "none"):
         assert f"overview.concentration_{direction}" in cat
 

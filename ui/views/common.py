@@ -22,7 +22,6 @@ import pandas as pd
 
 from analysis import formatting as fmt
 from analysis.areas import CITY_CODE, FIELD_SITE_NAMES
-from analysis.stats.estimates import DOMAIN_VARS
 from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS
 
 if TYPE_CHECKING:

@@ -104,6 +104,19 @@ def covariate_comparison(covariates: pd.DataFrame | None, code: str, lang: str, 
 
 
 
+def breakdown_level(estimates, indicator_id: str, domain_var: str, code: str, kota_code: str | None) -> str | None:
+    """The smallest area whose breakdown of ``indicator_id`` by ``domain_var`` the sample supports: "kelurahan"
+    when at least two of its groups have a published estimate (one group alone compares nothing), else "kota"
+    under the same rule, else None (only the city is left)."""
+    for level, area in (("kelurahan", code), ("kota", kota_code)):
+        if area is None:
+            continue
+        rows = domain_breakdown(estimates, indicator_id, domain_var, [area])
+        if not rows.empty and int(((rows["reliability"] != "suppressed") & rows["estimate"].notna()).sum()) >= 2:
+            return level
+    return None
+
+
 def breakdown_frame(estimates, indicator_id: str, domain_var: str, area_codes: list, area_names: dict, lang, t) -> pd.DataFrame:
     """Bars of ``indicator_id`` by ``domain_var`` for each area that has them (suppressed cells left out)."""
     rows = domain_breakdown(estimates, indicator_id, domain_var, [c for c in area_codes if c])
