@@ -28,6 +28,7 @@ STAGES = [
     "analysis.etl.registers",
     "analysis.etl.boundaries",
     "analysis.etl.covariates",
+    "analysis.etl.population",
     "analysis.etl.bps",
     "analysis.etl.published",
     "analysis.survey.stage",
