@@ -132,6 +132,11 @@ def _published_rows(published: pd.DataFrame | None, indicator: str) -> pd.DataFr
     if published is None or published.empty:
         return pd.DataFrame(columns=["indicator", "region_code", "region_name", "level", "year", "breakdown", "value", "unit"])
     rows = published[published["indicator"] == indicator]
+    # only whole-population figures for the province or the country: a kota's poverty rate or the men's rate
+    # is not a point of the DKI-vs-Indonesia series
+    if "group_dim" in rows:
+        rows = rows[rows["group_dim"].astype(str) == "all"]
+    rows = rows[rows["region"].astype(str).str.upper().isin(["DKI JAKARTA", "INDONESIA", "NASIONAL"])]
     region = rows["region"].astype(str)
     national = region.str.upper().isin(["INDONESIA", "NASIONAL"])
     return pd.DataFrame(
