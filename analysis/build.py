@@ -31,6 +31,7 @@ STAGES = [
     "analysis.etl.population",
     "analysis.etl.bps",
     "analysis.etl.published",
+    "analysis.etl.podes",
     "analysis.survey.stage",
     "analysis.stats.estimates",
     "analysis.stats.models",
