@@ -32,6 +32,7 @@ STAGES = [
     "analysis.etl.bps",
     "analysis.etl.published",
     "analysis.etl.podes",
+    "analysis.stats.indirect",
     "analysis.survey.stage",
     "analysis.stats.estimates",
     "analysis.stats.models",
