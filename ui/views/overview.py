@@ -187,6 +187,17 @@ def bps_indicators_with_series(bps: pd.DataFrame | None) -> list[str]:
     return list(dict.fromkeys(dki["indicator"]))
 
 
+def longest_series(bps: pd.DataFrame | None, ids: list[str]) -> int:
+    """Index in ``ids`` of the indicator with the most DKI years (the overview opens on the longest series, so
+    every year the sources hold is on screen at first sight: ICT skills 2015-2021, not two points)."""
+    if bps is None or bps.empty or not ids:
+        return 0
+    rows = _total_breakdown(bps)
+    dki = rows[_is_dki(rows)]
+    years = [dki.loc[dki["indicator"] == i, "year"].nunique() for i in ids]
+    return int(max(range(len(ids)), key=lambda k: (years[k], -k)))
+
+
 def bps_internet_context(bps: pd.DataFrame | None) -> dict | None:
     """The latest DKI and national share of households that accessed the internet (BPS), if available."""
     if bps is None or bps.empty:
