@@ -5,20 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.build import BuildContext
 from analysis.etl import podes
+from tests.stages import run_stages
 
 
 @pytest.fixture(scope="module")
 def ctx(raw_dir, manifest, tmp_path_factory):
     from analysis.etl import covariates, population, published, registers
 
-    ctx = BuildContext(raw=raw_dir, processed=tmp_path_factory.mktemp("proc"), manifest=manifest)
-    for mod in (registers, covariates, population, published, podes):
-        for table in mod.build(ctx):
-            table.check()
-            ctx.tables[table.name] = table
-    return ctx
+    return run_stages(raw_dir, manifest, tmp_path_factory.mktemp("proc"), registers, covariates, population, published,
+                      podes)
 
 
 def test_kota_context_bts_counts_are_the_published_ones(ctx):

@@ -5,20 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.build import BuildContext
 from analysis.etl import population as popmod
+from tests.stages import run_stages
 
 
 @pytest.fixture(scope="module")
 def ctx(raw_dir, manifest, tmp_path_factory):
     from analysis.etl import covariates, registers
 
-    ctx = BuildContext(raw=raw_dir, processed=tmp_path_factory.mktemp("proc"), manifest=manifest)
-    for mod in (registers, covariates, popmod):
-        for table in mod.build(ctx):
-            table.check()
-            ctx.tables[table.name] = table
-    return ctx
+    return run_stages(raw_dir, manifest, tmp_path_factory.mktemp("proc"), registers, covariates, popmod)
 
 
 def test_all_267_rows_match_and_the_total_is_the_published_one(ctx):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.build import BuildContext
+from tests.stages import run_stages
 from ui import i18n
 from ui.data import Built
 from ui.views import real as real_view
@@ -15,10 +15,8 @@ def built(raw_dir, manifest, tmp_path_factory):
     from analysis.etl import covariates, podes, population, published, registers
     from analysis.stats import indirect
 
-    ctx = BuildContext(raw=raw_dir, processed=tmp_path_factory.mktemp("proc"), manifest=manifest)
-    for mod in (registers, covariates, population, published, podes, indirect):
-        for table in mod.build(ctx):
-            ctx.tables[table.name] = table
+    ctx = run_stages(raw_dir, manifest, tmp_path_factory.mktemp("proc"), registers, covariates, population, published,
+                     podes, indirect)
     t = ctx.tables
     return Built(register=t["wilayah_register"].data, covariates=t["kelurahan_covariates"].data,
                  published=t["published_figures"].data, register_indicators=t["register_indicators"].data,

@@ -6,20 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.build import BuildContext
 from analysis.stats import indirect, sae
+from tests.stages import run_stages
 
 
 @pytest.fixture(scope="module")
 def ctx(raw_dir, manifest, tmp_path_factory):
     from analysis.etl import covariates, published, registers
 
-    ctx = BuildContext(raw=raw_dir, processed=tmp_path_factory.mktemp("proc"), manifest=manifest)
-    for mod in (registers, covariates, published, indirect):
-        for table in mod.build(ctx):
-            table.check()
-            ctx.tables[table.name] = table
-    return ctx
+    return run_stages(raw_dir, manifest, tmp_path_factory.mktemp("proc"), registers, covariates, published, indirect)
 
 
 def test_every_kelurahan_gets_a_labelled_estimate_that_adds_up_to_the_city_total(ctx):
