@@ -9,18 +9,47 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 from analysis import vega_charts
 from ui import cached, charts, data, state
 from ui.views import common
+from ui.views import real as real_view
 
 lang = state.lang()
 tr = state.translator(lang)
 st.title(tr("map.title"))
 st.markdown(tr("map.intro"))
 
+built = data.built()
+# Real-data layers (registers, the indirect estimate) are a group of their own next to the survey layers,
+# with their own legend title and a caption naming the source and year: never read as survey estimates.
+real_layers = real_view.available_layers(built)
+group = "survey"
+if real_layers:
+    group = st.segmented_control(
+        tr("real.group"), options=["survey", "real"], format_func=lambda g: tr(f"real.group_{g}"), default="survey", key="map_group"
+    ) or "survey"
+if group == "real":
+    layer = st.selectbox(tr("real.layer_choose"), real_layers, format_func=lambda k: tr(f"real.layer.{k}"), key="real_layer")
+    spec = cached.real_map_spec(built, layer, lang, state.kelurahan())
+    if spec is None:
+        st.info(tr("map.unavailable"))
+        st.stop()
+    modelled = layer == "indirect_internet"
+    st.subheader(tr(f"real.layer.{layer}"))
+    if modelled:
+        st.info(tr("real.assumption"))
+    event = charts.show_vega(spec, key="real_map_chart", on_select="rerun", selection_mode=vega_charts.PICK)
+    clicked = vega_charts.selected_code(event)
+    if clicked:
+        state.choose_kelurahan(clicked)
+        st.switch_page("pages/profil.py")
+    st.caption(tr("real.caption_indirect" if modelled else "real.caption_register") + " " + tr("map.inset_note"))
+    if st.toggle(tr("map.table"), key="real_map_table", help=tr("map.table_help")):
+        st.dataframe(cached.real_table(built, layer, lang), hide_index=True, width="stretch")
+    st.stop()
+
 indicator = state.indicator()
 if indicator is None:
     st.info(tr("common.not_available", what=tr("artefacts.indicators")))
     st.stop()
 
-built = data.built()
 available = [m for m, table in (("direct", built.estimates), ("sae", built.sae), ("gap", built.gaps)) if table is not None]
 if not available:
     st.info(tr("map.no_estimates"))

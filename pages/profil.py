@@ -10,7 +10,7 @@ from analysis import figures
 from analysis import formatting as fmt
 from analysis.areas import CITY_CODE
 from analysis.stats.estimates import DOMAIN_VARS
-from ui import banners, charts, data, report, state
+from ui import banners, cached, charts, data, report, state
 from ui.views import common
 from ui.views import profile as profile_view
 
@@ -29,6 +29,14 @@ name = register.loc[register["kode_kemendagri"] == code].iloc[0]
 kota_code, kota_name = common.kota_of(register, code)
 st.title(tr("profile.title", name=name["kelurahan"]))
 st.markdown(tr("profile.where", kecamatan=name["kecamatan"], kota=kota_name, code=code))
+
+# Real data first, in its own table: register facts (no CI) and the indirect estimate (modelled), never in the
+# same table as the synthetic survey's estimates below.
+real_rows = cached.real_profile(built, code, lang)
+if real_rows is not None:
+    st.subheader(tr("real.profile_title"))
+    st.table(real_rows, hide_index=True)
+    st.caption(tr("real.profile_note"))
 
 if indicators is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))

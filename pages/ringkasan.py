@@ -68,9 +68,18 @@ series_ids = cached.bps_series_ids(built)
 if not series_ids:
     st.info(tr("common.not_available", what=tr("artefacts.bps_indicators")))
 else:
-    chosen = st.selectbox(tr("overview.context_indicator"), series_ids, format_func=lambda i: overview_view.bps_label(i, tr), key="ctx_indicator")
+    chosen = st.selectbox(
+        tr("overview.context_indicator"), series_ids, index=overview_view.longest_series(built.bps, series_ids),
+        format_func=lambda i: overview_view.bps_label(i, tr), key="ctx_indicator",
+    )
     charts.show_vega(cached.context_spec(built, chosen, lang), key=f"bps-{chosen}")
     st.caption(tr("overview.context_source", sources=cached.context_sources(built, chosen)))
+
+kota = cached.kota_table(built, lang)
+if kota is not None:
+    st.subheader(tr("real.kota_title"))
+    st.table(kota, hide_index=True)
+    st.caption(tr("real.kota_sources"))
 
 published = cached.published_table(built, lang)
 if published is not None:

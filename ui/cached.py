@@ -26,6 +26,7 @@ from ui.data import Built
 from ui.views import common
 from ui.views import map as map_view
 from ui.views import overview as overview_view
+from ui.views import real as real_view
 
 HASH_BUILT = {Built: lambda b: b.key}
 KEPULAUAN_SERIBU = "31.01"  # Kemendagri code of the kabupaten drawn in the map's inset
@@ -129,6 +130,47 @@ def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, select
 def map_table(built: Built, mode: str, indicator_id: str, lang: str) -> pd.DataFrame:
     """The map's numbers as a table (its accessible twin), cached like the map."""
     return map_view.map_table(mode, indicator_id, built, lang, i18n.translator(lang))
+
+
+def real_map_spec(built: Built, layer: str, lang: str, selected: str | None) -> dict | None:
+    """The choropleth of a real-data layer (register indicator or indirect estimate), or None."""
+    spec = _real_map_spec_json(built, layer, lang, selected)
+    return None if spec is None else json.loads(spec)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+def _real_map_spec_json(built: Built, layer: str, lang: str, selected: str | None) -> str | None:
+    geojson = data.web_geojson("boundaries_kelurahan")
+    if geojson is None or built.register is None or layer not in real_view.available_layers(built):
+        return None
+    t = i18n.translator(lang)
+    frame = real_view.layer_frame(layer, built, lang, t)
+    kind = real_view.REAL_LAYERS[layer][2]
+    # its own legend title ("Real data: ..." / "Modelled: ..."), so a real layer is never read as a survey one
+    prefix = t("real.legend_modelled" if layer == "indirect_internet" else "real.legend_real")
+    spec = vega_charts.choropleth(
+        geojson, frame, lang=lang, legend_title=f"{prefix}: {t(f'real.layer.{layer}')}",
+        no_estimate_name=t("map.no_value"), diverging=kind == "change",
+        value_format=real_view.VEGA_FORMAT[kind],
+        legend_label_expr="format(datum.value * 100, '+.0f') + '%'" if kind == "change" else None,
+        selected=selected, inset_prefix=KEPULAUAN_SERIBU, inset_label=t("map.inset"),
+    )
+    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+def real_table(built: Built, layer: str, lang: str) -> pd.DataFrame:
+    return real_view.layer_table(layer, built, lang, i18n.translator(lang))
+
+
+@st.cache_data(show_spinner=False, max_entries=512, hash_funcs=HASH_BUILT)
+def real_profile(built: Built, code: str, lang: str) -> pd.DataFrame | None:
+    return real_view.profile_rows(code, built, lang, i18n.translator(lang))
+
+
+@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
+def kota_table(built: Built, lang: str) -> pd.DataFrame | None:
+    return real_view.kota_table(built, lang, i18n.translator(lang))
 
 
 # --- upload ----------------------------------------------------------------------------------------------------

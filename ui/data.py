@@ -132,6 +132,9 @@ BUILT_TABLES = {
     "decomposition": "gap_decomposition",
     "bps": "bps_indicators",
     "published": "published_figures",
+    "register_indicators": "register_indicators",
+    "indirect": "indirect_internet",
+    "kota_context": "kota_context",
 }
 
 
@@ -148,6 +151,9 @@ class Built:
     decomposition: pd.DataFrame | None = None
     bps: pd.DataFrame | None = None
     published: pd.DataFrame | None = None
+    register_indicators: pd.DataFrame | None = None  # real: Dukcapil 2019 / Satu Data 2024 (issue 11)
+    indirect: pd.DataFrame | None = None  # modelled from published rates
+    kota_context: pd.DataFrame | None = None  # real: Podes 2024, poverty, JakWifi
     root: str = ""
     version: int = 0
 

@@ -1,11 +1,15 @@
 """Published figures typed from publications, each with its citation: table ``published_figures``.
 
 Stage ``analysis.etl.published``. The figures live in the committed file
-``analysis/embedded/published_figures.csv`` (one row per figure: figure_id, indicator, region, year, value, unit,
-label_id, label_en, citation, source_url), so the dashboard always has the city-wide context it argues against
+``analysis/embedded/published_figures.csv`` (one row per figure: figure_id, indicator, region, group_dim, group,
+year, value, unit, label_id, label_en, citation, source_url), so the dashboard always has the city-wide context it argues against
 (BPS: 93.33% of DKI households online in 2019, 95.39% in 2022, 96.69% with a mobile phone in 2019; SMERU:
 7.35% of DKI residents without a diploma use the internet) even when no source can be fetched. Where a figure
 is known only through a secondary source, the citation says "as cited in" and the URL points at that source.
+The Susenas March 2019 breakdown for DKI (by sex, expenditure group, education), BPS kab/kota poverty rates
+2023-2024, BST recipients and JakWifi locations per kota (issue 11) were typed from the collectors' file
+``published/dki_published_figures_2019_2024.csv`` (source ``published_dki_2019_2024``, kept as the test oracle).
+A figure without a citation fails the build (``bad_published_figure``).
 
 ``build`` always returns the table and validates it first: unique ids, every column filled, a year between
 1990 and the current decade, percentages within [0, 100] and other values not negative. A figure that fails
@@ -25,12 +29,15 @@ from analysis.tables import Field, Table
 
 STAGE = "analysis.etl.published"
 FIGURES_CSV = config.EMBEDDED_DIR / "published_figures.csv"
-COLUMNS = ["figure_id", "indicator", "region", "year", "value", "unit", "label_id", "label_en", "citation", "source_url"]
+COLUMNS = ["figure_id", "indicator", "region", "group_dim", "group", "year", "value", "unit", "label_id", "label_en", "citation", "source_url"]
 
 FIELDS = [
     Field("figure_id", "Stable id of the figure"),
     Field("indicator", "What is measured (matches bps_indicators.indicator where the same concept exists)"),
-    Field("region", "Area the figure describes (DKI Jakarta, Indonesia)"),
+    Field("region", "Area the figure describes (DKI Jakarta, Indonesia, or a kab/kota such as Jakarta Utara)"),
+    Field("group_dim", "Breakdown of the population the figure describes (all, sex, expenditure_group, education, "
+          "literacy)"),
+    Field("group", "Group within group_dim (all; male/female; bottom 40%/middle 40%/top 20%; SMP or higher; no diploma)"),
     Field("year", "Reference year of the data (not of the publication)", "integer"),
     Field("value", "The published value, as printed", "number"),
     Field("unit", "Unit of value ('%' units are percentages of the stated population)"),

@@ -75,3 +75,24 @@ def test_missing_column_rejected(table):
     with pytest.raises(InputError) as e:
         published.load(_csv(table.data.drop(columns=["source_url"])))
     assert e.value.code == "missing_columns"
+
+
+def test_every_collected_dki_figure_is_typed_in_with_its_citation(table, mirror, manifest):
+    path = mirror / manifest["published_dki_2019_2024"].files[0].path
+    collected = pd.read_csv(path, dtype=str, keep_default_na=False)
+    typed = table.data.set_index("figure_id")
+    for r in collected.itertuples(index=False):
+        row = typed.loc[r.figure_id]
+        assert (row["indicator"], row["region"], row["group_dim"], row["group"]) == (r.topic, r.area, r.group_dim, r.group)
+        assert row["year"] == int(r.year) and row["value"] == float(r.value)
+        assert r.citation in row["citation"] and row["source_url"] == r.source_url
+    assert typed.loc["susenas2019_dki_persons_internet_3m", "value"] == 73.46
+    assert typed.loc["bps_poverty_2024_jakarta_utara", "value"] == 6.44
+
+
+def test_a_figure_without_a_citation_fails(table):
+    df = table.data.copy()
+    df.loc[df.figure_id == "susenas2019_dki_men_internet_3m", "citation"] = ""
+    with pytest.raises(InputError) as e:
+        published.load(_csv(df))
+    assert e.value.code == "bad_published_figure" and "citation" in str(e.value)

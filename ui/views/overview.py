@@ -133,6 +133,11 @@ def _published_rows(published: pd.DataFrame | None, indicator: str) -> pd.DataFr
     if published is None or published.empty:
         return pd.DataFrame(columns=["indicator", "region_code", "region_name", "level", "year", "breakdown", "value", "unit"])
     rows = published[published["indicator"] == indicator]
+    # only whole-population figures for the province or the country: a kota's poverty rate or the men's rate
+    # is not a point of the DKI-vs-Indonesia series
+    if "group_dim" in rows:
+        rows = rows[rows["group_dim"].astype(str) == "all"]
+    rows = rows[rows["region"].astype(str).str.upper().isin(["DKI JAKARTA", "INDONESIA", "NASIONAL"])]
     region = rows["region"].astype(str)
     national = region.str.upper().isin(["INDONESIA", "NASIONAL"])
     return pd.DataFrame(
@@ -181,6 +186,17 @@ def bps_indicators_with_series(bps: pd.DataFrame | None) -> list[str]:
     rows = _total_breakdown(bps)
     dki = rows[_is_dki(rows)]
     return list(dict.fromkeys(dki["indicator"]))
+
+
+def longest_series(bps: pd.DataFrame | None, ids: list[str]) -> int:
+    """Index in ``ids`` of the indicator with the most DKI years (the overview opens on the longest series, so
+    every year the sources hold is on screen at first sight: ICT skills 2015-2021, not two points)."""
+    if bps is None or bps.empty or not ids:
+        return 0
+    rows = _total_breakdown(bps)
+    dki = rows[_is_dki(rows)]
+    years = [dki.loc[dki["indicator"] == i, "year"].nunique() for i in ids]
+    return int(max(range(len(ids)), key=lambda k: (years[k], -k)))
 
 
 def bps_internet_context(bps: pd.DataFrame | None) -> dict | None:
