@@ -25,8 +25,8 @@ Usage::
 
 ``--target URL`` (http:// or ws://) uses a running server or proxy (e.g. ``deploy/start.sh``) for the map
 instead of starting one; its CPU and RSS are then those of the processes given with ``--server-pids`` (or
-not measured). Each session sends an ``X-Session`` header with its own id, which the proxy of ``deploy/``
-hashes to pick a backend. ``--profile FILE`` starts the dashboard with every script run profiled by cProfile
+not measured). Each session sends a ``st_route`` cookie with its own id, as a browser would after its
+first request through the proxy of ``deploy/``, which hashes it to pick a backend. ``--profile FILE`` starts the dashboard with every script run profiled by cProfile
 on its own thread (``bench/profiled_streamlit.py``), stats written to FILE when the server stops.
 
 Everything is on 127.0.0.1; every wait has a timeout (``--timeout``) and every loop a fixed count, so a run
@@ -177,8 +177,8 @@ async def one_session(url: str, page: str, query: str, changes: int, release: as
     await release.wait()
     start = time.perf_counter()
     try:
-        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout,
-                                      additional_headers={"X-Session": sid}, compression=None) as ws:
+        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout, ping_interval=None,
+                                      additional_headers={"Cookie": f"st_route={sid}"}, compression=None) as ws:
             await ws.send(rerun_msg(page, query))
             first = await read_run(ws, timeout)
             out["first"] = time.perf_counter() - start
@@ -228,7 +228,8 @@ def healthy(url: str) -> bool:
         return False
 
 
-def start_server(script: Path, log: Path, data: Path | None, profile: Path | None = None, port: int | None = None):
+def start_server(script: Path, log: Path, data: Path | None, profile: Path | None = None, port: int | None = None,
+                 options: list[str] = ()):
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -239,6 +240,9 @@ def start_server(script: Path, log: Path, data: Path | None, profile: Path | Non
     cmd = runner + ["run", str(script), "--server.port", str(port), "--server.address", "127.0.0.1",
                     "--server.headless", "true", "--browser.gatherUsageStats", "false",
                     "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
+    for opt in options:  # e.g. runner.postScriptGC=false
+        name, _, value = opt.partition("=")
+        cmd += [f"--{name}", value]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     start = time.perf_counter()
     while not healthy(url):
@@ -291,6 +295,7 @@ async def arrival(url: str, page: str, query: str, sessions: int, changes: int, 
     tasks = [asyncio.create_task(one_session(url, page, query, changes, release, t0, timeout)) for _ in range(sessions)]
     await asyncio.sleep(0.2)
     cpu0 = sum(cpu_seconds(p) for p in pids)
+    client0 = time.process_time()
     peak = [sum(rss_mb(p) for p in pids)] if pids else [float("nan")]
     done = asyncio.Event()
 
@@ -300,7 +305,7 @@ async def arrival(url: str, page: str, query: str, sessions: int, changes: int, 
                 peak[0] = max(peak[0], sum(rss_mb(p) for p in pids))
             try:
                 await asyncio.wait_for(done.wait(), 0.05)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     sampler = asyncio.create_task(sample())
@@ -311,7 +316,7 @@ async def arrival(url: str, page: str, query: str, sessions: int, changes: int, 
     done.set()
     await sampler
     cpu = sum(cpu_seconds(p) for p in pids) - cpu0 if pids else float("nan")
-    return results, {"wall": wall, "cpu_s": cpu, "peak_rss_mb": peak[0],
+    return results, {"wall": wall, "cpu_s": cpu, "client_cpu_s": time.process_time() - client0, "peak_rss_mb": peak[0],
                      "hwm_mb": sum(hwm_mb(p) for p in pids) if pids else float("nan")}
 
 
@@ -337,11 +342,11 @@ def fmt_row(s: dict) -> str:
 
     return (f"| {s['app']} | {s['sessions']} | {s['ok']}/{s['sessions']} | {f(s['first_p50'])} | {f(s['first_p95'])} | "
             f"{f(s['first_max'])} | {f(s['change_p50'])} | {f(s['change_p95'])} | {f(s['cpu_s'], '.1f')} | "
-            f"{f(s['peak_rss_mb'], '.0f')} | {f(s['first_kb'], '.0f')} |")
+            f"{f(s['peak_rss_mb'], '.0f')} | {f(s['first_kb'], '.0f')} | {f(s['client_cpu_s'], '.1f')} |")
 
 
 HEADER = ("| app | N | ok | first run p50 (s) | p95 | max | indicator change p50 (s) | p95 | server CPU (s) | "
-          "peak RSS (MB) | first run KB |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "peak RSS (MB) | first run KB | client CPU (s) |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -355,26 +360,42 @@ def median_of(runs: list[dict]) -> dict:
     return out
 
 
-async def measure(label: str, url: str, page: str, query: str, ns: list[int], runs: int, changes: int,
-                  timeout: float, pids: list[int], warm: bool = True) -> list[dict]:
-    if warm:  # one untimed session fills the server's caches (st.cache_data) and imports
-        r, _ = await arrival(url, page, query, 1, changes, timeout, pids)
+@dataclass
+class Target:
+    label: str
+    url: str
+    page: str
+    changes: int
+    pids: list[int]
+
+
+async def measure(targets: list[Target], query: str, ns: list[int], runs: int, timeout: float) -> list[dict]:
+    """For each N and each run, one arrival on every target in turn (bare app, then the map): so both see
+    the same machine load, run by run."""
+    for t in targets:  # one untimed session fills the server's caches (st.cache_data) and imports
+        r, _ = await arrival(t.url, t.page, query, 1, t.changes, timeout, t.pids)
         if not r[0]["ok"]:
-            raise RuntimeError(f"{label}: warm-up session failed: {r[0].get('error')}")
+            raise RuntimeError(f"{t.label}: warm-up session failed: {r[0].get('error')}")
     medians = []
     for n in ns:
-        per_run = []
+        per_run: dict[str, list[dict]] = {t.label: [] for t in targets}
         for k in range(runs):
-            results, server = await arrival(url, page, query, n, changes, timeout, pids)
-            s = summarise(label, n, results, server)
-            per_run.append(s)
-            print(f"  {label} N={n} run {k + 1}: first p95 {s['first_p95']:.2f} s, change p95 {s['change_p95']:.2f} s,"
-                  f" ok {s['ok']}/{n}, cpu {s['cpu_s']:.1f} s, rss {s['peak_rss_mb']:.0f} MB"
-                  + (f", errors e.g. {s['error_samples'][0]}" if s["errors"] else ""), flush=True)
-            await asyncio.sleep(1.0)
-        m = median_of(per_run)
-        m["runs"] = [{k: r[k] for k in ("first_p50", "first_p95", "change_p95", "cpu_s", "ok")} for r in per_run]
-        medians.append(m)
+            for t in targets:
+                load = os.getloadavg()[0]
+                results, server = await arrival(t.url, t.page, query, n, t.changes, timeout, t.pids)
+                s = summarise(t.label, n, results, server)
+                s["load_avg"] = load
+                per_run[t.label].append(s)
+                print(f"  {t.label} N={n} run {k + 1}: first p95 {s['first_p95']:.2f} s, change p95 "
+                      f"{s['change_p95']:.2f} s, ok {s['ok']}/{n}, cpu {s['cpu_s']:.1f} s, rss "
+                      f"{s['peak_rss_mb']:.0f} MB, load avg {load:.1f}"
+                      + (f", errors e.g. {s['error_samples'][0]}" if s["errors"] else ""), flush=True)
+                await asyncio.sleep(1.0)
+        for t in targets:
+            m = median_of(per_run[t.label])
+            m["runs"] = [{k: r[k] for k in ("first_p50", "first_p95", "change_p95", "cpu_s", "ok", "load_avg")}
+                         for r in per_run[t.label]]
+            medians.append(m)
     return medians
 
 
@@ -390,6 +411,8 @@ def main(argv=None) -> int:
     ap.add_argument("--target", help="a running server / proxy for the map (http:// or ws:// on 127.0.0.1)")
     ap.add_argument("--server-pids", type=int, nargs="*", default=[], help="with --target: processes to measure")
     ap.add_argument("--profile", type=Path, help="profile every dashboard script run (cProfile) into this file")
+    ap.add_argument("--option", action="append", default=[],
+                    help="a Streamlit config option for the servers started here, e.g. runner.postScriptGC=false")
     ap.add_argument("--timeout", type=float, default=180.0, help="per-step timeout (s)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "load.json")
     args = ap.parse_args(argv)
@@ -397,30 +420,31 @@ def main(argv=None) -> int:
         raise SystemExit("bounded: at most 500 sessions, 10 runs, 10 changes")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
+    procs = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for app in args.apps:
-            if app == "map" and args.target:
-                print(f"map through {args.target}", flush=True)
-                rows += asyncio.run(measure("map", ws_url(args.target), args.page, args.query, args.sessions,
-                                            args.runs, args.changes, args.timeout, args.server_pids))
-                continue
-            if app == "bare":
-                script = tmp / "bare_app.py"
-                script.write_text(BARE_APP, encoding="utf-8")
-                proc, url = start_server(script, tmp / "bare.log", None)
-                page, changes = "", 0  # one page, no sidebar: first runs only (a rerun of it is cheaper still)
-            else:
-                proc, url = start_server(ROOT / "dashboard.py", tmp / "map.log", args.data, args.profile)
-                page, changes = args.page, args.changes
-            print(f"{app}: {url} pid {proc.pid}", flush=True)
-            try:
-                rows += asyncio.run(measure(app, ws_url(url), page, args.query, args.sessions, args.runs, changes,
-                                            args.timeout, [proc.pid]))
-            finally:
+        try:
+            targets = []
+            for app in args.apps:
+                if app == "map" and args.target:
+                    targets.append(Target("map", ws_url(args.target), args.page, args.changes, args.server_pids))
+                    continue
+                if app == "bare":
+                    script = tmp / "bare_app.py"
+                    script.write_text(BARE_APP, encoding="utf-8")
+                    proc, url = start_server(script, tmp / "bare.log", None, options=args.option)
+                    # one page, no sidebar: first runs only (a rerun of it is cheaper still)
+                    targets.append(Target("bare", ws_url(url), "", 0, [proc.pid]))
+                else:
+                    proc, url = start_server(ROOT / "dashboard.py", tmp / "map.log", args.data, args.profile,
+                                             options=args.option)
+                    targets.append(Target("map", ws_url(url), args.page, args.changes, [proc.pid]))
+                procs.append(proc)
+                print(f"{app}: {url} pid {proc.pid}", flush=True)
+            rows = asyncio.run(measure(targets, args.query, args.sessions, args.runs, args.timeout))
+        finally:
+            for proc in procs:
                 stop_server(proc)
-                if app == "map" and proc.returncode not in (0, -15):
-                    print((tmp / "map.log").read_text()[-2000:])
     print()
     print(f"sessions {args.sessions}, median of {args.runs} runs, {args.changes} indicator change(s) per map session")
     print(HEADER)

@@ -42,6 +42,24 @@ def _profiled_run_script(self, *args, **kwargs):
 
 
 script_runner.ScriptRunner._run_script = _profiled_run_script
+
+# Garbage collector pauses, by generation (cProfile does not show them): count and seconds.
+import gc  # noqa: E402
+import time  # noqa: E402
+
+_gc = {g: [0, 0.0] for g in range(3)}
+_gc_start = [0.0]
+
+
+def _gc_cb(phase, info):
+    if phase == "start":
+        _gc_start[0] = time.perf_counter()
+    else:
+        _gc[info["generation"]][0] += 1
+        _gc[info["generation"]][1] += time.perf_counter() - _gc_start[0]
+
+
+gc.callbacks.append(_gc_cb)
 main_prof = cProfile.Profile()
 
 
@@ -52,6 +70,10 @@ def _dump():
             _stats[0].dump_stats(out)
     main_prof.dump_stats(out + ".main")
     print(f"profiled {_runs[0]} script runs -> {out}", file=sys.stderr, flush=True)
+    with open(out + ".gc.txt", "w") as fh:
+        fh.write(f"script runs: {_runs[0]}\n")
+        for g, (n, secs) in _gc.items():
+            fh.write(f"gc generation {g}: {n} collections, {secs:.3f} s\n")
 
 
 atexit.register(_dump)
