@@ -294,7 +294,7 @@ async def arrival(url: str, page: str, query: str, sessions: int, changes: int, 
     release, t0 = asyncio.Event(), [0.0]
     tasks = [asyncio.create_task(one_session(url, page, query, changes, release, t0, timeout)) for _ in range(sessions)]
     await asyncio.sleep(0.2)
-    cpu0 = sum(cpu_seconds(p) for p in pids)
+    cpu0_by = [cpu_seconds(p) for p in pids]
     client0 = time.process_time()
     peak = [sum(rss_mb(p) for p in pids)] if pids else [float("nan")]
     done = asyncio.Event()
@@ -315,8 +315,9 @@ async def arrival(url: str, page: str, query: str, sessions: int, changes: int, 
     wall = time.perf_counter() - t0[0]
     done.set()
     await sampler
-    cpu = sum(cpu_seconds(p) for p in pids) - cpu0 if pids else float("nan")
-    return results, {"wall": wall, "cpu_s": cpu, "client_cpu_s": time.process_time() - client0, "peak_rss_mb": peak[0],
+    cpu_by = [round(cpu_seconds(p) - c0, 2) for p, c0 in zip(pids, cpu0_by)]
+    cpu = sum(cpu_by) if pids else float("nan")
+    return results, {"wall": wall, "cpu_s": cpu, "client_cpu_s": time.process_time() - client0, "cpu_by_pid": cpu_by, "peak_rss_mb": peak[0],
                      "hwm_mb": sum(hwm_mb(p) for p in pids) if pids else float("nan")}
 
 
@@ -389,6 +390,7 @@ async def measure(targets: list[Target], query: str, ns: list[int], runs: int, t
                 print(f"  {t.label} N={n} run {k + 1}: first p95 {s['first_p95']:.2f} s, change p95 "
                       f"{s['change_p95']:.2f} s, ok {s['ok']}/{n}, cpu {s['cpu_s']:.1f} s, rss "
                       f"{s['peak_rss_mb']:.0f} MB, load avg {load:.1f}"
+                      + (f", cpu by process {s['cpu_by_pid']}" if len(t.pids) > 1 else "")
                       + (f", errors e.g. {s['error_samples'][0]}" if s["errors"] else ""), flush=True)
                 await asyncio.sleep(1.0)
         for t in targets:
