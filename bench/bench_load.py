@@ -108,6 +108,9 @@ class RunResult:
     page_not_found: bool = False
     page_script_hash: str = ""
     selectboxes: dict[str, list[str]] = field(default_factory=dict)  # element id -> options (formatted)
+    uploaders: list[str] = field(default_factory=list)  # st.file_uploader element ids
+    texts: list[str] = field(default_factory=list)  # headings and alerts (first 120 characters)
+    session_id: str = ""
     cached_hashes: set[str] = field(default_factory=set)
     element_types: list[str] = field(default_factory=list)
 
@@ -128,6 +131,7 @@ def absorb(result: RunResult, raw: bytes) -> bool:
         result.cached_hashes.add(msg.hash)
     if kind == "new_session":
         result.page_script_hash = msg.new_session.page_script_hash or result.page_script_hash
+        result.session_id = msg.new_session.initialize.session_id or result.session_id
     elif kind == "page_info_changed":
         pass
     elif kind == "page_not_found":
@@ -140,6 +144,10 @@ def absorb(result: RunResult, raw: bytes) -> bool:
             result.exceptions.append(f"{el.exception.type}: {el.exception.message[:200]}")
         elif etype == "selectbox":
             result.selectboxes[el.selectbox.id] = list(el.selectbox.options)
+        elif etype == "file_uploader":
+            result.uploaders.append(el.file_uploader.id)
+        elif etype in ("heading", "alert"):
+            result.texts.append(f"{etype}: {getattr(el, etype).body[:120]}")
     elif kind == "script_finished":
         result.status = msg.script_finished
         return msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
@@ -203,6 +211,99 @@ async def one_session(url: str, page: str, query: str, changes: int, release: as
                     raise RuntimeError(f"rerun: status {rerun.status}, exceptions {rerun.exceptions[:1]}")
             out["ok"] = True
     except Exception as exc:  # noqa: BLE001 - a failed session is a result
+        out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return out
+
+
+def _http(method: str, url: str, headers: dict, body: bytes | None = None, timeout: float = 60.0):
+    import urllib.request
+
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.headers.get_all("Set-Cookie") or []
+
+
+def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: text/csv\r\n\r\n").encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+async def upload_session(url: str, files: dict[str, bytes], design: bytes | None, release: asyncio.Event,
+                         timeout: float) -> dict:
+    """One visitor on the Upload page: the page's first run, then the export uploaded the way the browser does
+    it (``file_urls_request`` over the websocket, one multipart PUT per file to ``/_stcore/upload_file/...``
+    with the XSRF cookie and header, then a rerun with the uploaders' widget states), timed from the first
+    PUT until the run that ingests it finishes. Does not change the upload code: it only drives the page."""
+    import websockets
+
+    out = {"ok": False}
+    sid = uuid.uuid4().hex
+    http_base = url.replace("ws://", "http://").rsplit("/_stcore/stream", 1)[0]
+    await release.wait()
+    start = time.perf_counter()
+    try:
+        # the XSRF cookie, as the browser gets it with the page
+        _, cookies = await asyncio.to_thread(_http, "GET", http_base + "/_stcore/health", {"Cookie": f"st_route={sid}"})
+        xsrf = next(c.split(";", 1)[0].split("=", 1)[1] for c in cookies if c.startswith("_streamlit_xsrf="))
+        cookie = f"st_route={sid}; _streamlit_xsrf={xsrf}"
+        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout,
+                                      ping_interval=None, additional_headers={"Cookie": cookie}, compression=None) as ws:
+            await ws.send(rerun_msg("unggah", "lang=en"))
+            first = await read_run(ws, timeout)
+            if not first.ok or len(first.uploaders) < 1 or not first.session_id:
+                raise RuntimeError(f"upload page: status {first.status}, uploaders {first.uploaders}")
+            out["page"] = time.perf_counter() - start
+            t = time.perf_counter()
+            names = list(files) + (["design.csv"] if design is not None else [])
+            msg = BackMsg()
+            req_id = uuid.uuid4().hex
+            msg.file_urls_request.request_id = req_id
+            msg.file_urls_request.session_id = first.session_id
+            msg.file_urls_request.file_names.extend(names)
+            await ws.send(msg.SerializeToString())
+            urls = None
+            deadline = time.monotonic() + timeout
+            while urls is None:
+                fm = ForwardMsg()
+                fm.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.monotonic())))
+                if fm.WhichOneof("type") == "file_urls_response" and fm.file_urls_response.response_id == req_id:
+                    urls = list(fm.file_urls_response.file_urls)
+            infos = []
+            for name, fu in zip(names, urls):
+                data = files.get(name, design)
+                body, ctype = _multipart(name, data)
+                status, _ = await asyncio.to_thread(_http, "PUT", http_base + fu.upload_url, {
+                    "Cookie": cookie, "X-Xsrftoken": xsrf, "Content-Type": ctype}, body, timeout)
+                if status not in (200, 204):
+                    raise RuntimeError(f"upload PUT {status}")
+                infos.append((name, len(data), fu))
+            out["put"] = time.perf_counter() - t
+            rerun = BackMsg()
+            cs = rerun.rerun_script
+            cs.page_name, cs.query_string = "unggah", "lang=en"
+            main_id = next(i for i in first.uploaders if i.endswith("upload_files"))
+            design_id = next((i for i in first.uploaders if i.endswith("upload_design")), None)
+            for wid, chosen in ((main_id, [x for x in infos if x[0] != "design.csv"]),
+                                (design_id, [x for x in infos if x[0] == "design.csv"])):
+                if wid is None or not chosen:
+                    continue
+                w = cs.widget_states.widgets.add()
+                w.id = wid
+                for name, size, fu in chosen:
+                    info = w.file_uploader_state_value.uploaded_file_info.add()
+                    info.name, info.size, info.file_id = name, size, fu.file_id
+                    info.file_urls.CopyFrom(fu)
+            await ws.send(rerun.SerializeToString())
+            done = await read_run(ws, timeout)
+            out["upload_ready"] = time.perf_counter() - t
+            out["elements"] = len(done.element_types)
+            out["texts"] = done.texts
+            if not done.ok:
+                raise RuntimeError(f"upload run: status {done.status}, exceptions {done.exceptions[:1]}")
+            out["ok"] = True
+    except Exception as exc:  # noqa: BLE001 - a failed upload is a result
         out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     return out
 
@@ -289,10 +390,13 @@ def hwm_mb(pid: int) -> float:
 # --- a measured arrival ----------------------------------------------------------------------------------------
 
 
-async def arrival(url: str, page: str, query: str, sessions: int, changes: int, timeout: float, pids: list[int]):
-    """N sessions released together; returns their results and the servers' CPU / peak RSS meanwhile."""
+async def arrival(url: str, page: str, query: str, sessions: int, changes: int, timeout: float, pids: list[int],
+                  uploads: int = 0, upload_files: dict | None = None, design: bytes | None = None):
+    """N sessions released together (and ``uploads`` upload sessions with them); returns their results and the
+    servers' CPU / peak RSS meanwhile."""
     release, t0 = asyncio.Event(), [0.0]
     tasks = [asyncio.create_task(one_session(url, page, query, changes, release, t0, timeout)) for _ in range(sessions)]
+    up_tasks = [asyncio.create_task(upload_session(url, upload_files, design, release, timeout)) for _ in range(uploads)]
     await asyncio.sleep(0.2)
     cpu0_by = [cpu_seconds(p) for p in pids]
     client0 = time.process_time()
@@ -312,12 +416,20 @@ async def arrival(url: str, page: str, query: str, sessions: int, changes: int, 
     t0[0] = time.perf_counter()
     release.set()
     results = await asyncio.wait_for(asyncio.gather(*tasks), timeout=timeout * (changes + 2) + 30)
+    up_results = await asyncio.wait_for(asyncio.gather(*up_tasks), timeout=timeout * 3 + 30) if up_tasks else []
     wall = time.perf_counter() - t0[0]
     done.set()
     await sampler
     cpu_by = [round(cpu_seconds(p) - c0, 2) for p, c0 in zip(pids, cpu0_by)]
     cpu = sum(cpu_by) if pids else float("nan")
-    return results, {"wall": wall, "cpu_s": cpu, "client_cpu_s": time.process_time() - client0, "cpu_by_pid": cpu_by, "peak_rss_mb": peak[0],
+    if up_tasks:
+        ok = [u for u in up_results if u["ok"]]
+        extra = {"uploads_ok": len(ok), "upload_p50": statistics.median([u["upload_ready"] for u in ok]) if ok else float("nan"),
+                 "upload_max": max([u["upload_ready"] for u in ok], default=float("nan")),
+                 "upload_errors": [u["error"] for u in up_results if not u["ok"]][:2]}
+    else:
+        extra = {}
+    return results, {**extra, "wall": wall, "cpu_s": cpu, "client_cpu_s": time.process_time() - client0, "cpu_by_pid": cpu_by, "peak_rss_mb": peak[0],
                      "hwm_mb": sum(hwm_mb(p) for p in pids) if pids else float("nan")}
 
 
@@ -368,12 +480,17 @@ class Target:
     page: str
     changes: int
     pids: list[int]
+    uploads: int = 0
+    upload_files: dict | None = None
+    design: bytes | None = None
 
 
 async def measure(targets: list[Target], query: str, ns: list[int], runs: int, timeout: float, warm: int = 1) -> list[dict]:
     """For each N and each run, one arrival on every target in turn (bare app, then the map): so both see
     the same machine load, run by run."""
     for t in targets:  # untimed sessions fill the servers' caches (st.cache_data) and imports
+        if t.uploads:
+            continue
         r, _ = await arrival(t.url, t.page, query, warm if t.label == "map" else 1, t.changes, timeout, t.pids)
         if not all(x["ok"] for x in r):
             raise RuntimeError(f"{t.label}: warm-up session failed: {[x.get('error') for x in r if not x['ok']][:1]}")
@@ -383,7 +500,8 @@ async def measure(targets: list[Target], query: str, ns: list[int], runs: int, t
         for k in range(runs):
             for t in targets:
                 load = os.getloadavg()[0]
-                results, server = await arrival(t.url, t.page, query, n, t.changes, timeout, t.pids)
+                results, server = await arrival(t.url, t.page, query, n, t.changes, timeout, t.pids,
+                                                t.uploads, t.upload_files, t.design)
                 s = summarise(t.label, n, results, server)
                 s["load_avg"] = load
                 per_run[t.label].append(s)
@@ -391,6 +509,8 @@ async def measure(targets: list[Target], query: str, ns: list[int], runs: int, t
                       f"{s['change_p95']:.2f} s, ok {s['ok']}/{n}, cpu {s['cpu_s']:.1f} s, rss "
                       f"{s['peak_rss_mb']:.0f} MB, load avg {load:.1f}"
                       + (f", cpu by process {s['cpu_by_pid']}" if len(t.pids) > 1 else "")
+                      + (f", uploads ok {s['uploads_ok']}/{t.uploads}, upload p50 {s['upload_p50']:.2f} s, max "
+                         f"{s['upload_max']:.2f} s {s['upload_errors']}" if t.uploads else "")
                       + (f", errors e.g. {s['error_samples'][0]}" if s["errors"] else ""), flush=True)
                 await asyncio.sleep(1.0)
         for t in targets:
@@ -417,10 +537,13 @@ def main(argv=None) -> int:
                     help="a Streamlit config option for the servers started here, e.g. runner.postScriptGC=false")
     ap.add_argument("--warm", type=int, default=1,
                     help="untimed warm-up sessions on the map first (through a proxy: enough to reach every backend)")
+    ap.add_argument("--uploads", type=int, default=0,
+                    help="also measure the map arrival with this many Upload-page sessions uploading --upload-dir")
+    ap.add_argument("--upload-dir", type=Path, help="a KoboToolbox CSV export (main + -anggota, optional design.csv)")
     ap.add_argument("--timeout", type=float, default=180.0, help="per-step timeout (s)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "load.json")
     args = ap.parse_args(argv)
-    if max(args.sessions) > 500 or args.runs > 10 or args.changes > 10:
+    if max(args.sessions) > 500 or args.runs > 10 or args.changes > 10 or args.uploads > 20:
         raise SystemExit("bounded: at most 500 sessions, 10 runs, 10 changes")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
@@ -445,6 +568,15 @@ def main(argv=None) -> int:
                     targets.append(Target("map", ws_url(url), args.page, args.changes, [proc.pid]))
                 procs.append(proc)
                 print(f"{app}: {url} pid {proc.pid}", flush=True)
+            if args.uploads:
+                files = {p.name: p.read_bytes() for p in sorted(args.upload_dir.glob("*.csv"))
+                         if p.name != "design.csv" and not p.name.startswith("truth")}
+                design_path = args.upload_dir / "design.csv"
+                mb = sum(len(b) for b in files.values()) / 1e6
+                print(f"uploads: {args.uploads} x {sorted(files)} ({mb:.1f} MB) + design {design_path.exists()}")
+                m = next(t for t in targets if t.label == "map")
+                targets.append(Target("map+uploads", m.url, m.page, m.changes, m.pids, args.uploads, files,
+                                      design_path.read_bytes() if design_path.exists() else None))
             rows = asyncio.run(measure(targets, args.query, args.sessions, args.runs, args.timeout, args.warm))
         finally:
             for proc in procs:
