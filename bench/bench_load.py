@@ -23,6 +23,12 @@ Usage::
     .venv/bin/python bench/bench_load.py --target ws://127.0.0.1:8080 --apps map --sessions 50
     .venv/bin/python bench/bench_load.py --profile bench/out/map_profile.pstats --apps map --sessions 50
 
+``--uploads K --upload-dir DIR`` adds, for each N and run, the same map arrival with K Upload-page sessions
+released with it, each uploading the KoboToolbox export in DIR (main + ``-anggota`` CSV, and ``design.csv``
+if present) the way the browser does: ``file_urls_request``, one multipart PUT per file to
+``/_stcore/upload_file/<session>/<file>`` with the XSRF cookie and header, then a rerun with the uploaders'
+widget states; *upload ready* is from the first PUT until the run that ingests the files has finished.
+
 ``--target URL`` (http:// or ws://) uses a running server or proxy (e.g. ``deploy/start.sh``) for the map
 instead of starting one; its CPU and RSS are then those of the processes given with ``--server-pids`` (or
 not measured). Each session sends a ``st_route`` cookie with its own id, as a browser would after its
@@ -391,12 +397,17 @@ def hwm_mb(pid: int) -> float:
 
 
 async def arrival(url: str, page: str, query: str, sessions: int, changes: int, timeout: float, pids: list[int],
-                  uploads: int = 0, upload_files: dict | None = None, design: bytes | None = None):
+                  uploads: int = 0, upload_files: dict | None = None, design: bytes | None = None,
+                  upload_lead: float = 0.0):
     """N sessions released together (and ``uploads`` upload sessions with them); returns their results and the
     servers' CPU / peak RSS meanwhile."""
-    release, t0 = asyncio.Event(), [0.0]
+    release, t0, up_release = asyncio.Event(), [0.0], asyncio.Event()
     tasks = [asyncio.create_task(one_session(url, page, query, changes, release, t0, timeout)) for _ in range(sessions)]
-    up_tasks = [asyncio.create_task(upload_session(url, upload_files, design, release, timeout)) for _ in range(uploads)]
+    up_tasks = [asyncio.create_task(upload_session(url, upload_files, design, up_release, timeout)) for _ in range(uploads)]
+    if up_tasks:  # the uploads start first, so that the sessions arrive while the exports are being ingested
+        await asyncio.sleep(0.2)
+        up_release.set()
+        await asyncio.sleep(upload_lead)
     await asyncio.sleep(0.2)
     cpu0_by = [cpu_seconds(p) for p in pids]
     client0 = time.process_time()
@@ -483,6 +494,7 @@ class Target:
     uploads: int = 0
     upload_files: dict | None = None
     design: bytes | None = None
+    upload_lead: float = 0.0
 
 
 async def measure(targets: list[Target], query: str, ns: list[int], runs: int, timeout: float, warm: int = 1) -> list[dict]:
@@ -501,7 +513,7 @@ async def measure(targets: list[Target], query: str, ns: list[int], runs: int, t
             for t in targets:
                 load = os.getloadavg()[0]
                 results, server = await arrival(t.url, t.page, query, n, t.changes, timeout, t.pids,
-                                                t.uploads, t.upload_files, t.design)
+                                                t.uploads, t.upload_files, t.design, t.upload_lead)
                 s = summarise(t.label, n, results, server)
                 s["load_avg"] = load
                 per_run[t.label].append(s)
@@ -539,6 +551,8 @@ def main(argv=None) -> int:
                     help="untimed warm-up sessions on the map first (through a proxy: enough to reach every backend)")
     ap.add_argument("--uploads", type=int, default=0,
                     help="also measure the map arrival with this many Upload-page sessions uploading --upload-dir")
+    ap.add_argument("--upload-lead", type=float, default=0.0,
+                    help="start the uploads this many seconds before the map sessions (to land in their ingest)")
     ap.add_argument("--upload-dir", type=Path, help="a KoboToolbox CSV export (main + -anggota, optional design.csv)")
     ap.add_argument("--timeout", type=float, default=180.0, help="per-step timeout (s)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "load.json")
@@ -576,7 +590,7 @@ def main(argv=None) -> int:
                 print(f"uploads: {args.uploads} x {sorted(files)} ({mb:.1f} MB) + design {design_path.exists()}")
                 m = next(t for t in targets if t.label == "map")
                 targets.append(Target("map+uploads", m.url, m.page, m.changes, m.pids, args.uploads, files,
-                                      design_path.read_bytes() if design_path.exists() else None))
+                                      design_path.read_bytes() if design_path.exists() else None, args.upload_lead))
             rows = asyncio.run(measure(targets, args.query, args.sessions, args.runs, args.timeout, args.warm))
         finally:
             for proc in procs:
