@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import banners, data, frame, sidebar, state
+from ui import banners, cached, data, frame, sidebar, state
 from ui.views import common
 
 FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
@@ -35,7 +35,7 @@ PAGES = [
 built = data.built()
 indicators, register = built.indicators, built.register
 indicator_ids = list(indicators["indicator_id"]) if indicators is not None else []
-kelurahan_labels = common.kelurahan_labels(register)
+kelurahan_labels = cached.kelurahan_labels(built)
 
 requested_page = state.init(indicator_ids, set(kelurahan_labels), indicator_ids[0] if indicator_ids else None)
 pages = {

@@ -32,6 +32,16 @@ HASH_BUILT = {Built: lambda b: b.key}
 KEPULAUAN_SERIBU = "31.01"  # Kemendagri code of the kabupaten drawn in the map's inset
 
 
+# --- every page ------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
+def kelurahan_labels(built: Built) -> dict[str, str]:
+    """The sidebar's kelurahan search options (``common.kelurahan_labels``): a sort of the register, built on
+    every run of every page before (~10 ms of a ~50 ms warm map run, ``bench/bench_load.py --profile``)."""
+    return common.kelurahan_labels(built.register)
+
+
 # --- overview --------------------------------------------------------------------------------------------------
 
 
@@ -123,7 +133,36 @@ def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, select
         inset_prefix=KEPULAUAN_SERIBU,
         inset_label=t("map.inset"),
     )
-    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(geometry_as_text(spec), separators=(",", ":"), ensure_ascii=False)
+
+
+def geometry_as_text(spec: dict) -> dict:
+    """The choropleth's areas (``data.values``: 267 GeoJSON features) as one JSON text that Vega parses in the
+    browser (inline ``values`` given as a string are read with their ``format``), inside a layer of its own.
+
+    Why: a map page run parses the cached spec (``json.loads``) and Streamlit then dumps and re-parses it
+    three more times (``st.vega_lite_chart`` stabilising the spec, checking its selections). With the
+    geometry as nested lists each pass builds or walks ~100,000 Python objects, ~40% of a warm map run's
+    CPU (``bench/bench_load.py --profile``) and the garbage every run leaves to the collector; as one string
+    each pass is a copy. Why a nested layer: Streamlit moves top-level inline data that is not GeoJSON into an
+    Arrow table; it leaves a layer's own data alone. Same data, same layers, same selection (``PICK``).
+    """
+    data = spec.pop("data")
+    inner = {"data": {"values": json.dumps(data["values"], separators=(",", ":"), ensure_ascii=False),
+                      "format": {"type": "json"}},
+             "layer": spec.pop("layer")}
+    if "resolve" in spec:
+        inner["resolve"] = spec["resolve"]
+    spec["layer"] = [inner]
+    return spec
+
+
+def geometry_from_text(spec: dict) -> dict:
+    """The inverse of ``geometry_as_text`` (for tests and tools that read the map's spec)."""
+    if "data" in spec or len(spec.get("layer", ())) != 1 or not isinstance(spec["layer"][0].get("data", {}).get("values"), str):
+        return spec
+    inner = spec["layer"][0]
+    return {**spec, "data": {"values": json.loads(inner["data"]["values"])}, "layer": inner["layer"]}
 
 
 @st.cache_data(show_spinner=False, max_entries=128, hash_funcs=HASH_BUILT)

@@ -24,6 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import config
+from ui import heap
 
 
 def processed_dir() -> Path:
@@ -164,7 +165,12 @@ class Built:
 
 
 def built() -> Built:
-    """The current build's bundle (loaded once per build version and data directory)."""
+    """The current build's bundle (loaded once per build version and data directory).
+
+    Every run of every page starts here (``dashboard.py``), so this is also where the process's long-lived
+    heap is frozen once its modules are imported (``ui.heap``: keeps Streamlit's collection after each run
+    cheap)."""
+    heap.after_imports()
     return _built(str(processed_dir()), data_version())
 
 

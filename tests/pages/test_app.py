@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from analysis import formatting as fmt
-from ui import i18n
+from ui import cached, i18n
 
 PAGES = ["ringkasan", "peta", "profil", "bandingkan", "model", "data", "metodologi"]
 TENGAH = "31.75.04.1002"  # an oversampled kelurahan: has direct estimates
@@ -34,7 +34,7 @@ def vega_specs(at):
     inline and moves other inline data to an Arrow table beside the spec: put it back as ``data.values``."""
     out = []
     for c in at.get("vega_lite_chart"):
-        spec = json.loads(c.proto.spec)
+        spec = cached.geometry_from_text(json.loads(c.proto.spec))  # the map's areas travel as one JSON text
         if "data" not in spec and c.proto.data.data:
             spec["data"] = {"values": pa.ipc.open_stream(c.proto.data.data).read_pandas().to_dict("records")}
         out.append(spec)
