@@ -81,7 +81,8 @@ def test_every_indicator_at_every_level(built, survey):
         assert sorted(rows.loc[rows["level"] == "kelurahan", "area_code"]) == kel
         dom = rows[rows["level"] == "domain"]
         assert set(dom["domain_var"]) == set(estimates.DOMAIN_VARS)
-        assert (dom["area_code"] == "31").all()
+        # the city, every sampled kota and every sampled kelurahan by group (issue 14.1: who is left out, locally)
+        assert set(dom["area_code"]) == {"31", *kota, *kel}
         assert rows.loc[rows["level"] != "domain", ["domain_var", "domain_value"]].isna().all().all()
         assert set(dom.loc[dom["domain_var"] == "income_quintile", "domain_value"]) <= {"1", "2", "3", "4", "5"}
 
@@ -108,12 +109,19 @@ def test_values_are_domains_of_the_whole_design(survey):
     assert row["n"] == int(five_plus.sum())
     ref = pdesign.prop("uses_internet", where=(persons["age"] >= 5).to_numpy(), ci="logit", suppress=False).iloc[0]
     assert row["se"] == pytest.approx(ref["se"])
+    # a kelurahan by group is a domain of the whole design too: the women of the largest sampled kelurahan, by hand
+    tengah = persons["kode_kemendagri"].value_counts().index[0]
+    dom = raw[(raw.indicator_id == "person_internet") & (raw.level == "domain") & (raw.area_code == tengah)
+              & (raw.domain_var == "sex") & (raw.domain_value == "P")].iloc[0]
+    mask = ((persons["age"] >= 5) & (persons["kode_kemendagri"] == tengah) & (persons["sex"] == "P")).to_numpy()
+    ref = pdesign.prop("uses_internet", where=mask, ci="logit", suppress=False).iloc[0]
+    assert dom["estimate"] == pytest.approx(ref["estimate"]) and dom["se"] == pytest.approx(ref["se"])
 
 
 def test_household_groups_use_the_respondent(survey):
     households, persons = survey
     raw = estimates.compute(households, persons, suppress=False, indicator_ids={"jaki_aware"})
-    edu = raw[(raw.level == "domain") & (raw.domain_var == "education")].set_index("domain_value")
+    edu = raw[(raw.level == "domain") & (raw.domain_var == "education") & (raw.area_code == "31")].set_index("domain_value")
     counts = households.loc[households["knows_jaki"].notna(), "respondent_education"].value_counts()
     assert edu["n"].to_dict() == counts.to_dict()
 
