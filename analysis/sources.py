@@ -42,6 +42,7 @@ class Source:
     download_url: str | None = None
     role: str = "build"  # build | scale | fixture | embedded
     adds: str = ""  # what a build gains from this source (shown when it is missing)
+    mirror_only: str = ""  # why a build source has no upstream bytes to download (e.g. transcribed rows)
 
     def url_of(self, f: SourceFile) -> str | None:
         """The download URL of ``f``: its own, or the source's when the source has one file."""
@@ -77,6 +78,7 @@ def load_manifest(path: Path | None = None) -> dict[str, Source]:
             download_url=entry.get("download_url"),
             role=entry.get("role", "build"),
             adds=entry.get("adds", ""),
+            mirror_only=entry.get("mirror_only", ""),
         )
         if src.id in sources:
             raise SourceError(f"manifest {path}: source id {src.id!r} appears twice")

@@ -22,9 +22,11 @@ MAP_PAGE = textwrap.dedent('''
     import json
     from streamlit.testing.v1 import AppTest
 
+    from ui import cached
+
     def map_spec(at):
         for c in at.get("vega_lite_chart"):
-            spec = json.loads(c.proto.spec)
+            spec = cached.geometry_from_text(json.loads(c.proto.spec))  # the areas travel as one JSON text
             values = spec.get("data", {}).get("values") or []
             if values and "kode" in values[0]:
                 return spec

@@ -146,7 +146,7 @@ def dotted_code(code: str) -> str:
     return f"{code[0:2]}.{code[2:4]}.{code[4:6]}.{code[6:10]}"
 
 
-def _remove_in_order(counts: pd.DataFrame, order: list[str], amount: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+def remove_in_order(counts: pd.DataFrame, order: list[str], amount: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     """Subtract ``amount`` from the columns in ``order``, each down to zero before the next; return the new
     counts and what could not be removed."""
     counts = counts.copy()
@@ -225,12 +225,12 @@ def covariates_from_frame(raw: pd.DataFrame, register_codes: set[str] | None = N
     children = n[CHILD_AGE].sum(axis=1)
     adults = pop - children
 
-    edu, edu_left = _remove_in_order(n[EDUCATION], CHILD_REMOVAL_EDUCATION, children)
+    edu, edu_left = remove_in_order(n[EDUCATION], CHILD_REMOVAL_EDUCATION, children)
     # children beyond TIDAK_BELU + BELUM_TAMA that had to come out of TAMAT_SD / SLTP
     edu_in_sd = (children - np.minimum(children, n["TIDAK_BELU"] + n["BELUM_TAMA"])).round().astype("int64")
     occ = n[list(OCCUPATION)].copy()
-    occ, left_0_4 = _remove_in_order(occ, ["BELUM_TIDA", "PELAJAR_MA"], n["U0"])
-    occ, left_5_14 = _remove_in_order(occ, ["PELAJAR_MA", "BELUM_TIDA"], n["U5"] + n["U10"])
+    occ, left_0_4 = remove_in_order(occ, ["BELUM_TIDA", "PELAJAR_MA"], n["U0"])
+    occ, left_5_14 = remove_in_order(occ, ["PELAJAR_MA", "BELUM_TIDA"], n["U5"] + n["U10"])
 
     # a row whose children outnumber every category they could be removed from cannot give adult shares
     kept_index = np.flatnonzero(ok)

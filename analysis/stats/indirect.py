@@ -111,7 +111,7 @@ def composition(raw: pd.DataFrame, codes: pd.Series | None = None) -> pd.DataFra
     df = df.drop_duplicates("kode_kemendagri").reset_index(drop=True)
     n = df[["JUMLAH_PEN", "U0", "U5", "U10", "WANITA", *cov.EDUCATION]].apply(pd.to_numeric, errors="coerce").astype(float)
     children = n["U0"] + n["U5"] + n["U10"]
-    edu, _ = cov._remove_in_order(n[cov.EDUCATION], cov.CHILD_REMOVAL_EDUCATION, children)
+    edu, _ = cov.remove_in_order(n[cov.EDUCATION], cov.CHILD_REMOVAL_EDUCATION, children)
     return pd.DataFrame({
         "kode_kemendagri": df["kode_kemendagri"].astype(str),
         "kelurahan": df["DESA"].astype(str).str.strip(),
