@@ -21,7 +21,15 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config, sources
-from analysis.tables import Table, atomic_write_bytes, atomic_write_text, csv_bytes, datapackage, write_datapackage, write_table
+from analysis.tables import (
+    Table,
+    atomic_write_bytes,
+    atomic_write_text,
+    csv_bytes,
+    datapackage,
+    write_datapackage,
+    write_table,
+)
 
 # Order matters: later stages read earlier stages' tables from ctx.tables.
 STAGES = [

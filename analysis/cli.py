@@ -16,8 +16,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from analysis import config
-
 # Packages that add their own sub-commands: each exposes register(subparsers).
 COMMAND_MODULES = ["analysis.survey.commands", "analysis.stats.commands"]
 

@@ -58,9 +58,8 @@ def main() -> int:
             rows.append({"wall_s": wall, "generate_s": result["seconds"], "peak_rss_mb": usage.ru_maxrss / 1024,
                          "households": result["households"], "persons": result["persons"], "size_mb": size})
             print(f"run {i + 1}: {rows[-1]}", flush=True)
-    print("median wall %.1f s, median generate %.1f s, max peak RSS %.0f MB" % (
-        statistics.median(r["wall_s"] for r in rows), statistics.median(r["generate_s"] for r in rows),
-        max(r["peak_rss_mb"] for r in rows)))
+    wall, gen = statistics.median(r["wall_s"] for r in rows), statistics.median(r["generate_s"] for r in rows)
+    print(f"median wall {wall:.1f} s, median generate {gen:.1f} s, max peak RSS {max(r['peak_rss_mb'] for r in rows):.0f} MB")
     return 0
 
 

@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def generate(workdir: Path, households: int) -> dict:
-    from analysis.survey.generate import GenerateOptions, generate as gen
+    from analysis.survey.generate import GenerateOptions
+    from analysis.survey.generate import generate as gen
 
     marker = workdir / "truth.json"
     if marker.is_file():

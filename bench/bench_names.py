@@ -110,7 +110,7 @@ def main() -> None:
         print(f"run {i + 1}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()), flush=True)
     keys = ["register_crosswalk", "register_lokal", "matcher_init", "match_300k", "match_300k_hints"]
     print(
-        "median over %d runs: " % args.runs
+        f"median over {args.runs} runs: "
         + ", ".join(f"{k} {statistics.median(r[k] for r in runs):.3f} s" for k in keys)
         + f"; max peak RSS {max(r['peak_rss_mb'] for r in runs):.0f} MB"
         + f"; {runs[0]['distinct_spellings']} distinct spellings, {runs[0]['share_matched']:.1%} matched,"

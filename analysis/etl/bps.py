@@ -259,7 +259,7 @@ def _provinces_long(
         raw_name = df.at[rownum, label_col]
         match = matches[rownum]
 
-        def reject(reason):
+        def reject(reason, rownum=rownum, raw_name=raw_name):
             rejects.append({"source_id": source_id, "row": int(rownum), "region": str(raw_name), "reason": reason})
 
         if pd.isna(raw_name) or not str(raw_name).strip():
@@ -431,7 +431,7 @@ def parse_expenditure_kota(path_or_bytes, register: pd.DataFrame | None = None,
     for rownum in df.index:
         raw = df.at[rownum, "kabupaten_kota"]
 
-        def reject(reason):
+        def reject(reason, rownum=rownum, raw=raw):
             rejects.append({"source_id": source_id, "row": int(rownum), "region": str(raw), "reason": reason})
 
         if pd.isna(raw) or not str(raw).strip():

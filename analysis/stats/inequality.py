@@ -182,7 +182,7 @@ class CityModel:
     city_predicted: float
 
     @classmethod
-    def from_fit(cls, city: CityFit) -> "CityModel":
+    def from_fit(cls, city: CityFit) -> CityModel:
         fit = city.fit
         return cls(list(fit.names), list(fit.term_of), [None if lv is None else str(lv) for lv in fit.level_of],
                    np.asarray(fit.beta, dtype=float), np.asarray(city.xbar, dtype=float), city.city_mean, city.city_predicted)
@@ -194,7 +194,7 @@ class CityModel:
         })[[f.name for f in MODEL_FIELDS]]
 
     @classmethod
-    def from_rows(cls, rows: pd.DataFrame) -> "CityModel":
+    def from_rows(cls, rows: pd.DataFrame) -> CityModel:
         """One indicator's rows of ``decomposition_model``, in the order they were written."""
         def text(v):
             return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)

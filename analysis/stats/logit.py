@@ -189,7 +189,7 @@ def _newton_logit(X, sw, swy, tol=1e-9, max_iter=100):
     beta[0] = np.log(p0 / (1 - p0))
     ll = _loglik(X, sw, swy, beta)
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count of iterations taken is reported after the loop
         mu = expit(X @ beta)
         grad = X.T @ (swy - sw * mu)
         H = (X * (sw * mu * (1 - mu))[:, None]).T @ X

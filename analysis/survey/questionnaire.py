@@ -668,7 +668,7 @@ def check_export(main, repeat, form: FormDefinition | None = None) -> dict[str, 
                 allowed = set(form.choice_names(f.list_name))
                 vals = col[~empty]
                 if f.type == "select_multiple":
-                    bad = vals.map(lambda s: any(t not in allowed for t in s.split()))
+                    bad = vals.map(lambda s, allowed=allowed: any(t not in allowed for t in s.split()))
                 else:
                     bad = ~vals.isin(allowed)
                 counts["unknown_choice"] = int(bad.sum())

@@ -333,7 +333,7 @@ def test_confidence_interval_coverage_by_simulation():
         hits["prop"] += p["ci_low"] <= truth["prop"] <= p["ci_high"]
         hits["domain"] += dm["ci_low"] <= truth["domain"] <= dm["ci_high"]
     coverage = {k: v / reps for k, v in hits.items()}
-    for k, cov in coverage.items():
+    for _k, cov in coverage.items():
         assert 0.912 <= cov <= 0.988, coverage
 
 

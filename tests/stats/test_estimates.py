@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from simulated_survey import make_survey
 
 from analysis import sources
 from analysis.build import BuildContext
 from analysis.stats import estimates, indicators
 from analysis.stats.design import SurveyDesign
 from analysis.tables import Table, write_table
-from simulated_survey import make_survey
 
 CONTRACT = ["indicator_id", "level", "area_code", "domain_var", "domain_value", "estimate", "se", "ci_low", "ci_high", "cv", "n", "df", "reliability"]
 

@@ -8,11 +8,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from simulated_survey import make_survey
 
 from analysis.errors import InputError
 from analysis.stats import indicators as ind
 from analysis.survey import schema
-from simulated_survey import make_survey
 
 REQUIRED = {
     "hh_internet", "person_internet", "person_smartphone", "hh_phone_shared", "hh_one_phone", "jaki_aware",

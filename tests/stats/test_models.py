@@ -36,10 +36,10 @@ def simulate_persons(seed: int, n_strata=5, psu_per_stratum=30, hh_per_psu=12) -
             psu_effect = rng.normal(scale=0.3)
             psu_wealth = rng.normal()
             w_psu = rng.uniform(50, 150)
-            for k in range(hh_per_psu):
+            for _k in range(hh_per_psu):
                 q = int(np.clip(np.round(3 + psu_wealth + rng.normal()), 1, 5))
                 size = int(rng.integers(1, 7))
-                for m in range(size):
+                for _m in range(size):
                     ages = rng.choice(len(AGES), p=[0.2, 0.2, 0.3, 0.2, 0.1])
                     e = int(np.clip(np.round(q / 2 + rng.normal() + (ages != 0) * 0.8), 0, 4))
                     rows.append((kota, f"{kota}/RW{j:02d}", q, EDU[e], AGES[ages], "LP"[rng.integers(2)], size, w_psu * rng.uniform(0.8, 1.2), psu_effect))
