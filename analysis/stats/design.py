@@ -284,6 +284,14 @@ class PsuAggregator:
         Z = Z[:, None] if Z.ndim == 1 else Z
         if Z.shape[1] <= 2:
             return np.clip(np.diag(linearized_covariance(Z, self.strata, np.arange(self.n_psu), self.fpc)), 0.0, None)
+        return np.clip(self.contributions(Z).sum(axis=0), 0.0, None)
+
+    def contributions(self, psu_scores: np.ndarray) -> np.ndarray:
+        """(n_psu, k) each PSU's term of the variance of each column's total,
+        ``(1 - f_h) n_h / (n_h - 1) (Z_hi - Zbar_h)^2`` (lonely-PSU rule applied): their column sums are
+        ``variances``. What a Satterthwaite degrees-of-freedom approximation splits into components."""
+        Z = np.asarray(psu_scores, dtype=float)
+        Z = Z[:, None] if Z.ndim == 1 else Z
         s = self.layout.structure
         H = len(s.n_h)
         hs = s.psu_stratum
@@ -295,11 +303,12 @@ class PsuAggregator:
             centre[single] = Z.sum(axis=0) / self.n_psu
         else:
             weight[single] = 0.0
-        V = ((Z - centre) ** 2 * weight[:, None]).sum(axis=0)
+        C = (Z - centre) ** 2 * weight[:, None]
         if s.lonely_psu == "average" and s.single.any():
             ok = int((~s.single).sum())
-            V = V * (H / ok) if ok else V * np.nan
-        return np.clip(V, 0.0, None)
+            C = C * (H / ok) if ok else C * np.nan
+        return C
+
 
 # --- the design -------------------------------------------------------------------------------------------
 
@@ -636,6 +645,11 @@ class SurveyDesign:
         return out
 
 
+def logit_interval(p, se, t):
+    """The logit interval of a proportion for a given t quantile (public form of the one ``SurveyDesign.prop`` uses)."""
+    return _logit_interval(p, se, t)
+
+
 def _logit_interval(p, se, t):
     """CI on the logit scale, back-transformed (R ``svyciprop(method = "logit")``; Lumley 2010 sec. 2.4.2)."""
     p = np.asarray(p, dtype=float)
@@ -646,6 +660,11 @@ def _logit_interval(p, se, t):
         lo = np.where(inner, 1 / (1 + np.exp(-(logit - half))), p)
         hi = np.where(inner, 1 / (1 + np.exp(-(logit + half))), p)
     return lo, hi
+
+
+def korn_graubard_interval(p, se, n, df, level: float = 0.95):
+    """The Korn & Graubard (1998) interval of a proportion (public form of the one ``SurveyDesign.prop`` uses)."""
+    return _korn_graubard_interval(p, se, n, df, level)
 
 
 def _korn_graubard_interval(p, se, n, df, level):
