@@ -193,6 +193,35 @@ def _domain_psus(agg: PsuAggregator, group: np.ndarray, valid: np.ndarray, n_gro
     return present, present.sum(axis=0) - strata_of.sum(axis=0)
 
 
+def kelurahan_stage_se(direct: pd.DataFrame, households: pd.DataFrame, persons: pd.DataFrame | None) -> pd.DataFrame:
+    """``direct`` (rows of ``analysis.stats.estimates.compute``) with the SE of its kelurahan rows replaced by the
+    kelurahan-stage SE (the kelurahan's RWs centred within the kelurahan, ``_contrast_components``): the sampling
+    variance of a kelurahan's estimate of its own rate, which the small-area model's sampling variances need
+    (the kota-centred SE understates it by about ``1 / (m - 1)`` for ``m`` RWs)."""
+    frames = {ind.HOUSEHOLD: households}
+    if persons is not None and len(persons):
+        frames[ind.PERSON] = persons
+    out = direct.copy()
+    kel_rows = out["level"] == "kelurahan"
+    for iid in out.loc[kel_rows, "indicator_id"].unique():
+        indicator = ind.get(iid)
+        frame = frames.get(indicator.unit)
+        if frame is None:
+            continue
+        agg = PsuAggregator(frame)
+        y, universe = indicator.values(frame)
+        valid = universe & ~np.isnan(y)
+        w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
+        kel_code, kel_uniq = agg.codes("kode_kemendagri")
+        _, n_d, T_d = _ratio_scores(agg, np.where(valid, y, 0.0), w, valid, kel_code, len(kel_uniq))
+        keep = np.flatnonzero(n_d > 0)
+        V1, V2 = _contrast_components(agg, T_d[:, keep], _psu_group(agg, kel_code), keep)
+        se = pd.Series(np.sqrt(V1 + V2), index=np.asarray(kel_uniq, dtype=object)[keep].astype(str))
+        rows = kel_rows & (out["indicator_id"] == iid)
+        out.loc[rows, "se"] = out.loc[rows, "area_code"].astype(str).map(se).to_numpy(dtype=float)
+    return out
+
+
 def _psu_group(agg: PsuAggregator, group: np.ndarray) -> np.ndarray | None:
     """The group (kelurahan) of each PSU when every PSU lies in one group, else None."""
     ok = group >= 0
