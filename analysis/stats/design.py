@@ -392,6 +392,8 @@ class SurveyDesign:
             raise InputError("non_numeric_weight", f"weight column '{name}' has infinite values", self.source)
         if (w < 0).any():
             raise InputError("negative_weight", f"weight column '{name}' has {int((w < 0).sum())} negative value(s)", self.source)
+        if len(w) and not (w > 0).any():
+            raise InputError("zero_weights", f"weight column '{name}' is zero in every row: nothing to estimate", self.source)
         return w
 
     def _variable(self, y, binary: bool = False) -> np.ndarray:
@@ -423,16 +425,29 @@ class SurveyDesign:
         return values
 
     def _mask(self, where) -> np.ndarray:
+        """Boolean mask of a subpopulation: a boolean column or array, or 0/1 (or "true"/"false") values; missing
+        is False. Anything else (text categories, other numbers) is refused: read as truthy it kept every row."""
         if where is None:
             return np.ones(self.n, dtype=bool)
         if isinstance(where, str):
             self._require(where, "where")
             series = self.data[where]
+            name = where
         else:
             series = pd.Series(np.asarray(where))
+            name = "where"
             if len(series) != self.n:
                 raise InputError("bad_length", f"'where' mask has {len(series)} values for {self.n} rows", self.source)
-        return series.fillna(False).astype(bool).to_numpy()
+        if pd.api.types.is_bool_dtype(series.dtype):
+            return series.fillna(False).astype(bool).to_numpy()
+        mapped = series.map(lambda v: {"true": 1.0, "false": 0.0}.get(v.strip().lower(), v) if isinstance(v, str) else v)
+        numeric = pd.to_numeric(mapped, errors="coerce")
+        present = series.notna()
+        bad = present & ~numeric.isin([0.0, 1.0])
+        if bad.any():
+            first = series[bad].iloc[0]
+            raise InputError("non_boolean", f"where column '{name}' must be boolean or 0/1 (missing = outside); it has {int(bad.sum())} other value(s), e.g. {first!r}", self.source)
+        return (numeric.fillna(0.0) == 1.0).to_numpy()
 
     def _groups(self, by) -> tuple[np.ndarray, pd.DataFrame]:
         """Group code per row (-1 where a by-variable is missing) and the group labels, sorted."""
@@ -530,7 +545,8 @@ class SurveyDesign:
     def _prepare(self, y, by, where, binary=False):
         values = self._variable(y, binary=binary)
         g_all, labels = self._groups(by)
-        valid = ~np.isnan(values) & self._mask(where) & (g_all >= 0)
+        # a zero-weight row stands for nobody: it is not a respondent of the estimate (nor counts toward n)
+        valid = ~np.isnan(values) & self._mask(where) & (g_all >= 0) & (self.w > 0)
         rows = np.flatnonzero(valid)
         return values[rows], rows, g_all[rows], labels
 

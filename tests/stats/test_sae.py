@@ -89,7 +89,6 @@ def test_sae_beats_direct_estimates_against_known_truth():
         x, kota, p_true, n, hits = _binomial_population(rng)
         s = n > 0
         direct = hits[s] / n[s]
-        var = direct * (1 - direct) / n[s]  # binomial sampling: design effect 1
         kota_p = pd.Series(hits).groupby(kota).sum() / pd.Series(n).groupby(kota).sum()
         p_ref = kota_p.reindex(kota).to_numpy()
         direct_all = np.where(s, hits / np.maximum(n, 1), np.nan)
