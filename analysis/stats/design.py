@@ -644,6 +644,10 @@ class SurveyDesign:
             cv = reliability.relative_standard_error(est, se)
             deff = np.where(var_srs > 0, var / var_srs, np.nan)
         label = reliability.classify(n, est, se)
+        if binary:
+            # NCHS standard for proportions (Parker et al. 2017), judged on the Korn-Graubard interval
+            kg_lo, kg_hi = (lo, hi) if ci == "korn-graubard" else _korn_graubard_interval(est, se, n, np.maximum(df, 1), level)
+            label = reliability.worst(label, reliability.nchs_classify(est, se, n, kg_lo, kg_hi, df))
         label[df < 1] = reliability.SUPPRESSED  # no degrees of freedom: no variance estimate to publish
         columns = {"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "cv": cv, "deff": deff}
         if suppress:
