@@ -20,7 +20,11 @@ Interval types measured (each row of ``replicate_coverage`` is one interval: ``t
 - ``sae_sampled``: Fay-Herriot intervals of the sampled kelurahan (``sae_estimates``, composite rows);
 - ``sae_unsampled``: a random quarter of the sampled kelurahan is held out of the model (its direct estimates
   dropped) and its synthetic interval compared with its truth: the only unsampled kelurahan with a truth;
-- ``gap_modelled``: the modelled gaps (``analysis.stats.sae.modelled_gaps``) of those held-out kelurahan.
+- ``gap_modelled``: the modelled gaps (``analysis.stats.sae.modelled_gaps``) of those held-out kelurahan;
+- ``model_coefficient`` / ``marginal_effect``: odds ratios and average marginal effects of the persons'
+  internet-use model (``analysis.stats.models``) against the census fit of the same model on the synthetic
+  population (``census_model``); their clusters are the model terms (correlated across seeds only through the
+  model, so the MC SE is over seed x term).
 
 Coverage is a mean over intervals that are correlated within a kelurahan (indicators, both gaps) and within a
 replicate, so its Monte Carlo SE (``summarise``) is cluster-robust over (seed, kelurahan) clusters.
@@ -46,7 +50,7 @@ TRUTH_INDICATORS = {
     "digital_skill_basic": "person_digital_skill", "knows_jaki": "jaki_aware", "installed_jaki": "jaki_installed",
     "used_bst_check": "bst_check_used", "info_rt_rw": "info_rt_rw", "info_whatsapp": "info_whatsapp", "info_jaki": "info_jaki",
 }
-TYPES = ("direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled")
+TYPES = ("direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled", "model_coefficient", "marginal_effect")
 HOLDOUT_SHARE = 0.25
 
 
@@ -60,6 +64,7 @@ class Replicate:
     truth: pd.DataFrame  # survey_truth rows (kelurahan_rate, city_rate, coefficient)
     pi_kelurahan: pd.Series  # kelurahan code -> first-stage inclusion probability
     kota_of: pd.Series  # kelurahan code -> kota code
+    census: dict | None = None  # census parameters of the access model (``census_model``)
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,52 @@ def replicate(inputs: Inputs, seed: int, households: int = 4000, kelurahan: int 
     tables = {t.name: t.data for t in result.tables(sources=["synthetic_demo_survey"])}
     first = design.drop_duplicates("kode_kemendagri").set_index("kode_kemendagri")
     return Replicate(seed, tables["survey_households"], tables["survey_persons"], truth,
-                     first["pi_kelurahan"].astype(float), first["kode_kab_kemendagri"].astype(str))
+                     first["pi_kelurahan"].astype(float), first["kode_kab_kemendagri"].astype(str),
+                     census_model(inputs, seed, households, kelurahan))
+
+
+def census_model(inputs: Inputs, seed: int, households: int, kelurahan: int) -> dict:
+    """Census parameters of the persons' internet-use model (``analysis.stats.models``, main effects): the same
+    weighted logistic regression fitted on the whole synthetic population of the sampled kelurahan, weighted by
+    ``1 / pi_kelurahan`` (the generator's city truth definition). The population is rebuilt with the
+    generator's own public functions and random stream, in the order ``generate`` draws it (it is identical:
+    ``replicate_coverage`` checks its true rates against ``truth_kelurahan.csv``). Returns ``odds_ratios`` and
+    ``marginal_effects`` frames and the population's true kelurahan rates of internet use."""
+    from analysis.stats import models
+    from analysis.stats.logit import fit_survey_logit
+    from analysis.survey import design as design_mod
+    from analysis.survey.derive import QUINTILE_OF_BRACKET
+    from analysis.survey.generate import build_population
+    from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS, EXPENDITURE_BRACKETS, SEXES
+
+    rng = np.random.default_rng(seed)
+    frame = design_mod.kelurahan_frame(inputs.register, inputs.covariates)
+    sample, rw = design_mod.select_sample(frame, design_mod.DesignSpec(households=households, n_kelurahan=kelurahan), rng)
+    pop = build_population(sample, rw, frame, rng)
+    hh, pp = pop.hh, pop.pp
+    keep = pp["age"] >= 5
+    h = pp["hh"][keep]
+    quint = np.array([QUINTILE_OF_BRACKET[b] for b in EXPENDITURE_BRACKETS])[hh["bracket"][h]]
+    cols = pd.DataFrame({
+        "income_quintile": quint, "education": np.array(EDUCATION_LEVELS, dtype=object)[pp["level"][keep]],
+        "age_group": np.array(AGE_GROUPS, dtype=object)[pp["age_group"][keep]], "sex": np.array(SEXES, dtype=object)[pp["sex"][keep]],
+        "hh_size": hh["size"][h], "kota": pop.kel["kode_kab_kemendagri"].astype(str).to_numpy()[hh["kel"][h]],
+    })
+    cols["w"] = hh["w_city"][h]
+    cols["wy"] = cols["w"] * pp["internet"][keep].astype(float)
+    pat = cols.groupby(["income_quintile", "education", "age_group", "sex", "hh_size", "kota"], observed=True)[["w", "wy"]].sum().reset_index()
+    ones = pat.assign(y=1.0, weight=pat["wy"])
+    zeros = pat.assign(y=0.0, weight=pat["w"] - pat["wy"])
+    census = pd.concat([ones, zeros], ignore_index=True)
+    census = census[census["weight"] > 0].drop(columns=["w", "wy"]).reset_index(drop=True)
+    census["income_quintile"] = census["income_quintile"].astype("Int64")
+    census["stratum"], census["psu"], census["fpc_psu"], census["in_model"] = "all", np.arange(len(census)), np.nan, True
+    spec = models.MODELS[0]
+    fit = fit_survey_logit(census, spec.terms)
+    kel_rate = pd.Series(np.bincount(hh["kel"][h], weights=pp["internet"][keep].astype(float)) / np.bincount(hh["kel"][h]),
+                         index=pop.kel["kode_kemendagri"].astype(str).to_numpy())
+    return {"model": spec.model_id, "odds_ratios": models.odds_ratios(spec.model_id, fit),
+            "marginal_effects": models.marginal_effects(spec.model_id, fit), "kelurahan_rate": kel_rate}
 
 
 def kelurahan_truth(rep: Replicate) -> pd.DataFrame:
@@ -173,7 +223,29 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
         ref = np.where(mg["vs"] == "city", pd.MultiIndex.from_arrays([mg["indicator_id"], pd.Series("31", index=mg.index)]).map(city_truth.get).to_numpy(dtype=float),
                        pd.MultiIndex.from_arrays([mg["indicator_id"], mg["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
         add("gap_modelled", mg, truth=pd.MultiIndex.from_frame(mg[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float) - ref)
+    if rep.census is not None:
+        rows.extend(model_coverage(rep))
     return pd.concat(rows, ignore_index=True)
+
+
+def model_coverage(rep: Replicate) -> list[pd.DataFrame]:
+    """Odds-ratio and AME intervals of the persons' internet-use model against their census values."""
+    from analysis.stats import models
+
+    spec = models.MODELS[0]
+    frame = models.model_frame(spec, None, rep.persons)
+    fit = models.fit_survey_logit(frame, spec.terms)
+    out = []
+    for kind, table, value, key in (("model_coefficient", models.odds_ratios(spec.model_id, fit), "odds_ratio", "term"),
+                                    ("marginal_effect", models.marginal_effects(spec.model_id, fit), "ame", None)):
+        census = rep.census["odds_ratios" if kind == "model_coefficient" else "marginal_effects"]
+        on = [key] if key else ["variable", "level"]
+        j = table.merge(census[on + [value]].rename(columns={value: "_t"}), on=on)
+        label = j[key] if key else j["variable"] + "=" + j["level"]
+        out.append(pd.DataFrame({"type": kind, "seed": rep.seed, "cluster": label.to_numpy(), "indicator_id": spec.model_id,
+                                 "covered": _covered(j["ci_low"], j["ci_high"], j["_t"]),
+                                 "width": (j["ci_high"] - j["ci_low"]).to_numpy(dtype=float)}))
+    return out
 
 
 def summarise(cov: pd.DataFrame, nominal: float = 0.95) -> pd.DataFrame:

@@ -45,9 +45,12 @@ def test_reference_truth_is_the_generators_city_definition(replicates):
         assert city[(iid, "31")] == pytest.approx(truth[name], rel=1e-12)
     kota = coverage.truth_weighted_rate(rep, kel, rep.kota_of)
     assert kota.index.get_level_values(1).nunique() == rep.kota_of.nunique()
+    # the population the models' census parameters are fitted on is the generator's own (same true rates)
+    rates = kel[kel["indicator_id"] == "person_internet"].set_index("kode_kemendagri")["value"]
+    np.testing.assert_allclose(rep.census["kelurahan_rate"].reindex(rates.index), rates, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled"])
+@pytest.mark.parametrize("kind", ["direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled", "model_coefficient", "marginal_effect"])
 def test_interval_covers_the_truth_at_the_nominal_rate(rows, kind):
     s = coverage.summarise(rows).set_index("type")
     assert kind in s.index, s
