@@ -17,10 +17,12 @@ design's ~325 df and the kota-centred variance it covered the demo survey's true
   rate: its RWs are centred at their own mean with ``m / (m - 1)`` (the second-stage variance given the
   kelurahan; ``_contrast_components``), the other PSUs keep the ultimate-cluster form within their strata.
 - **The kelurahan's few degrees of freedom.** The CI is the MOVER interval (Newcombe 1998; Zou & Donner 2008:
-  ``mover``) built from each side's own logit interval with its domain df (PSUs holding respondents minus
-  strata: 2-7 for a kelurahan) and the two sides' correlation from the joint linearisation; the p-value is a
-  t test with the Satterthwaite (1946) df of the two variance components (``satterthwaite_df``), reported as
-  ``df``. On the demo survey (``bench/bench_coverage.py``) these intervals cover 95-97%.
+  ``mover``) built from the two intervals the dashboard publishes for the two sides (Korn-Graubard with each
+  side's domain df: 2-7 for a kelurahan; ``SIDE_INTERVAL``) and the two sides' correlation from the joint
+  linearisation, so a kelurahan whose own interval holds the city value is not "significant" because of a
+  t quantile with 325 df. The p-value is a t test of ``diff / se`` with the Satterthwaite (1946) df of the two
+  variance components (``satterthwaite_df``), reported as ``df``. On the demo survey
+  (``bench/bench_coverage.py``) the published gap intervals cover about 97%.
 
 Kelurahan without a publishable direct estimate (suppressed or unsampled) get a **modelled** gap
 (``method = "modelled"``), appended by the small-area stage (``analysis.stats.sae.modelled_gaps``): the
@@ -47,7 +49,11 @@ from analysis.tables import Field, Table
 STAGE = "analysis.stats.gaps"
 DIRECT, MODELLED = "direct", "modelled"
 DF_METHOD = "satterthwaite"
-SIDE_INTERVAL = "logit"  # or "korn-graubard" (covers 99% on the demo: too wide)
+# The two sides' intervals MOVER combines: "published" (default): each side's published interval, Korn-Graubard on
+# the ultimate-cluster SE with its domain df (97% on the demo after NCHS suppression); "logit": logit intervals
+# on the kelurahan-stage SE (93-94% after NCHS suppression: the rule keeps the kelurahan whose variance came out
+# small); "korn-graubard": Korn-Graubard on the kelurahan-stage SE (98.5%).
+SIDE_INTERVAL = "published"
 
 
 def _ratio_scores(agg: PsuAggregator, y, w, valid, group, n_groups):
@@ -108,7 +114,12 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
     proportion = indicator.measure == ind.PROPORTION
     kel_of_psu = _psu_group(agg, kel_code)
     var_d = np.sum(_contrast_components(agg, T_d[:, keep], kel_of_psu, np.flatnonzero(keep)), axis=0)
-    lo_d, hi_d = _interval(r_d[keep], np.sqrt(var_d), n_d[keep], df_d[keep], level, proportion)
+    if SIDE_INTERVAL == "published":
+        var_pub = agg.variances(T_d[:, keep])
+        lo_d, hi_d = (korn_graubard_interval(r_d[keep], np.sqrt(var_pub), n_d[keep], np.maximum(df_d[keep], 1), level) if proportion
+                      else _interval(r_d[keep], np.sqrt(var_pub), n_d[keep], df_d[keep], level, proportion))
+    else:
+        lo_d, hi_d = _interval(r_d[keep], np.sqrt(var_d), n_d[keep], df_d[keep], level, proportion)
     parts = []
     for vs, ref_est, ref_T, ref_code, ref_n, ref_df in (
         ("kota", r_k[kota_of], T_k[:, kota_of], np.asarray(kota_uniq, dtype=object)[kota_of], n_k[kota_of], df_k[kota_of]),
@@ -119,7 +130,11 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
         var = V1 + V2
         se = np.sqrt(var)
         var_u = agg.variances(ref_T[:, keep])
-        lo_u, hi_u = _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df[keep], level, proportion)
+        if SIDE_INTERVAL == "published":
+            lo_u, hi_u = (korn_graubard_interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], np.maximum(ref_df[keep], 1), level) if proportion
+                          else _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df[keep], level, proportion))
+        else:
+            lo_u, hi_u = _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df[keep], level, proportion)
         with np.errstate(divide="ignore", invalid="ignore"):
             corr = np.clip(np.nan_to_num((var_d + var_u - var) / (2.0 * np.sqrt(var_d * var_u))), -1.0, 1.0)
         ci_low, ci_high = mover(r_d[keep], lo_d, hi_d, ref_est[keep], lo_u, hi_u, corr)
@@ -307,7 +322,7 @@ FIELDS = [
     Field("method", "direct (both sides design-based estimates) or modelled (the kelurahan side is its small-area estimate, MODELLED; for kelurahan without a publishable direct estimate)."),
     Field("diff", "Kelurahan estimate minus reference estimate (proportion points on the 0-1 scale, or the indicator's unit); empty when either side is suppressed.", unit="difference"),
     Field("se", "SE of the difference: design-based, linearising both estimates on the same sample (the kelurahan is part of the reference; its RWs centred within the kelurahan), or sqrt(MSE + Var(reference)) when modelled; empty when suppressed."),
-    Field("ci_low", "Lower 95% confidence limit: direct gaps by MOVER from each side's logit interval with its domain df; modelled gaps normal with sqrt(MSE + Var(reference)); empty when suppressed."),
+    Field("ci_low", "Lower 95% confidence limit: direct gaps by MOVER from the two sides' published Korn-Graubard intervals (domain df) and their correlation; modelled gaps normal with sqrt(MSE + Var(reference)); empty when suppressed."),
     Field("ci_high", "Upper 95% confidence limit; empty when suppressed."),
     Field("p_value", "Two-sided p-value of no difference (t with the df column for direct gaps, normal for modelled); empty when suppressed."),
     Field("n", "Unweighted respondents of the kelurahan in the indicator's universe."),
