@@ -8,13 +8,16 @@
 
 DATA is CSV or Parquet. It prints one row per domain with estimate, SE, 95% CI, CV, unweighted n and design
 df, plus the Kish design effect and the reliability label; estimates that fail the BPS rule (n < 30 or RSE >
-50%) are printed empty unless ``--no-suppress`` is given. Errors (unknown column, non-numeric or negative
-weights, ...) are printed as one line and exit with status 2.
+50%) are printed empty unless ``--no-suppress`` is given. Rows with weight 0 are not respondents (not in n).
+``--where`` must name a boolean (or 0/1) column. The JSON ``design`` block records the design, ``--where``,
+``--by``, the interval, ``--df``, the level and whether the reliability rule was applied; CSV rows carry
+``level``, ``ci_method``, ``df_method`` and ``design`` columns. Errors (unknown column, non-numeric, negative or
+all-zero weights, a non-boolean ``--where``, ``--no-suppress`` on a design with no df, ...) are printed as one
+line and exit with status 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -45,6 +48,9 @@ def run(args) -> pd.DataFrame:
     data = read_table(args.data)
     design = SurveyDesign(data, args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc, lonely_psu=args.lonely_psu, source=Path(args.data).name)
     suppress = not args.no_suppress
+    if not suppress and design.df < 1:
+        raise InputError("no_variance", f"the design has {design.n_psu} PSU(s) in {design.n_strata} stratum/strata (df {design.df}): "
+                         "no variance can be estimated, so there is no SE or interval to print (give --psu / --strata, or drop --no-suppress)", Path(args.data).name)
     if args.total:
         return design.total(args.total, by=args.by, where=args.where, suppress=suppress, df=args.df)
     if args.prop:
@@ -64,16 +70,34 @@ def _json_value(v):
     return v
 
 
+LEVEL = 0.95
+
+
+def design_block(args) -> dict:
+    """Everything that decides the numbers: the design, the subpopulation and domains, the interval, the df
+    rule and whether the reliability rule was applied."""
+    return {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
+            "where": args.where, "by": args.by, "ci": args.ci if args.prop else "wald", "df": args.df, "level": LEVEL,
+            "suppress": not args.no_suppress}
+
+
 def render(result: pd.DataFrame, args) -> str:
     statistic = "total" if args.total else "proportion" if args.prop else "mean"
     variable = args.total or args.prop or args.mean
+    block = design_block(args)
     if args.format == "csv":
         out = result.copy()
         out.insert(0, "variable", variable)
         out.insert(1, "statistic", statistic)
+        # the interval and design on every row, so a CSV read on its own still says what its numbers are
+        out["level"] = LEVEL
+        out["ci_method"] = block["ci"]
+        out["df_method"] = args.df
+        out["design"] = "; ".join(f"{k}={'-' if v is None else (' '.join(v) if isinstance(v, list) else v)}"
+                                  for k, v in block.items() if k not in ("ci", "df", "level"))
         return out.to_csv(index=False, lineterminator="\n")
     rows = [{k: _json_value(v) for k, v in row.items()} for row in result.to_dict(orient="records")]
-    payload = {"variable": variable, "statistic": statistic, "design": {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu}, "level": 0.95, "results": rows}
+    payload = {"variable": variable, "statistic": statistic, "design": block, "level": LEVEL, "results": rows}
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 

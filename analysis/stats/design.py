@@ -284,6 +284,14 @@ class PsuAggregator:
         Z = Z[:, None] if Z.ndim == 1 else Z
         if Z.shape[1] <= 2:
             return np.clip(np.diag(linearized_covariance(Z, self.strata, np.arange(self.n_psu), self.fpc)), 0.0, None)
+        return np.clip(self.contributions(Z).sum(axis=0), 0.0, None)
+
+    def contributions(self, psu_scores: np.ndarray) -> np.ndarray:
+        """(n_psu, k) each PSU's term of the variance of each column's total,
+        ``(1 - f_h) n_h / (n_h - 1) (Z_hi - Zbar_h)^2`` (lonely-PSU rule applied): their column sums are
+        ``variances``. What a Satterthwaite degrees-of-freedom approximation splits into components."""
+        Z = np.asarray(psu_scores, dtype=float)
+        Z = Z[:, None] if Z.ndim == 1 else Z
         s = self.layout.structure
         H = len(s.n_h)
         hs = s.psu_stratum
@@ -295,11 +303,12 @@ class PsuAggregator:
             centre[single] = Z.sum(axis=0) / self.n_psu
         else:
             weight[single] = 0.0
-        V = ((Z - centre) ** 2 * weight[:, None]).sum(axis=0)
+        C = (Z - centre) ** 2 * weight[:, None]
         if s.lonely_psu == "average" and s.single.any():
             ok = int((~s.single).sum())
-            V = V * (H / ok) if ok else V * np.nan
-        return np.clip(V, 0.0, None)
+            C = C * (H / ok) if ok else C * np.nan
+        return C
+
 
 # --- the design -------------------------------------------------------------------------------------------
 
@@ -383,6 +392,8 @@ class SurveyDesign:
             raise InputError("non_numeric_weight", f"weight column '{name}' has infinite values", self.source)
         if (w < 0).any():
             raise InputError("negative_weight", f"weight column '{name}' has {int((w < 0).sum())} negative value(s)", self.source)
+        if len(w) and not (w > 0).any():
+            raise InputError("zero_weights", f"weight column '{name}' is zero in every row: nothing to estimate", self.source)
         return w
 
     def _variable(self, y, binary: bool = False) -> np.ndarray:
@@ -414,16 +425,29 @@ class SurveyDesign:
         return values
 
     def _mask(self, where) -> np.ndarray:
+        """Boolean mask of a subpopulation: a boolean column or array, or 0/1 (or "true"/"false") values; missing
+        is False. Anything else (text categories, other numbers) is refused: read as truthy it kept every row."""
         if where is None:
             return np.ones(self.n, dtype=bool)
         if isinstance(where, str):
             self._require(where, "where")
             series = self.data[where]
+            name = where
         else:
             series = pd.Series(np.asarray(where))
+            name = "where"
             if len(series) != self.n:
                 raise InputError("bad_length", f"'where' mask has {len(series)} values for {self.n} rows", self.source)
-        return series.fillna(False).astype(bool).to_numpy()
+        if pd.api.types.is_bool_dtype(series.dtype):
+            return series.fillna(False).astype(bool).to_numpy()
+        mapped = series.map(lambda v: {"true": 1.0, "false": 0.0}.get(v.strip().lower(), v) if isinstance(v, str) else v)
+        numeric = pd.to_numeric(mapped, errors="coerce")
+        present = series.notna()
+        bad = present & ~numeric.isin([0.0, 1.0])
+        if bad.any():
+            first = series[bad].iloc[0]
+            raise InputError("non_boolean", f"where column '{name}' must be boolean or 0/1 (missing = outside); it has {int(bad.sum())} other value(s), e.g. {first!r}", self.source)
+        return (numeric.fillna(0.0) == 1.0).to_numpy()
 
     def _groups(self, by) -> tuple[np.ndarray, pd.DataFrame]:
         """Group code per row (-1 where a by-variable is missing) and the group labels, sorted."""
@@ -521,7 +545,8 @@ class SurveyDesign:
     def _prepare(self, y, by, where, binary=False):
         values = self._variable(y, binary=binary)
         g_all, labels = self._groups(by)
-        valid = ~np.isnan(values) & self._mask(where) & (g_all >= 0)
+        # a zero-weight row stands for nobody: it is not a respondent of the estimate (nor counts toward n)
+        valid = ~np.isnan(values) & self._mask(where) & (g_all >= 0) & (self.w > 0)
         rows = np.flatnonzero(valid)
         return values[rows], rows, g_all[rows], labels
 
@@ -619,6 +644,10 @@ class SurveyDesign:
             cv = reliability.relative_standard_error(est, se)
             deff = np.where(var_srs > 0, var / var_srs, np.nan)
         label = reliability.classify(n, est, se)
+        if binary:
+            # NCHS standard for proportions (Parker et al. 2017), judged on the Korn-Graubard interval
+            kg_lo, kg_hi = (lo, hi) if ci == "korn-graubard" else _korn_graubard_interval(est, se, n, np.maximum(df, 1), level)
+            label = reliability.worst(label, reliability.nchs_classify(est, se, n, kg_lo, kg_hi, df))
         label[df < 1] = reliability.SUPPRESSED  # no degrees of freedom: no variance estimate to publish
         columns = {"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "cv": cv, "deff": deff}
         if suppress:
@@ -636,6 +665,11 @@ class SurveyDesign:
         return out
 
 
+def logit_interval(p, se, t):
+    """The logit interval of a proportion for a given t quantile (public form of the one ``SurveyDesign.prop`` uses)."""
+    return _logit_interval(p, se, t)
+
+
 def _logit_interval(p, se, t):
     """CI on the logit scale, back-transformed (R ``svyciprop(method = "logit")``; Lumley 2010 sec. 2.4.2)."""
     p = np.asarray(p, dtype=float)
@@ -646,6 +680,11 @@ def _logit_interval(p, se, t):
         lo = np.where(inner, 1 / (1 + np.exp(-(logit - half))), p)
         hi = np.where(inner, 1 / (1 + np.exp(-(logit + half))), p)
     return lo, hi
+
+
+def korn_graubard_interval(p, se, n, df, level: float = 0.95):
+    """The Korn & Graubard (1998) interval of a proportion (public form of the one ``SurveyDesign.prop`` uses)."""
+    return _korn_graubard_interval(p, se, n, df, level)
 
 
 def _korn_graubard_interval(p, se, n, df, level):

@@ -12,6 +12,19 @@ standard error (RSE, the coefficient of variation ``se / |estimate|``):
 An estimate of exactly zero has no defined RSE: with a zero SE as well (every sampled unit in the domain has
 the same value) it is published with a flag; with a positive SE it is suppressed.
 
+For **proportions** the NCHS Data Presentation Standards for Proportions (Parker et al. 2017, *Vital Health
+Stat* 2(175), sec. "Standards") apply as well (``nchs_classify``), on the Korn-Graubard interval:
+
+- effective sample size ``n_eff = p (1 - p) / se^2`` (``n`` when the design effect is below 1) under 30:
+  **suppressed**;
+- absolute CI width of 0.30 (30 percentage points) or more: **suppressed**;
+- absolute CI width over 0.05 and relative CI width (width / p) over 130%: **suppressed**;
+- otherwise, fewer than 8 degrees of freedom: **flag** (the standard's "review": too few PSUs to trust the
+  variance estimate).
+
+A proportion's label is the worse of the BPS and the NCHS labels, so "ok" never stands beside an interval
+30 points wide.
+
 References: BPS, *Pedoman Penyajian Statistik* / SUSENAS publication notes (RSE thresholds 25% and 50%);
 NCHS Data Presentation Standards for Proportions (Parker et al. 2017, Vital Health Stat 2(175)) for the
 minimum-sample rule. Thresholds are parameters so a user can apply a stricter house rule.
@@ -26,7 +39,14 @@ MIN_N = 30
 RSE_FLAG = 0.25
 RSE_SUPPRESS = 0.50
 
+NCHS_MIN_NEFF = 30
+NCHS_MAX_WIDTH = 0.30
+NCHS_MIN_WIDTH_RELATIVE = 0.05
+NCHS_MAX_RELATIVE_WIDTH = 1.30
+NCHS_MIN_DF = 8
+
 OK, FLAG, SUPPRESSED = "ok", "flag", "suppressed"
+_RANK = {OK: 0, FLAG: 1, SUPPRESSED: 2}
 
 # Columns that carry the estimated number (or something it can be recovered from) and are blanked on suppression.
 SUPPRESSED_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "cv", "deff")
@@ -55,6 +75,32 @@ def classify(n, estimate, se, min_n: int = MIN_N, rse_flag: float = RSE_FLAG, rs
     out[~np.isfinite(est) | ~np.isfinite(se)] = SUPPRESSED
     out[n < min_n] = SUPPRESSED
     return out
+
+
+def nchs_classify(p, se, n, ci_low, ci_high, df) -> np.ndarray:
+    """NCHS label of each proportion (Parker et al. 2017; see the module docstring): ``ci_low``/``ci_high`` the
+    Korn-Graubard interval, ``df`` its degrees of freedom."""
+    p, se, n = (np.asarray(a, dtype=float) for a in (p, se, n))
+    width = np.asarray(ci_high, dtype=float) - np.asarray(ci_low, dtype=float)
+    df = np.asarray(df, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(se > 0, np.minimum(p * (1 - p) / (se * se), n), n)
+        relative = np.where(p > 0, width / p, np.inf)
+    out = np.full(p.shape, OK, dtype=object)
+    out[df < NCHS_MIN_DF] = FLAG
+    out[(width > NCHS_MIN_WIDTH_RELATIVE) & (relative > NCHS_MAX_RELATIVE_WIDTH)] = SUPPRESSED
+    out[width >= NCHS_MAX_WIDTH - 1e-12] = SUPPRESSED
+    out[n_eff < NCHS_MIN_NEFF] = SUPPRESSED
+    out[~np.isfinite(p) | ~np.isfinite(se) | ~np.isfinite(width)] = SUPPRESSED
+    return out
+
+
+def worst(a, b) -> np.ndarray:
+    """Element-wise the worse of two label arrays (suppressed > flag > ok)."""
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    ra = np.array([_RANK.get(x, 2) for x in a])
+    rb = np.array([_RANK.get(x, 2) for x in b])
+    return np.where(ra >= rb, a, b)
 
 
 def apply_suppression(frame: pd.DataFrame, columns=SUPPRESSED_COLUMNS) -> pd.DataFrame:

@@ -127,3 +127,62 @@ def test_domain_degrees_of_freedom_option(capsys):
     # same SE, wider interval with fewer df
     assert rows["H"]["se"] == pytest.approx(design_rows["H"]["se"])
     assert rows["H"]["ci_high"] - rows["H"]["ci_low"] > design_rows["H"]["ci_high"] - design_rows["H"]["ci_low"]
+
+
+# --- issue 12, item 5: each of these failed before the fix ----------------------------------------------------
+
+
+def test_where_on_a_non_boolean_column_is_refused(capsys):
+    """``--where stype`` (text E/H/M) used to keep every row silently."""
+    rc, out, err = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--where", "stype")
+    assert rc == 2 and out == "" and err.startswith("error [non_boolean]") and "stype" in err
+    rc, out, err = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--where", "api00")  # numbers other than 0/1
+    assert rc == 2 and err.startswith("error [non_boolean]")
+
+
+def test_where_by_df_and_suppression_are_recorded_in_the_json_design_block(capsys, tmp_path):
+    data = pd.read_csv(APICLUS1).assign(big=lambda d: d["enroll"] > 400)
+    path = tmp_path / "with_flag.csv"
+    data.to_csv(path, index=False)
+    rc, out, _ = run(capsys, path, *DESIGN, "--mean", "api00", "--where", "big", "--by", "stype", "--df", "domain", "--no-suppress")
+    assert rc == 0
+    design = json.loads(out)["design"]
+    assert design["where"] == "big" and design["by"] == ["stype"] and design["df"] == "domain" and design["suppress"] is False
+    assert design["ci"] == "wald" and design["level"] == 0.95
+
+
+def test_zero_weight_rows_do_not_count_toward_n(capsys, tmp_path):
+    """Rows with weight 0 are not respondents of the estimate: they used to count toward n, so padding a domain
+    with zero-weight rows got it past the n < 30 rule."""
+    data = pd.read_csv(APICLUS1)
+    padded = pd.concat([data, data[data["stype"] == "H"].assign(pw=0.0), data[data["stype"] == "H"].assign(pw=0.0)], ignore_index=True)
+    path = tmp_path / "padded.csv"
+    padded.to_csv(path, index=False)
+    rc, out, _ = run(capsys, path, *DESIGN, "--mean", "api00", "--by", "stype")
+    rows = {r["stype"]: r for r in json.loads(out)["results"]}
+    assert rows["H"]["n"] == 14 and rows["H"]["reliability"] == "suppressed" and rows["H"]["estimate"] is None
+
+
+def test_all_weights_zero_is_an_error(capsys, tmp_path):
+    path = tmp_path / "zero.csv"
+    pd.read_csv(APICLUS1).assign(pw=0.0).to_csv(path, index=False)
+    rc, out, err = run(capsys, path, *DESIGN, "--mean", "api00")
+    assert rc == 2 and out == "" and err.startswith("error [zero_weights]") and "pw" in err
+
+
+def test_one_psu_without_strata_is_refused_with_no_suppress(capsys, tmp_path):
+    """One PSU and no strata: no variance can be estimated; --no-suppress used to print SE 0."""
+    path = tmp_path / "one_psu.csv"
+    pd.read_csv(APICLUS1).assign(one=1).to_csv(path, index=False)
+    rc, out, err = run(capsys, path, "--weight", "pw", "--psu", "one", "--mean", "api00", "--no-suppress")
+    assert rc == 2 and out == "" and err.startswith("error [no_variance]")
+    rc, out, _ = run(capsys, path, "--weight", "pw", "--psu", "one", "--mean", "api00")
+    assert rc == 0 and json.loads(out)["results"][0]["estimate"] is None  # suppressed without --no-suppress
+
+
+def test_csv_output_describes_design_and_interval(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", "--df", "domain", "--format", "csv")
+    assert rc == 0
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["level"] == 0.95 and row["ci_method"] == "wald" and row["df_method"] == "domain"
+    assert "weight=pw" in row["design"] and "psu=dnum" in row["design"] and "fpc=fpc" in row["design"] and "lonely_psu=adjust" in row["design"]

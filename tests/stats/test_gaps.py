@@ -44,20 +44,34 @@ def test_contrast_se_equals_the_unit_level_linearisation_of_both_estimators(surv
 
 
 def test_indicator_gaps_agree_with_contrast_for_every_kelurahan(survey):
+    """Same difference as ``contrast``; the SE is the unit-level linearisation of both estimators with the
+    kelurahan's RWs as a stratum of their own (the second-stage variance given the kelurahan) and every other
+    PSU in its kota stratum with the kota's fpc, and it is larger than the kota-centred ``contrast`` SE."""
     households, persons = survey
     indicator = ind.get("hh_internet")
     table = gaps.indicator_gaps(households, indicator)
-    assert set(table["vs"]) == {"kota", "city"}
+    assert set(table["vs"]) == {"kota", "city"} and set(table["method"]) == {"direct"}
     assert table["kode_kemendagri"].nunique() == households["kode_kemendagri"].nunique()
     y, universe = indicator.values(households)
     y = np.where(universe, y, np.nan)
+    design = SurveyDesign(households, "weight", strata="stratum", psu="psu", fpc="fpc_psu")
+    n_h = households.groupby("stratum")["psu"].nunique()
+    f_h = households["stratum"].map(n_h).to_numpy() / households["fpc_psu"].to_numpy(dtype=float)
     for _, row in table.sample(6, random_state=0).iterrows():
         d = (households["kode_kemendagri"] == row["kode_kemendagri"]).to_numpy()
         pop = None if row["vs"] == "city" else (households["kode_kab_kemendagri"] == row["reference_code"]).to_numpy()
         ref = gaps.contrast(households, y, d, pop)
         assert row["diff"] == pytest.approx(ref["diff"], abs=1e-12)
-        assert row["se"] == pytest.approx(ref["se"], rel=1e-10)
+        z = design.scores_mean(y, d) - design.scores_mean(y, pop)
+        strata = np.where(d, "kel", households["stratum"].to_numpy(dtype=object))
+        fpc = np.where(d, np.nan, f_h)
+        var = linearized_covariance(z[:, None], strata, households["psu"], fpc)[0, 0]
+        assert row["se"] == pytest.approx(np.sqrt(var), rel=1e-10)
+        assert row["se"] > ref["se"]
         assert row["ci_low"] < row["diff"] < row["ci_high"]
+        # the kelurahan's few RWs set the df: between its domain df and the design's
+        rws = households.loc[d, "psu"].nunique()
+        assert rws - 1 <= row["df"] < 0.5 * ref["df"]
 
 
 def test_suppressed_sides_never_emit_a_gap(survey):

@@ -89,7 +89,6 @@ def test_sae_beats_direct_estimates_against_known_truth():
         x, kota, p_true, n, hits = _binomial_population(rng)
         s = n > 0
         direct = hits[s] / n[s]
-        var = direct * (1 - direct) / n[s]  # binomial sampling: design effect 1
         kota_p = pd.Series(hits).groupby(kota).sum() / pd.Series(n).groupby(kota).sum()
         p_ref = kota_p.reindex(kota).to_numpy()
         direct_all = np.where(s, hits / np.maximum(n, 1), np.nan)
@@ -203,3 +202,43 @@ def test_demo_survey_sae_is_closer_to_the_truth_than_the_direct_estimates(built)
         mse_direct = np.mean((d[comp] - t[comp]) ** 2)
         mse_sae = np.mean((g.loc[comp, "estimate"] - t[comp]) ** 2)
         assert mse_sae < mse_direct, (iid, mse_sae, mse_direct)
+
+
+def test_every_proportion_indicator_has_a_small_area_estimate():
+    """Issue 12: a hand-picked 8 of the 22 indicators had small-area estimates; now every proportion has."""
+    from analysis.stats import indicators as ind
+
+    assert set(sae.SAE_INDICATORS) == {i.indicator_id for i in ind.REGISTRY if i.measure == ind.PROPORTION}
+    assert len(sae.SAE_INDICATORS) == 21
+
+
+def test_modelled_gaps_for_kelurahan_without_a_direct_gap():
+    """Unsampled and suppressed kelurahan get a gap from their small-area estimate, labelled modelled, with
+    variance MSE + Var(reference); a publishable direct gap is kept as it is."""
+    from simulated_survey import make_survey
+
+    from analysis.stats import estimates, gaps
+
+    households, persons = make_survey(seed=21, kel_per_kota=6)
+    cov = _sim_covariates(households)
+    ids = ("hh_internet", "person_internet")
+    direct = gaps.kelurahan_stage_se(estimates.compute(households, persons, suppress=False, indicator_ids=ids), households, persons)
+    published = estimates.compute(households, persons, suppress=True, indicator_ids=ids)
+    out = sae.compute(direct, cov, published, indicator_ids=ids)
+    g = gaps.compute(households, persons, published, indicator_ids=ids)
+    both = sae.modelled_gaps(out, g, published)
+    assert list(both.columns) == gaps.GAP_COLUMNS
+    assert set(both["method"]) == {"direct", "modelled"}
+    key = ["indicator_id", "kode_kemendagri", "vs"]
+    assert not both.duplicated(key).any()
+    assert len(both) == 2 * len(out)  # every kelurahan x indicator x reference exactly once
+    kept = g[g["reliability"] != "suppressed"]
+    pd.testing.assert_frame_equal(both[both["method"] == "direct"].reset_index(drop=True), kept.reset_index(drop=True), check_dtype=False)
+    mod = both[(both["method"] == "modelled") & (both["vs"] == "city")].merge(out, on=["indicator_id", "kode_kemendagri"], suffixes=("", "_sae"))
+    unsampled = ~mod["kode_kemendagri"].isin(households["kode_kemendagri"])
+    assert unsampled.any()
+    city = published[(published["level"] == "city")].set_index("indicator_id")
+    np.testing.assert_allclose(mod["diff"], mod["estimate"] - mod["indicator_id"].map(city["estimate"]), rtol=1e-12)
+    np.testing.assert_allclose(mod["se"] ** 2, mod["mse"] + mod["indicator_id"].map(city["se"]) ** 2, rtol=1e-10)
+    assert (mod["ci_low"] < mod["diff"]).all() and (mod["diff"] < mod["ci_high"]).all()
+    assert mod["df"].isna().all()

@@ -1,0 +1,275 @@
+"""Coverage of the published intervals against the SYNTHETIC demo survey's known truth: one harness for the
+fast CI test (``tests/stats/test_coverage.py``, a few small surveys) and the benchmark
+(``bench/bench_coverage.py``, many seeds at the demo's size).
+
+A *replicate* is one seeded run of the demo generator (``analysis.survey.generate``: synthetic populations of the
+sampled kelurahan, a stratified two-stage sample, a dirty KoboToolbox export) read back exactly as the build
+reads it (``analysis.survey.ingest.ingest_export``), with the generator's truth beside it. The truth used:
+
+- a kelurahan's true rate is its rate on its full synthetic population (``truth_kelurahan.csv``);
+- the city's is the generator's ``city_truth_weighted`` (each sampled kelurahan's population weighted by the
+  inverse of its inclusion probability, as ``tests/stats/test_estimates.py`` compares the city against);
+  a kota's truth is the same definition within the kota (``truth_weighted_rate``), so a kelurahan's gap truth is
+  ``rate_kelurahan - rate_reference`` on one definition.
+
+Interval types measured (each row of ``replicate_coverage`` is one interval: ``type``, ``seed``, ``cluster``,
+``covered``):
+
+- ``direct``: kelurahan direct estimates (Korn-Graubard, domain df) as published in ``estimates``;
+- ``gap_kota`` / ``gap_city``: the ``gaps`` table's intervals of direct (``method = direct``) gaps;
+- ``sae_sampled``: Fay-Herriot intervals of the sampled kelurahan (``sae_estimates``, composite rows);
+- ``sae_unsampled``: a random quarter of the sampled kelurahan is held out of the model (its direct estimates
+  dropped) and its synthetic interval compared with its truth: the only unsampled kelurahan with a truth;
+- ``gap_modelled``: the modelled gaps (``analysis.stats.sae.modelled_gaps``) of those held-out kelurahan;
+- ``model_coefficient`` / ``marginal_effect``: odds ratios and average marginal effects of the persons'
+  internet-use model (``analysis.stats.models``) against the census fit of the same model on the synthetic
+  population (``census_model``); their clusters are the model terms (correlated across seeds only through the
+  model, so the MC SE is over seed x term).
+
+Coverage is a mean over intervals that are correlated within a kelurahan (indicators, both gaps) and within a
+replicate, so its Monte Carlo SE (``summarise``) is cluster-robust over (seed, kelurahan) clusters.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.stats import estimates as est_mod
+from analysis.stats import gaps as gaps_mod
+from analysis.stats import indicators as ind
+from analysis.stats import sae as sae_mod
+
+# truth indicator (generator column) -> indicator id, where the truth's universe is the indicator's
+TRUTH_INDICATORS = {
+    "has_internet": "hh_internet", "uses_internet": "person_internet", "owns_smartphone": "person_smartphone",
+    "digital_skill_basic": "person_digital_skill", "knows_jaki": "jaki_aware", "installed_jaki": "jaki_installed",
+    "used_bst_check": "bst_check_used", "info_rt_rw": "info_rt_rw", "info_whatsapp": "info_whatsapp", "info_jaki": "info_jaki",
+}
+TYPES = ("direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled", "model_coefficient", "marginal_effect")
+HOLDOUT_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """One seeded demo survey as the build reads it, with its truth."""
+
+    seed: int
+    households: pd.DataFrame
+    persons: pd.DataFrame
+    truth: pd.DataFrame  # survey_truth rows (kelurahan_rate, city_rate, coefficient)
+    pi_kelurahan: pd.Series  # kelurahan code -> first-stage inclusion probability
+    kota_of: pd.Series  # kelurahan code -> kota code
+    census: dict | None = None  # census parameters of the access model (``census_model``)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every replicate shares: the kelurahan register and the Dukcapil covariates."""
+
+    register: pd.DataFrame
+    covariates: pd.DataFrame | None
+
+
+def load_inputs(raw: Path, processed: Path) -> Inputs:
+    """Register and covariates from a ``data/raw`` (the build's own stages)."""
+    from analysis.build import run_build
+
+    ctx = run_build(raw=raw, processed=processed, stages=["analysis.etl.registers", "analysis.etl.covariates"])
+    cov = ctx.tables.get("kelurahan_covariates")
+    return Inputs(ctx.tables["wilayah_register"].data, None if cov is None else cov.data)
+
+
+def replicate(inputs: Inputs, seed: int, households: int = 4000, kelurahan: int = 80) -> Replicate:
+    """Generate the demo survey with ``seed`` (at the given size) and ingest it as the build does."""
+    from analysis.survey import kobo_export
+    from analysis.survey.export_files import export_files
+    from analysis.survey.generate import SURVEY_ID, GenerateOptions, generate
+    from analysis.survey.ingest import ingest_export
+    from analysis.survey.stage import truth_table
+
+    with tempfile.TemporaryDirectory(prefix="coverage_") as tmp:
+        out = Path(tmp)
+        generate(GenerateOptions(out=out, seed=seed, households=households, kelurahan=kelurahan, format="csv"),
+                 covariates=inputs.covariates, register=inputs.register)
+        result = ingest_export(export_files(out / f"{kobo_export.FILE_STEM}.csv"), register=inputs.register,
+                               design=out / "design.csv", source_name=SURVEY_ID, survey_id=SURVEY_ID, synthetic=True)
+        truth = truth_table(out)
+        design = pd.read_csv(out / "design.csv", dtype={"kode_kemendagri": str, "kode_kab_kemendagri": str})
+    tables = {t.name: t.data for t in result.tables(sources=["synthetic_demo_survey"])}
+    first = design.drop_duplicates("kode_kemendagri").set_index("kode_kemendagri")
+    return Replicate(seed, tables["survey_households"], tables["survey_persons"], truth,
+                     first["pi_kelurahan"].astype(float), first["kode_kab_kemendagri"].astype(str),
+                     census_model(inputs, seed, households, kelurahan))
+
+
+def census_model(inputs: Inputs, seed: int, households: int, kelurahan: int) -> dict:
+    """Census parameters of the persons' internet-use model (``analysis.stats.models``, main effects): the same
+    weighted logistic regression fitted on the whole synthetic population of the sampled kelurahan, weighted by
+    ``1 / pi_kelurahan`` (the generator's city truth definition). The population is rebuilt with the
+    generator's own public functions and random stream, in the order ``generate`` draws it (it is identical:
+    ``replicate_coverage`` checks its true rates against ``truth_kelurahan.csv``). Returns ``odds_ratios`` and
+    ``marginal_effects`` frames and the population's true kelurahan rates of internet use."""
+    from analysis.stats import models
+    from analysis.stats.logit import fit_survey_logit
+    from analysis.survey import design as design_mod
+    from analysis.survey.derive import QUINTILE_OF_BRACKET
+    from analysis.survey.generate import build_population
+    from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS, EXPENDITURE_BRACKETS, SEXES
+
+    rng = np.random.default_rng(seed)
+    frame = design_mod.kelurahan_frame(inputs.register, inputs.covariates)
+    sample, rw = design_mod.select_sample(frame, design_mod.DesignSpec(households=households, n_kelurahan=kelurahan), rng)
+    pop = build_population(sample, rw, frame, rng)
+    hh, pp = pop.hh, pop.pp
+    keep = pp["age"] >= 5
+    h = pp["hh"][keep]
+    quint = np.array([QUINTILE_OF_BRACKET[b] for b in EXPENDITURE_BRACKETS])[hh["bracket"][h]]
+    cols = pd.DataFrame({
+        "income_quintile": quint, "education": np.array(EDUCATION_LEVELS, dtype=object)[pp["level"][keep]],
+        "age_group": np.array(AGE_GROUPS, dtype=object)[pp["age_group"][keep]], "sex": np.array(SEXES, dtype=object)[pp["sex"][keep]],
+        "hh_size": hh["size"][h], "kota": pop.kel["kode_kab_kemendagri"].astype(str).to_numpy()[hh["kel"][h]],
+    })
+    cols["w"] = hh["w_city"][h]
+    cols["wy"] = cols["w"] * pp["internet"][keep].astype(float)
+    pat = cols.groupby(["income_quintile", "education", "age_group", "sex", "hh_size", "kota"], observed=True)[["w", "wy"]].sum().reset_index()
+    ones = pat.assign(y=1.0, weight=pat["wy"])
+    zeros = pat.assign(y=0.0, weight=pat["w"] - pat["wy"])
+    census = pd.concat([ones, zeros], ignore_index=True)
+    census = census[census["weight"] > 0].drop(columns=["w", "wy"]).reset_index(drop=True)
+    census["income_quintile"] = census["income_quintile"].astype("Int64")
+    census["stratum"], census["psu"], census["fpc_psu"], census["in_model"] = "all", np.arange(len(census)), np.nan, True
+    spec = models.MODELS[0]
+    fit = fit_survey_logit(census, spec.terms)
+    kel_rate = pd.Series(np.bincount(hh["kel"][h], weights=pp["internet"][keep].astype(float)) / np.bincount(hh["kel"][h]),
+                         index=pop.kel["kode_kemendagri"].astype(str).to_numpy())
+    return {"model": spec.model_id, "odds_ratios": models.odds_ratios(spec.model_id, fit),
+            "marginal_effects": models.marginal_effects(spec.model_id, fit), "kelurahan_rate": kel_rate}
+
+
+def kelurahan_truth(rep: Replicate) -> pd.DataFrame:
+    """True kelurahan rates by indicator id: indicator_id, kode_kemendagri, value, numerator, denominator."""
+    t = rep.truth[rep.truth["kind"] == "kelurahan_rate"].copy()
+    t["indicator_id"] = t["indicator"].map(TRUTH_INDICATORS)
+    return t.dropna(subset=["indicator_id"])[["indicator_id", "kode_kemendagri", "value", "numerator", "denominator"]]
+
+
+def truth_weighted_rate(rep: Replicate, kel: pd.DataFrame, group: pd.Series) -> pd.Series:
+    """Rate over the sampled kelurahan's populations weighted by ``1 / pi_kelurahan`` (the generator's
+    ``city_truth_weighted``) within each value of ``group`` (kelurahan code -> group); (indicator_id, group)."""
+    k = kel.assign(w=1.0 / kel["kode_kemendagri"].map(rep.pi_kelurahan), g=kel["kode_kemendagri"].map(group))
+    num = (k["w"] * k["numerator"]).groupby([k["indicator_id"], k["g"]]).sum()
+    den = (k["w"] * k["denominator"]).groupby([k["indicator_id"], k["g"]]).sum()
+    return num / den
+
+
+def _covered(lo, hi, value) -> np.ndarray:
+    lo, hi, value = (np.asarray(a, dtype=float) for a in (lo, hi, value))
+    return (lo <= value) & (value <= hi)
+
+
+def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_holdout: int | None = None) -> pd.DataFrame:
+    """One row per interval with a truth: type, seed, cluster (kelurahan), indicator_id, covered, width."""
+    ids = set(TRUTH_INDICATORS.values())
+    kel = kelurahan_truth(rep)
+    truth_kel = kel.set_index(["indicator_id", "kode_kemendagri"])["value"]
+    city_truth = truth_weighted_rate(rep, kel, pd.Series("31", index=rep.pi_kelurahan.index))
+    kota_truth = truth_weighted_rate(rep, kel, rep.kota_of)
+    rows = []
+
+    def add(kind, frame, lo="ci_low", hi="ci_high", truth=None):
+        frame = frame.assign(_t=truth).dropna(subset=["_t", lo, hi])
+        rows.append(pd.DataFrame({"type": kind, "seed": rep.seed, "cluster": frame["kode_kemendagri"].to_numpy(),
+                                  "indicator_id": frame["indicator_id"].to_numpy(),
+                                  "covered": _covered(frame[lo], frame[hi], frame["_t"]),
+                                  "width": (frame[hi] - frame[lo]).to_numpy(dtype=float)}))
+
+    published = est_mod.compute(rep.households, rep.persons, suppress=True, indicator_ids=ids)
+    kel_pub = published[published["level"] == "kelurahan"].rename(columns={"area_code": "kode_kemendagri"})
+    add("direct", kel_pub, truth=pd.MultiIndex.from_frame(kel_pub[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get))
+
+    g = gaps_mod.compute(rep.households, rep.persons, published, indicator_ids=ids)
+    g = g[g["method"] == gaps_mod.DIRECT]
+    kel_value = pd.MultiIndex.from_frame(g[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float)
+    ref = np.where(g["vs"] == "city", pd.MultiIndex.from_arrays([g["indicator_id"], pd.Series("31", index=g.index)]).map(city_truth.get).to_numpy(dtype=float),
+                   pd.MultiIndex.from_arrays([g["indicator_id"], g["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
+    gap_truth = kel_value - ref
+    for vs in ("kota", "city"):
+        m = (g["vs"] == vs).to_numpy()
+        add(f"gap_{vs}", g[m], truth=gap_truth[m])
+
+    if covariates is not None:
+        direct = est_mod.compute(rep.households, rep.persons, suppress=False, indicator_ids=ids)
+        if sae_mod.KELURAHAN_STAGE_VARIANCE:
+            direct = gaps_mod.kelurahan_stage_se(direct, rep.households, rep.persons)
+        kota_of = dict(zip(covariates["kode_kemendagri"], covariates["kode_kemendagri"].str[:5]))
+        kota_of.update(rep.kota_of.to_dict())
+        sae = sae_mod.compute(direct, covariates, published, indicator_ids=sorted(ids), kota_of=kota_of)
+        sampled = sae[sae["kind"] == "composite"]
+        add("sae_sampled", sampled, truth=pd.MultiIndex.from_frame(sampled[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get))
+        rng = np.random.default_rng(rep.seed if seed_holdout is None else seed_holdout)
+        codes = np.array(sorted(rep.pi_kelurahan.index))
+        held = set(rng.choice(codes, max(1, int(round(HOLDOUT_SHARE * len(codes)))), replace=False))
+        drop = (direct["level"] == "kelurahan") & direct["area_code"].isin(held)
+        out = sae_mod.compute(direct[~drop], covariates, None, indicator_ids=sorted(ids), kota_of=kota_of)
+        out = out[out["kode_kemendagri"].isin(held)]
+        add("sae_unsampled", out, truth=pd.MultiIndex.from_frame(out[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get))
+        mg = sae_mod.modelled_gaps(out, g.iloc[:0], published)
+        mg = mg.assign(reference_code=np.where(mg["vs"] == "kota", mg["kode_kemendagri"].map(rep.kota_of), "31"))
+        ref = np.where(mg["vs"] == "city", pd.MultiIndex.from_arrays([mg["indicator_id"], pd.Series("31", index=mg.index)]).map(city_truth.get).to_numpy(dtype=float),
+                       pd.MultiIndex.from_arrays([mg["indicator_id"], mg["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
+        add("gap_modelled", mg, truth=pd.MultiIndex.from_frame(mg[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float) - ref)
+    if rep.census is not None:
+        rows.extend(model_coverage(rep))
+    return pd.concat(rows, ignore_index=True)
+
+
+def model_coverage(rep: Replicate) -> list[pd.DataFrame]:
+    """Odds-ratio and AME intervals of the persons' internet-use model against their census values."""
+    from analysis.stats import models
+
+    spec = models.MODELS[0]
+    frame = models.model_frame(spec, None, rep.persons)
+    fit = models.fit_survey_logit(frame, spec.terms)
+    out = []
+    for kind, table, value, key in (("model_coefficient", models.odds_ratios(spec.model_id, fit), "odds_ratio", "term"),
+                                    ("marginal_effect", models.marginal_effects(spec.model_id, fit), "ame", None)):
+        census = rep.census["odds_ratios" if kind == "model_coefficient" else "marginal_effects"]
+        on = [key] if key else ["variable", "level"]
+        j = table.merge(census[on + [value]].rename(columns={value: "_t"}), on=on)
+        label = j[key] if key else j["variable"] + "=" + j["level"]
+        out.append(pd.DataFrame({"type": kind, "seed": rep.seed, "cluster": label.to_numpy(), "indicator_id": spec.model_id,
+                                 "covered": _covered(j["ci_low"], j["ci_high"], j["_t"]),
+                                 "width": (j["ci_high"] - j["ci_low"]).to_numpy(dtype=float)}))
+    return out
+
+
+def summarise(cov: pd.DataFrame, nominal: float = 0.95) -> pd.DataFrame:
+    """Per type: intervals, clusters, coverage and its cluster-robust Monte Carlo SE (clusters = seed x kelurahan),
+    mean width."""
+    out = []
+    for kind, d in cov.groupby("type", sort=False):
+        c = d["covered"].astype(float)
+        key = d["seed"].astype(str) + "/" + d["cluster"].astype(str)
+        s = c.groupby(key).sum()
+        n = c.groupby(key).size()
+        p = float(c.mean())
+        G = len(s)
+        se = float(np.sqrt(G / max(G - 1, 1) * np.sum((s - p * n) ** 2)) / n.sum()) if G > 1 else np.nan
+        out.append({"type": kind, "intervals": len(d), "clusters": G, "coverage": p, "mc_se": se, "mean_width": float(d["width"].mean())})
+    res = pd.DataFrame(out)
+    res["type"] = pd.Categorical(res["type"], categories=[t for t in TYPES if t in set(res["type"])] + sorted(set(res["type"]) - set(TYPES)))
+    return res.sort_values("type").reset_index(drop=True)
+
+
+def run(inputs: Inputs, seeds, households: int = 4000, kelurahan: int = 80) -> pd.DataFrame:
+    """Coverage rows of every replicate."""
+    return pd.concat([replicate_coverage(replicate(inputs, s, households, kelurahan), inputs.covariates) for s in seeds], ignore_index=True)
+
+
+def proportion_ids() -> list[str]:
+    return [i.indicator_id for i in ind.REGISTRY if i.measure == ind.PROPORTION]
