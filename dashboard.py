@@ -58,6 +58,8 @@ if st.session_state.pop(state.GOTO_PROFILE, False) and current_slug != "profil":
 sidebar.render(indicator_ids, common.indicator_labels(indicators, state.lang()), kelurahan_labels)
 banners.render(data.build_report(), data.manifest_titles())
 state.sync_query_params(current_slug)
-with frame.inside():
-    current.run()
-sidebar.render_share(current_slug)  # after the page: its own URL parameters are set by then
+try:
+    with frame.inside():
+        current.run()
+finally:  # after the page, even one that stopped early (st.stop): its own URL parameters are set by then
+    sidebar.render_share(current_slug)
