@@ -437,6 +437,12 @@ def _scan_text(text: str, kinds: tuple[str, ...]) -> Counter:
     return found
 
 
+def scan_text_clean(text: str, kinds: Iterable[str] = SCAN_KINDS) -> bool:
+    """True when ``text`` (a message, a note, a file name) holds no NIK, KK or phone pattern: the same matcher
+    as ``scan_for_pii``, for strings that are shown rather than stored."""
+    return not _scan_text(str(text), tuple(kinds))
+
+
 def _identifier_hits(text: str, kinds: tuple[str, ...]):
     """Yield ``(offset, kind)`` for every NIK / KK (16 digits; NIK when its region and date parts are valid)
     and valid phone number in ``text``, for the requested kinds. Shared by the cell and the column scans."""
