@@ -659,23 +659,35 @@ def ingest_export_to_dir(
     """``python -m analysis survey ingest EXPORT --out DIR``: ingest and write the tables, rejects and a report.
 
     ``path``: an XLSX, the main CSV (its roster CSV is found beside it, see ``export_files``), a directory, or
-    a list of files. Writes ``survey_households`` / ``survey_persons`` (Parquet + CSV), ``rejects/*.rejects.csv``
+    a list of files (the main CSV and the roster CSV given separately, or batches). Writes ``survey_households`` / ``survey_persons`` (Parquet + CSV), ``rejects/*.rejects.csv``
     and ``ingest_report.json`` (counts only) into ``out_dir``.
     """
-    from analysis.tables import atomic_write_text, write_table
+    from analysis.csv_safety import escape_formula
+    from analysis.tables import atomic_write_bytes, atomic_write_text, csv_bytes, parquet_bytes
 
     if register is None:
         from analysis.etl.registers import load_register
 
         register = load_register()
-    files = export_files(path) if isinstance(path, (str, Path)) else list(path)
-    name = source_name or (Path(path).stem if isinstance(path, (str, Path)) else "export")
+    if isinstance(path, (str, Path)):
+        files = export_files(path)
+    else:
+        files = [q for p in path for q in (export_files(p) if isinstance(p, (str, Path)) and Path(p).is_dir() else [p])]
     result = ingest_export(
-        files, register=register, design=design if design is not None else design_path, source_name=name,
+        files, register=register, design=design if design is not None else design_path, source_name=source_name or "export",
         survey_id=survey_id, synthetic=synthetic, max_file_bytes=max_file_bytes,
     )
+    # ``ingest_export`` has scanned every table and the report (fails closed); the CSVs get the same formula
+    # escaping as the upload's downloads.
+    report = json.dumps(result.report(), indent=2, ensure_ascii=False) + "\n"
     out_dir = Path(out_dir)
     for t in result.tables(sources=[]):
-        write_table(t, out_dir)
-    atomic_write_text(out_dir / "ingest_report.json", json.dumps(result.report(), indent=2, ensure_ascii=False) + "\n")
+        atomic_write_bytes(out_dir / f"{t.name}.parquet", parquet_bytes(t.data))
+        atomic_write_bytes(out_dir / f"{t.name}.csv", csv_bytes(escape_formula(t.data)))
+        rejects_path = out_dir / "rejects" / f"{t.name}.rejects.csv"
+        if t.rows_rejected:
+            atomic_write_bytes(rejects_path, csv_bytes(escape_formula(t.rejects)))
+        elif rejects_path.exists():
+            rejects_path.unlink()
+    atomic_write_text(out_dir / "ingest_report.json", report)
     return result
