@@ -149,7 +149,9 @@ def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[st
     out = {}
     for o in options:
         if o in raw:
-            v = raw[o].astype(object).str.strip().str.casefold().isin(TICKED).to_numpy()
+            codes, uniques = pd.factorize(raw[o], use_na_sentinel=True)
+            ticked = np.array([str(u).strip().casefold() in TICKED for u in uniques] + [False], dtype=bool)
+            v = ticked[codes]
         else:
             v = np.zeros(len(answered), dtype=bool)
         out[o] = pd.array(np.where(answered, v, pd.NA), dtype="boolean")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, example, given, settings
 from hypothesis import strategies as st
 
 from analysis.csv_safety import escape_formula
@@ -273,6 +273,11 @@ def _leaks(text: str, planted: list[str]) -> list[str]:
     return found
 
 
+def _event(what: str) -> None:
+    if currently_in_test_context():  # outcome counts in --hypothesis-show-statistics
+        event(what)
+
+
 def check_export(p: dict) -> None:
     from analysis.upload import _detail
 
@@ -282,12 +287,14 @@ def check_export(p: dict) -> None:
     try:
         result = ingest_export(files, register=register, source_name="upload", survey_id="upload")
     except InputError as err:  # the only exception allowed out
+        _event(f"refused: {err.code}")
         for message in (str(err), _detail(err) or ""):
             assert not _leaks(message, planted), (err.code, "an error message quotes a planted identifier")
             assert scan_for_pii(pd.DataFrame({"m": [message]})).clean, err.code
         return
     finally:
         assert time.perf_counter() - t < TIME_LIMIT_S
+    _event("accepted")
     assert result.households_in == len(result.households) + len(result.household_rejects)
     assert result.persons_in == len(result.persons) + len(result.person_rejects)
     assert result.households_in == main_rows and result.persons_in == roster_rows, "rows were lost or invented"
