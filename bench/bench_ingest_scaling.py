@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_ingest_scaling.py                       # 1, 10, 50 MB x long, wide, cell; 3 runs
     .venv/bin/python bench/bench_ingest_scaling.py --sizes 1 10 --runs 3 --workdir /tmp/bench_scaling
 
-Shapes, each a main CSV of about N MB (plus its roster) made from a small export of the project's generator:
+Shapes, each an export (main CSV + roster CSV) of about N MB in all, made from a small export of the project's generator:
 - ``long``: the generated submissions repeated (new ``_uuid`` / ``_index`` each copy) until the size;
 - ``wide``: the same with 1,800 extra columns of short answers (just under the 2,000-column limit);
 - ``cell``: the small export with one note cell of N MB (refused: ``row_too_long``; the cost of refusing).
@@ -60,7 +60,7 @@ def make(workdir: Path, shape: str, size_mb: int) -> Path:
         m.loc[0, "penutup/catatan"] = "catatan panjang " * (size_mb * MB // 16)
         reps = 1
     else:
-        reps = max(1, round(size_mb * MB / len(m.to_csv(index=False).encode())))
+        reps = max(1, round(size_mb * MB / (len(m.to_csv(index=False).encode()) + len(r.to_csv(index=False).encode()))))
     mains, rosters = [], []
     for k in range(reps):
         mm, rr = m.copy(), r.copy()

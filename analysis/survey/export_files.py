@@ -209,7 +209,7 @@ def check_cells(df: pd.DataFrame, name: str) -> None:
 # --- XLSX ---------------------------------------------------------------------------------------------------
 
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
-_TAG = re.compile(rb"<(row|c)\b([^>]*?)(/?)>")
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*?)(/?)>")  # <c>, <row>, also namespace-prefixed (<x:c>)
 _REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{0,3})(\d{1,8})["']""")
 
 
@@ -231,6 +231,7 @@ class _SheetExtent:
     def __init__(self) -> None:
         self.rows = self.cols = self.cells = 0
         self._row = self._col = 0
+        self.oversized_tag = False
         self._carry = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -239,7 +240,8 @@ class _SheetExtent:
         if cut == -1 or data.find(b">", cut) != -1:
             cut = len(data)
         self._carry = data[cut:]
-        if len(self._carry) > 1 << 16:  # a tag cannot be that long: drop it rather than grow
+        if len(self._carry) > 1 << 16:  # no spreadsheet writes a 64 KB tag: refuse rather than guess
+            self.oversized_tag = True
             self._carry = b""
         for m in _TAG.finditer(data, 0, cut):
             ref = _REF.search(m.group(2))
@@ -262,6 +264,8 @@ class _SheetExtent:
             self.cols = max(self.cols, self._col)
 
     def check(self, name: str) -> None:
+        if self.oversized_tag:
+            raise InputError("malformed_xlsx", "a sheet's XML holds a tag longer than 64 KB; refused", name)
         if self.cols > MAX_COLUMNS:
             raise InputError("too_many_columns", f"a sheet has a cell in column {self.cols:,} (the limit is {MAX_COLUMNS:,}): delete the stray cells or export again", name)
         if self.rows * self.cols > MAX_CELLS or self.cells > MAX_CELLS:

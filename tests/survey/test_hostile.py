@@ -271,3 +271,22 @@ def _write(tmp_path, frames):
     (tmp_path / "m.csv").write_bytes(csv_bytes(m))
     (tmp_path / "m-anggota.csv").write_bytes(csv_bytes(frames[1]))
     return tmp_path / "m.csv"
+
+
+def test_sheet_extent_reads_prefixed_xml_across_chunks_and_refuses_oversized_tags():
+    from analysis.survey.export_files import _SheetExtent
+
+    data = b'<x:sheetData><x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><c s="1" r="B1"/><x:c><x:v>1</x:v></x:c></x:row><x:row><x:c r="XFD7"><x:v>2</x:v></x:c></x:row>'
+    e = _SheetExtent()
+    for i in range(0, len(data), 5):
+        e.feed(data[i:i + 5])
+    assert (e.rows, e.cols, e.cells) == (7, 16384, 3)
+    with pytest.raises(InputError, match="too_many|column") as info:
+        e.check("a.xlsx")
+    assert info.value.code == "too_many_columns"
+    e = _SheetExtent()
+    e.feed(b'<row r="1"><c r="XFD1048576" junk="' + b"x" * 70_000)
+    e.feed(b'"><v>1</v></c></row>')
+    with pytest.raises(InputError) as info:
+        e.check("a.xlsx")
+    assert info.value.code == "malformed_xlsx"
