@@ -28,8 +28,9 @@ from analysis.errors import InputError
 
 TIMEOUT_S = 120.0  # a 50 MB export ingests in well under 30 s on these machines (bench/RESULTS.md)
 MEMORY_BYTES = 3 * 1024**3  # address space the child may add to what it has when it starts
-# Imported once in the forkserver (children inherit them): the ingestion and what it imports lazily.
-PRELOAD = ["analysis.survey.sandbox_warm"]
+# Imported once in the forkserver (children inherit them): the ingestion and what it imports lazily, and the
+# parent's main module (a child re-imports it otherwise: for ``streamlit`` the CLI, about 1 s per upload).
+PRELOAD = ["__main__", "analysis.survey.sandbox_warm"]
 
 _ctx = None
 _lock = threading.Lock()
