@@ -290,3 +290,27 @@ def test_sheet_extent_reads_prefixed_xml_across_chunks_and_refuses_oversized_tag
     with pytest.raises(InputError) as info:
         e.check("a.xlsx")
     assert info.value.code == "malformed_xlsx"
+
+
+def test_the_dashboard_survives_hostile_uploads_and_the_map_still_answers(frames, dashboard_data, monkeypatch):
+    """Upload through the page (the whole dashboard, AppTest): a stray cell at XFD1048576 and a huge cell are
+    refused with their code, then the map page of the same app still renders (done-when of issue 13)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("DIGIDIV_DATA", str(dashboard_data))
+    x = _stray_cell(xlsx_bytes({"main": frames[0], "anggota": frames[1]}), "XFD1048576")
+    huge = frames[0].assign(**{"penutup/catatan": ["x" * 2_000_000] + [None] * 5})
+    at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=180)
+    for files, code in (({"a.xlsx": x}, "too_many_columns"), (_csv(huge, frames[1]), "row_too_long")):
+        at.switch_page("pages/unggah.py")
+        at.session_state["_upload_files_for_test"] = files
+        at.run()
+        assert not at.exception
+        assert at.session_state["upload_outcome"].error_code == code
+    at.switch_page("pages/peta.py")
+    at.run()
+    assert not at.exception
+    assert at.get("vega_lite_chart"), "the map page draws its map after the hostile uploads"
