@@ -127,7 +127,7 @@ def file_kind(f: ExportFile) -> str:
 # --- CSV ----------------------------------------------------------------------------------------------------
 
 
-_SEP_LINE = re.compile(r"\Asep=(.)[ \t]*(?:\n|\Z)", re.I)
+SEP_LINE = re.compile(r"\Asep=(.)[ \t]*(?:\n|\Z)", re.I)
 
 
 def _longest_line(text: str) -> int:
@@ -148,7 +148,7 @@ def read_csv(f: ExportFile) -> pd.DataFrame:
     longest = _longest_line(text)
     if longest > MAX_ROW_CHARS:
         raise InputError("row_too_long", f"a line holds {longest:,} characters (the limit is {MAX_ROW_CHARS:,}); this is not a survey export", f.name)
-    m = _SEP_LINE.match(text)
+    m = SEP_LINE.match(text)
     if m:
         sep = m.group(1)
         text = text[m.end():]

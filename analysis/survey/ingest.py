@@ -60,7 +60,7 @@ from analysis.etl.readers import decode_text, sniff_delimiter
 from analysis.privacy import MARKER, Scrubber, redact_errors
 from analysis.survey import schema as S
 from analysis.survey.derive import TEST_PATTERN, add_respondent, canonical_frame, derive_households, derive_persons
-from analysis.survey.export_files import MAX_FILE_BYTES, export_files, find_tables, load_files
+from analysis.survey.export_files import MAX_FILE_BYTES, SEP_LINE, export_files, find_tables, load_files
 from analysis.survey.headers import map_headers, normalise_header, require_columns
 from analysis.survey.questionnaire import FormDefinition, load_form
 from analysis.tables import Table
@@ -210,7 +210,12 @@ def _read_design(design) -> pd.DataFrame:
             raw = bytes(design) if isinstance(design, (bytes, bytearray)) else Path(design).read_bytes()
             try:
                 text, _ = decode_text(raw)
-                sep = sniff_delimiter(text, allowed=(",", ";"))
+                text = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+                m = SEP_LINE.match(text)  # Excel's "sep=;" first line
+                if m and m.group(1) in (",", ";"):
+                    sep, text = m.group(1), text[m.end():]
+                else:
+                    sep = sniff_delimiter(text, allowed=(",", ";"))
             except InputError as exc:
                 raise InputError("bad_design", f"the design file cannot be read: {exc}") from None
             df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)

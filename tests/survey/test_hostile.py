@@ -314,3 +314,12 @@ def test_the_dashboard_survives_hostile_uploads_and_the_map_still_answers(frames
     at.run()
     assert not at.exception
     assert at.get("vega_lite_chart"), "the map page draws its map after the hostile uploads"
+
+
+@pytest.mark.parametrize("prefix, newline", [(b"sep=;\n", b"\n"), (b"", b"\r"), (b"sep=;\r\n", b"\r\n")])
+def test_design_file_with_sep_line_or_cr_endings(frames, register, prefix, newline):
+    m = frames[0]
+    d = pd.DataFrame({"hh_id": m["_uuid"], "stratum": "31.75", "psu": m["_uuid"], "weight": "2"})
+    design = prefix + csv_bytes(d, sep=";").replace(b"\n", newline)
+    r = _ingest(_csv(*frames), register, design=design)
+    assert r.weighted and (r.households["weight"] == 2.0).all()
