@@ -228,20 +228,32 @@ def fingerprint(files: Mapping[str, bytes]) -> str:
     return h.hexdigest()[:16]
 
 
-def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design: bytes | None = None) -> UploadOutcome:
+def _ingest_upload(files: Mapping[str, bytes], register: pd.DataFrame, design: bytes | None) -> IngestResult:
+    return ingest_export(files, register=register, design=design, source_name="upload", survey_id="upload")
+
+
+def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design: bytes | None = None, *, isolate: bool = True) -> UploadOutcome:
     """Ingest an uploaded export in memory and compare it with the city; never raises.
 
     ``files``: ``{file name: bytes}`` (the main CSV and the roster CSV, or one XLSX). ``design``: optional design
     CSV bytes (``stratum, psu, weight`` keyed by ``_uuid`` or ``kode_kemendagri + rw``). Bad input gives
     ``ok=False`` with the ingestion's error code (the page translates it); any other failure gives
     ``internal_error``. Only the code is logged, never a file name, a value or a traceback.
+
+    ``isolate``: parse in a child process with a memory and a time limit (``analysis.survey.sandbox``), so
+    that no file can take the server down (``parse_failed`` / ``parse_timeout``); False runs in-process.
     """
     files = dict(files)
     fp = fingerprint(files) if files else ""
     try:
         if city is None or city.register is None or len(city.register) == 0:
             raise InputError("no_city_data", "the kelurahan register is not available")
-        result = ingest_export(files, register=city.register, design=design, source_name="upload", survey_id="upload")
+        if isolate:
+            from analysis.survey.sandbox import run_isolated
+
+            result = run_isolated(_ingest_upload, files, city.register, design)
+        else:
+            result = _ingest_upload(files, city.register, design)
         kampung = kampung_estimates(result)
         comparison = compare(kampung, city.estimates, city.register)
         decomposition = (

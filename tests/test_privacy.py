@@ -170,3 +170,42 @@ def test_redact_errors_passes_input_errors_and_success_through():
     with redact_errors("x", "y"):
         value = 1
     assert value == 1
+
+
+# --- issue 13: one matcher for scrubber and scan (separators, digit scripts), linear overlap check -------------
+
+_SEPARATED = [
+    "3172/0512/0890/0003",  # slashes
+    "3,172,051,208,900,003",  # comma grouping
+    "3172051208\n900003",  # split by a line break
+    "3172_0512_0890_0003",
+    "\uff13\uff11\uff17\uff12\uff10\uff15\uff11\uff12\uff10\uff18\uff19\uff10\uff10\uff10\uff10\uff13",  # full-width
+    "\u0663\u0661\u0667\u0662\u0660\u0665\u0661\u0662\u0660\u0668\u0669\u0660\u0660\u0660\u0660\u0663",  # Arabic-Indic
+]
+
+
+@pytest.mark.parametrize("nik", _SEPARATED)
+def test_scrubber_and_scan_find_a_nik_with_any_separator_or_digit_script(nik):
+    clean, counts = scrub_text(f"nomor {nik} ya")
+    assert counts["nik"] + counts["kk"] == 1 and nik not in clean
+    assert not scan_for_pii(pd.DataFrame({"a": [f"x {nik}"]})).clean
+
+
+@pytest.mark.parametrize("phone", ["hp_081234567890", "wa.0812-3456-7890", "\uff10\uff18\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10"])
+def test_scan_finds_a_phone_after_an_underscore_or_in_full_width_digits(phone):
+    assert not scan_for_pii(pd.DataFrame({"a": [phone]})).clean
+    assert scrub_text(phone)[1]["phone"] == 1
+
+
+def test_scan_does_not_join_single_digit_cells_into_a_number():
+    assert scan_for_pii(pd.DataFrame({"a": [str(i % 10) for i in range(64)]})).clean
+
+
+def test_many_hits_in_one_cell_take_linear_time():
+    import time
+
+    text = " ".join(f"0812345678{i % 100:02d}" for i in range(20_000))
+    t = time.perf_counter()
+    clean, counts = scrub_text(text)
+    assert counts["phone"] == 20_000
+    assert time.perf_counter() - t < 10

@@ -55,7 +55,8 @@ def cmd_ingest(args) -> int:
     if args.design:
         kwargs["design_path"] = Path(args.design)
     try:
-        result = ingest_export_to_dir(Path(args.export), out, **kwargs)
+        exports = [Path(e) for e in args.export]
+        result = ingest_export_to_dir(exports[0] if len(exports) == 1 else exports, out, **kwargs)
     except InputError as exc:
         print(f"error [{exc.code}]: {exc}", file=sys.stderr)
         return 1
@@ -81,7 +82,7 @@ def register(sub) -> None:
     g.set_defaults(func=cmd_generate)
 
     i = ssub.add_parser("ingest", help="ingest a KoboToolbox/ODK export (CSV or XLSX) into canonical tables")
-    i.add_argument("export", help="the export file (XLSX, or the main CSV; its repeat CSV sits beside it)")
+    i.add_argument("export", nargs="+", help="the export: an XLSX; the main CSV (its repeat CSV found beside it); or the main CSV and the roster CSV (and further batches) as separate files")
     i.add_argument("--out", default=None, help="output directory (default data/processed/survey)")
     i.add_argument("--design", default=None, help="design file with weights (design.csv); optional")
     i.set_defaults(func=cmd_ingest)

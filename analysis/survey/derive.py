@@ -137,6 +137,11 @@ def _split_multiple(series: pd.Series, form: FormDefinition, list_name: str) -> 
     return pd.DataFrame(out, index=series.index), invalid
 
 
+# How a 0/1 option column says "ticked": 1 (CSV, or 1.0 from a spreadsheet), TRUE/True/true (Excel and ODK
+# booleans), yes/ya. Anything else that is not empty is "not ticked".
+TICKED = frozenset({"1", "1.0", "true", "yes", "ya", "y"})
+
+
 def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[str], index) -> pd.DataFrame:
     """The 0/1 option columns of Kobo's "both" format -> nullable booleans (NA where every option is empty)."""
     raw = {o: df[c].reset_index(drop=True) for o, c in cols.items()}
@@ -144,7 +149,9 @@ def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[st
     out = {}
     for o in options:
         if o in raw:
-            v = raw[o].astype(object).str.strip().isin(["1", "1.0", "True", "true"]).to_numpy()
+            codes, uniques = pd.factorize(raw[o], use_na_sentinel=True)
+            ticked = np.array([str(u).strip().casefold() in TICKED for u in uniques] + [False], dtype=bool)
+            v = ticked[codes]
         else:
             v = np.zeros(len(answered), dtype=bool)
         out[o] = pd.array(np.where(answered, v, pd.NA), dtype="boolean")
@@ -153,8 +160,12 @@ def _flags_from_columns(df: pd.DataFrame, cols: dict[str, str], options: list[st
 
 def _to_int(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Integers (NA when missing); the second series flags non-missing cells that are not whole numbers."""
-    num = pd.to_numeric(series.astype(object).str.strip().str.replace(",", ".", regex=False).where(series.notna()), errors="coerce")
-    bad = series.notna() & (num.isna() | (num.notna() & (num % 1 != 0)))
+    text = series.astype(object).str.strip().str.replace(",", ".", regex=False).where(series.notna())
+    num = pd.to_numeric(text, errors="coerce")
+    if num.dtype.kind != "f":  # integers beyond int64 (2**63 and more) arrive as uint64 or object
+        num = pd.to_numeric(num, errors="coerce").astype(float)
+    # No whole-number answer of the form is anywhere near 10**12; larger ones (2**63 ...) are unreadable.
+    bad = series.notna() & (num.isna() | ~np.isfinite(num) | (num.abs() >= 1e12) | (num.notna() & (num % 1 != 0)))
     out = num.where(~bad).round().astype("Int64")
     return out, bad
 
@@ -267,7 +278,7 @@ def derive_households(H: pd.DataFrame, P: pd.DataFrame) -> pd.DataFrame:
     idx = H.index
     col = lambda name: H[name] if name in H.columns else pd.Series([pd.NA] * n, index=idx, dtype=object)  # noqa: E731
     out = pd.DataFrame(index=idx)
-    out["hh_id"] = H["_uuid"].astype(object)
+    out["hh_id"] = H["_key"].astype(object)  # the opaque key of the submission (never the _uuid itself)
     out["kode_kemendagri"] = H["kode_kemendagri"]
     out["kode_kab_kemendagri"] = H["kode_kab_kemendagri"]
     out["kelurahan"] = H["_kel_name"]

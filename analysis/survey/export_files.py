@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
 from analysis.etl.readers import decode_text, sniff_delimiter
 from analysis.privacy import redact_errors
-from analysis.survey.headers import normalise_header
+from analysis.survey.headers import count_matches, normalise_header
 from analysis.survey.questionnaire import FormDefinition
 
 # --- limits -------------------------------------------------------------------------------------------------
@@ -31,6 +32,11 @@ MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024  # all members of a workbook, decompre
 MAX_XLSX_MEMBER = 300 * 1024 * 1024
 MAX_XLSX_RATIO = 200  # decompressed / compressed size of one member (text XML compresses ~10-30x)
 MAX_XLSX_MEMBERS = 1000
+# Bounded work (issue 13): checked on the bytes or the sheet XML before any table is materialised.
+MAX_COLUMNS = 2_000  # the form has 40 fields; with one 0/1 column per option an export has ~150
+MAX_CELLS = 10_000_000  # rows x columns of a sheet's bounding box (what the XLSX reader allocates), and per CSV
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+MAX_ROW_CHARS = 1_000_000  # one line of a CSV file
 
 
 # --- input files --------------------------------------------------------------------------------------------
@@ -121,37 +127,149 @@ def file_kind(f: ExportFile) -> str:
 # --- CSV ----------------------------------------------------------------------------------------------------
 
 
+SEP_LINE = re.compile(r"\Asep=(.)[ \t]*(?:\n|\Z)", re.I)
+
+
+def _longest_line(text: str) -> int:
+    return max(map(len, text.split("\n"))) if text else 0
+
+
 def read_csv(f: ExportFile) -> pd.DataFrame:
     """One CSV file as a string DataFrame, decoded and split with the project's one decoder and sniffer
-    (``analysis.etl.readers``); only comma and semicolon are accepted (what KoboToolbox and ODK write)."""
+    (``analysis.etl.readers``); only comma and semicolon are accepted (what KoboToolbox and ODK write).
+
+    CR-only line endings (old Mac Excel) are read as line breaks; Excel's ``sep=;`` first line names the
+    delimiter. The size of a line, the number of columns and cells and the length of a cell are checked
+    before and right after parsing, so a hostile file costs time linear in its size.
+    """
     text, _ = decode_text(f.data, f.name)
-    sep = sniff_delimiter(text, allowed=(",", ";"), single_column=False, source=f.name)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    longest = _longest_line(text)
+    if longest > MAX_ROW_CHARS:
+        raise InputError("row_too_long", f"a line holds {longest:,} characters (the limit is {MAX_ROW_CHARS:,}); this is not a survey export", f.name)
+    m = SEP_LINE.match(text)
+    if m:
+        sep = m.group(1)
+        text = text[m.end():]
+        if sep not in (",", ";"):
+            raise InputError("wrong_delimiter", "the file's sep= line names a delimiter other than a comma or semicolon", f.name)
+    else:
+        sep = sniff_delimiter(text, allowed=(",", ";"), single_column=False, source=f.name)
+    first = text.split("\n", 1)[0]
+    with redact_errors("malformed_csv", "the CSV header cannot be parsed", f.name):
+        header = next(csv.reader([first], delimiter=sep), [])
+    check_header(header, f.name)
+    lines = text.count("\n") + 1
+    if len(header) * lines > MAX_CELLS:
+        raise InputError("too_many_cells", f"{len(header):,} columns x {lines:,} lines is over the {MAX_CELLS:,}-cell limit", f.name)
     with redact_errors("malformed_csv", "the CSV cannot be parsed (unbalanced quotes or a broken row)", f.name):
         df = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, na_values=[""], engine="c",
             quoting=csv.QUOTE_MINIMAL, on_bad_lines="error", skip_blank_lines=True,
         )
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep), [])
-    seen, dupes = set(), []
-    for h in header:
-        k = normalise_header(h)
-        if k in seen and k and k not in dupes:
-            dupes.append(k)
-        seen.add(k)
-    if dupes:
-        raise InputError("duplicate_columns", f"column(s) appear twice: {[d[:40] for d in dupes[:5]]}", f.name)
     if df.shape[1] < 2:
         raise InputError("wrong_delimiter", "the rows have a single column: the file is not comma- or semicolon-separated", f.name)
     if len(df) == 0:
         raise InputError("empty_sheet", "the CSV has a header but no rows", f.name)
+    check_cells(df, f.name)
     return df
 
 
+def check_header(header: list, name: str) -> None:
+    """Refuse too many columns and duplicated names (linear: one pass with a set). Names are never quoted."""
+    if len(header) > MAX_COLUMNS:
+        raise InputError("too_many_columns", f"{len(header):,} columns (the limit is {MAX_COLUMNS:,}); this is not a survey export", name)
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header, start=1):
+        k = normalise_header(h) if h is not None else ""
+        if not k:
+            continue
+        if k in seen:
+            raise InputError("duplicate_columns", f"columns {seen[k]} and {i} have the same name", name)
+        seen[k] = i
+
+
+def check_cells(df: pd.DataFrame, name: str) -> None:
+    """Refuse a cell longer than ``MAX_CELL_CHARS``, naming its row and column. Lengths are taken of each
+    column's distinct values (factorised: survey answers repeat), so the check costs a hash per cell."""
+    for j, c in enumerate(df.columns, start=1):
+        s = df[c]
+        if s.dtype != object:
+            continue
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        lens = np.fromiter((len(u) if isinstance(u, str) else 0 for u in uniques), dtype=np.int64, count=len(uniques))
+        if not len(lens) or lens.max() <= MAX_CELL_CHARS:
+            continue
+        u = int(np.argmax(lens))
+        pos = int(np.flatnonzero(codes == u)[0])
+        raise InputError("cell_too_long", f"row {pos + 2}, column {j}: a cell holds {int(lens[u]):,} characters (the limit is {MAX_CELL_CHARS:,})", name)
 
 
 # --- XLSX ---------------------------------------------------------------------------------------------------
 
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*?)(/?)>")  # <c>, <row>, also namespace-prefixed (<x:c>)
+_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{0,3})(\d{1,8})["']""")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+class _SheetExtent:
+    """The bounding box of a worksheet's non-empty cells, read from its XML as it streams (no table built).
+
+    A spreadsheet reader allocates every cell of the bounding box: one stray cell at XFD1048576 is 17 billion
+    cells (549 GB). ``<c .../>`` elements (formatting only, no value) do not count; cells without an ``r``
+    attribute take the next column, rows without one the next row.
+    """
+
+    def __init__(self) -> None:
+        self.rows = self.cols = self.cells = 0
+        self._row = self._col = 0
+        self.oversized_tag = False
+        self._carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._carry + chunk
+        cut = data.rfind(b"<")
+        if cut == -1 or data.find(b">", cut) != -1:
+            cut = len(data)
+        self._carry = data[cut:]
+        if len(self._carry) > 1 << 16:  # no spreadsheet writes a 64 KB tag: refuse rather than guess
+            self.oversized_tag = True
+            self._carry = b""
+        for m in _TAG.finditer(data, 0, cut):
+            ref = _REF.search(m.group(2))
+            if m.group(1) == b"row":
+                self._row = int(ref.group(2)) if ref else self._row + 1
+                self._col = 0
+                continue
+            if ref:
+                if ref.group(1):
+                    self._col = _col_number(ref.group(1))
+                else:
+                    self._col += 1
+                self._row = int(ref.group(2)) or self._row
+            else:
+                self._col += 1
+            if m.group(3):
+                continue  # <c r=".." s=".."/>: styled, empty
+            self.cells += 1
+            self.rows = max(self.rows, self._row)
+            self.cols = max(self.cols, self._col)
+
+    def check(self, name: str) -> None:
+        if self.oversized_tag:
+            raise InputError("malformed_xlsx", "a sheet's XML holds a tag longer than 64 KB; refused", name)
+        if self.cols > MAX_COLUMNS:
+            raise InputError("too_many_columns", f"a sheet has a cell in column {self.cols:,} (the limit is {MAX_COLUMNS:,}): delete the stray cells or export again", name)
+        if self.rows * self.cols > MAX_CELLS or self.cells > MAX_CELLS:
+            raise InputError("too_many_cells", f"a sheet spans {self.rows:,} rows x {self.cols:,} columns (the limit is {MAX_CELLS:,} cells): delete the stray cells or export again", name)
 
 
 def _check_xlsx(f: ExportFile) -> None:
@@ -184,6 +302,7 @@ def _check_xlsx(f: ExportFile) -> None:
         xml = i.filename.endswith((".xml", ".rels", ".vml"))
         n = 0
         tail = b""
+        extent = _SheetExtent() if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml") else None
         with redact_errors("not_a_table", "the workbook is damaged", f.name):
             fh = z.open(i)
         with fh:
@@ -199,6 +318,9 @@ def _check_xlsx(f: ExportFile) -> None:
                 if xml and _DTD.search(tail + chunk):
                     raise InputError("xml_entities", "the workbook's XML declares a DTD or entities (XXE / entity expansion); refused", f.name)
                 tail = chunk[-16:]
+                if extent is not None:
+                    extent.feed(chunk)
+                    extent.check(f.name)
 
 
 def read_xlsx(f: ExportFile) -> dict[str, pd.DataFrame | None]:
@@ -221,6 +343,7 @@ def read_xlsx(f: ExportFile) -> dict[str, pd.DataFrame | None]:
                 continue
             width = max(i for i, h in enumerate(header) if h is not None and str(h).strip() != "") + 1
             cols = [_xl_cell(h) or "" for h in header[:width]]
+            check_header(cols, f"{f.name}[{name}]")
             data = []
             for r in rows[1:]:
                 r = [_xl_cell(v) for v in r[:width]]
@@ -228,6 +351,7 @@ def read_xlsx(f: ExportFile) -> dict[str, pd.DataFrame | None]:
                     continue
                 data.append(r + [None] * (width - len(r)))
             frame = pd.DataFrame(data, columns=cols, dtype=object)
+            check_cells(frame, f"{f.name}[{name}]")
             sheets[name] = frame if data else pd.DataFrame(columns=cols)
     return sheets
 
@@ -247,8 +371,59 @@ def _xl_cell(v):
 # --- main table and roster ----------------------------------------------------------------------------------
 
 
-def find_tables(files: list[ExportFile], form: FormDefinition) -> tuple[pd.DataFrame, pd.DataFrame | None, dict, str, str]:
-    """Find the main and roster tables among the files / sheets. Returns (main, roster, format, main name, roster name)."""
+# ODK Central names the submission key KEY (``uuid:...``) and a repeat row's parent PARENT_KEY; KoboToolbox
+# writes _uuid and _submission__uuid. Both are read as the latter.
+ID_ALIASES = {"key": "_uuid", "meta/instanceid": "_uuid", "meta-instanceid": "_uuid", "instanceid": "_uuid", "parent_key": "_submission__uuid"}
+_ROSTER_KEYS = {"_parent_index", "_submission__uuid", "parent_key"}
+
+
+@dataclass
+class Tables:
+    """The main table and the roster, each possibly made of several batches (parts) of the same export."""
+
+    main: pd.DataFrame
+    roster: pd.DataFrame
+    format: dict
+    main_name: str
+    roster_name: str
+    main_parts: list[int]  # rows of each batch, in order
+    roster_parts: list[int]
+
+
+def _with_id_aliases(df: pd.DataFrame, roster: bool) -> pd.DataFrame:
+    """ODK Central's KEY / PARENT_KEY renamed to Kobo's names when the Kobo ones are absent."""
+    cols = {normalise_header(c): c for c in df.columns}
+    ren = {}
+    for alias, target in ID_ALIASES.items():
+        if alias in cols and target not in cols and target not in {normalise_header(v) for v in ren.values()}:
+            if roster and target == "_uuid":
+                continue  # a roster row's own KEY is not its household's
+            if not roster and target == "_submission__uuid":
+                continue
+            ren[cols[alias]] = target
+    return df.rename(columns=ren) if ren else df
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Batches of one table: columns matched by their normalised name (the first batch's spelling wins)."""
+    if len(parts) == 1:
+        return parts[0]
+    spelling = {normalise_header(c): c for c in parts[0].columns}
+    fixed = []
+    for p in parts:
+        fixed.append(p.rename(columns={c: spelling.setdefault(normalise_header(c), c) for c in p.columns}))
+    return pd.concat(fixed, ignore_index=True, sort=False)
+
+
+def find_tables(files: list[ExportFile], form: FormDefinition) -> Tables:
+    """Find the main and roster tables among the files / sheets.
+
+    A table is the roster when it has a parent key (``_parent_index``, ``_submission__uuid``, ODK's
+    ``PARENT_KEY``) or at least four roster questions and no ``_uuid``; the main table when it has a
+    submission id (``_uuid`` or ODK's ``KEY``) and at least three household questions; anything else (an
+    instructions or notes sheet, a choices sheet) is ignored. Several main tables (or rosters) are batches of
+    one export: they are concatenated in file order and their rows counted.
+    """
     tables: list[tuple[str, pd.DataFrame | None]] = []
     kinds = set()
     for f in files:
@@ -259,34 +434,45 @@ def find_tables(files: list[ExportFile], form: FormDefinition) -> tuple[pd.DataF
                 tables.append((f"{f.name}[{sheet}]", df))
         else:
             tables.append((f.name, read_csv(f)))
-    main = roster = None
-    main_name = roster_name = ""
+    mains: list[tuple[str, pd.DataFrame]] = []
+    rosters: list[tuple[str, pd.DataFrame]] = []
+    others: list[str] = []
     repeat_names = {normalise_header(fl.name) for fl in form.repeat_fields}
     for label, df in tables:
         if df is None:
             continue
         cols = {normalise_header(c) for c in df.columns}
         bare = {c.split("/")[-1] for c in cols}
-        looks_roster = "_parent_index" in cols or (len(bare & repeat_names) >= 4 and "_uuid" not in cols)
-        if looks_roster and roster is None:
-            roster, roster_name = df, label
-        elif not looks_roster and main is None:
-            main, main_name = df, label
+        has_id = bool(cols & {"_uuid", "key", "meta/instanceid", "meta-instanceid", "instanceid"})
+        looks_roster = bool(cols & _ROSTER_KEYS) or (len(bare & repeat_names) >= 4 and not has_id)
+        if looks_roster:
+            rosters.append((label, _with_id_aliases(df, roster=True)))
+        elif has_id or count_matches(df.columns, form, form.main_fields) >= 3:
+            mains.append((label, _with_id_aliases(df, roster=False)))
+        else:
+            others.append(label)
     empties = [label for label, df in tables if df is None or len(df) == 0]
-    if main is None:
+    if not mains:
         if empties:
             raise InputError("empty_sheet", "the sheet has no header or no rows", empties[0])
-        if roster is not None:
-            raise InputError("missing_main", "only the roster (repeat 'anggota') was given; add the main table", roster_name)
+        if rosters:
+            raise InputError("missing_main", "only the roster (repeat 'anggota') was given; add the main table", rosters[0][0])
         raise InputError("another_questionnaire", "no table in the file looks like an export of this questionnaire", files[0].name)
-    if len(main) == 0:
-        raise InputError("empty_sheet", "the main table has a header but no rows", main_name)
-    if roster is None:
-        if empties and any(label != main_name for label in empties):
-            raise InputError("empty_sheet", "the roster sheet has no header or no rows", [e for e in empties if e != main_name][0])
+    for label, df in mains:
+        if len(df) == 0:
+            raise InputError("empty_sheet", "the main table has a header but no rows", label)
+    main_name = mains[0][0]
+    if not rosters:
+        rest = [e for e in empties if e not in {m[0] for m in mains}]
+        if rest:
+            raise InputError("empty_sheet", "the roster sheet has no header or no rows", rest[0])
         raise InputError("missing_roster", "the household roster (repeat 'anggota') is missing: export with repeat groups as a sheet or a second CSV", main_name)
-    fmt = {"kind": "xlsx" if "xlsx" in kinds else "csv", "files": len(files)}
-    return main, roster, fmt, main_name, roster_name
+    fmt = {"kind": "xlsx" if "xlsx" in kinds else "csv", "files": len(files), "main_batches": len(mains), "roster_batches": len(rosters), "ignored_tables": len(others)}
+    return Tables(
+        main=_concat([df for _, df in mains]), roster=_concat([df for _, df in rosters]), format=fmt,
+        main_name=main_name, roster_name=rosters[0][0],
+        main_parts=[len(df) for _, df in mains], roster_parts=[len(df) for _, df in rosters],
+    )
 
 
 def export_files(path) -> list[Path]:

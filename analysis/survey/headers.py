@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.privacy import scrub_text
 from analysis.survey.questionnaire import FormDefinition
 
 # Metadata columns KoboToolbox / ODK add to an export (read by the ingest where needed, never "unmatched").
@@ -72,29 +73,62 @@ def _header_candidates(form: FormDefinition) -> dict[str, dict[str, tuple[str, s
     return modes
 
 
+def _lookup(table: dict, n: str, wanted: set) -> tuple[str, str | None] | None:
+    """The field of normalised header ``n``: as written, else without its leading group path components
+    (KoboToolbox's auto-generated group names ``group_lk7yq12/hh_size``, or a group the form does not have)."""
+    hit = table.get(n)
+    if hit is not None and hit[0] in wanted:
+        return hit
+    if "/" in n:
+        parts = n.split("/")
+        for k in range(1, len(parts)):
+            hit = table.get("/".join(parts[k:]))
+            if hit is not None and hit[0] in wanted:
+                return hit
+    return None
+
+
 def map_headers(df: pd.DataFrame, form: FormDefinition, fields: list, name: str) -> HeaderMap:
+    """Columns -> (field, option). Refuses duplicated column names and one question under two headers
+    (``rumah_tangga/hh_size`` and ``hh_size``: which one is the answer?). Linear in the number of columns;
+    messages give column numbers and the form's field names, never the export's header text."""
     wanted = {f.name for f in fields}
     cands = _header_candidates(form)
     meta = {normalise_header(m) for m in KOBO_META}
     norm_cols = [normalise_header(c) for c in df.columns]
-    dupes = sorted({c for c in norm_cols if norm_cols.count(c) > 1 and c})
-    if dupes:
-        raise InputError("duplicate_columns", f"column(s) appear twice: {[d[:40] for d in dupes[:5]]}", name)
+    first: dict[str, int] = {}
+    for i, c in enumerate(norm_cols, start=1):
+        if c and c in first:
+            raise InputError("duplicate_columns", f"columns {first[c]} and {i} have the same name", name)
+        first.setdefault(c, i)
     best_mode, best_hits = "xml", -1
     for mode, table in cands.items():
-        hits = sum(1 for c in norm_cols if c in table and table[c][0] in wanted)
+        hits = sum(1 for c in norm_cols if _lookup(table, c, wanted) is not None)
         if hits > best_hits:
             best_mode, best_hits = mode, hits
     table = cands[best_mode]
     columns, unmatched = {}, []
-    for col, n in zip(df.columns, norm_cols):
-        if n in table and table[n][0] in wanted:
-            columns[col] = table[n]
+    taken: dict[tuple[str, str | None], int] = {}
+    for i, (col, n) in enumerate(zip(df.columns, norm_cols), start=1):
+        hit = _lookup(table, n, wanted)
+        if hit is not None:
+            if hit in taken:
+                what = f"'{hit[0]}'" + (f" (option '{hit[1]}')" if hit[1] else "")
+                raise InputError("duplicate_fields", f"the question {what} appears in two columns ({taken[hit]} and {i}) under different headers", name)
+            taken[hit] = i
+            columns[col] = hit
         elif n in meta or n.startswith("_"):
             continue
         else:
             unmatched.append(col)
     return HeaderMap(columns, best_mode, unmatched)
+
+
+def count_matches(columns, form: FormDefinition, fields: list) -> int:
+    """How many of ``columns`` name one of ``fields`` in the best naming mode (to tell tables apart)."""
+    wanted = {f.name for f in fields}
+    norm_cols = [normalise_header(c) for c in columns]
+    return max(sum(1 for c in norm_cols if _lookup(t, c, wanted) is not None) for t in _header_candidates(form).values())
 
 
 def require_columns(hmap: HeaderMap, fields: list, form: FormDefinition, name: str, sheet: str) -> None:
@@ -119,7 +153,7 @@ def require_columns(hmap: HeaderMap, fields: list, form: FormDefinition, name: s
     for path in missing:
         hit = process.extractOne(normalise_header(path.split("/")[-1]), [normalise_header(c) for c in hmap.unmatched], scorer=fuzz.WRatio, score_cutoff=80)
         if hit:
-            suggestions.append(f"'{hmap.unmatched[hit[2]][:40]}' looks like '{path}'")
+            suggestions.append(f"'{scrub_text(str(hmap.unmatched[hit[2]])[:40])[0]}' looks like '{path}'")
     if suggestions:
         raise InputError("renamed_columns", f"{sheet}: column(s) renamed: {'; '.join(suggestions[:5])}; missing: {missing[:10]}", name)
     raise InputError("missing_columns", f"{sheet}: missing column(s) {missing[:10]}" + (" ..." if len(missing) > 10 else ""), name)

@@ -42,8 +42,11 @@ duplicates, kelurahan, design, rejects) and its result.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import json
+import re
+import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,7 +60,7 @@ from analysis.etl.readers import decode_text, sniff_delimiter
 from analysis.privacy import MARKER, Scrubber, redact_errors
 from analysis.survey import schema as S
 from analysis.survey.derive import TEST_PATTERN, add_respondent, canonical_frame, derive_households, derive_persons
-from analysis.survey.export_files import MAX_FILE_BYTES, export_files, find_tables, load_files
+from analysis.survey.export_files import MAX_FILE_BYTES, SEP_LINE, export_files, find_tables, load_files
 from analysis.survey.headers import map_headers, normalise_header, require_columns
 from analysis.survey.questionnaire import FormDefinition, load_form
 from analysis.tables import Table
@@ -87,7 +90,20 @@ ERROR_CODES = {
     "no_rows": "No household remains after cleaning (every submission was rejected).",
     "bad_design": "The design file cannot be used.",
     "too_many_files": "Too many files: give the main table and the roster.",
+    "row_too_long": "A line of the CSV is far longer than any survey export's.",
+    "too_many_columns": "The table has far more columns than the questionnaire (or a stray cell far to the right).",
+    "too_many_cells": "The table (or its bounding box: a stray cell far away) is too large to read.",
+    "cell_too_long": "A cell holds more text than a spreadsheet cell can (32,767 characters).",
+    "duplicate_fields": "The same question appears in two columns under different headers.",
+    "pii_in_output": "An identifier pattern survived cleaning: nothing is shown or written.",
+    "parse_timeout": "Reading the file took longer than the time limit.",
+    "parse_failed": "Reading the file needed more memory than allowed, or the reader stopped.",
 }
+
+# Answers whose value must lie in a range for the record to be used (schema ranges): a value outside is a
+# reject of that row (with its row number), never a refusal of the file. hh_size and age have their own reasons.
+HOUSEHOLD_RANGES = {"n_phones": (0, 20), "respondent_line_no": (1, 30)}
+PERSON_RANGES = {"line_no": (1, 30)}
 
 
 # --- result -------------------------------------------------------------------------------------------------
@@ -194,7 +210,12 @@ def _read_design(design) -> pd.DataFrame:
             raw = bytes(design) if isinstance(design, (bytes, bytearray)) else Path(design).read_bytes()
             try:
                 text, _ = decode_text(raw)
-                sep = sniff_delimiter(text, allowed=(",", ";"))
+                text = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+                m = SEP_LINE.match(text)  # Excel's "sep=;" first line
+                if m and m.group(1) in (",", ";"):
+                    sep, text = m.group(1), text[m.end():]
+                else:
+                    sep = sniff_delimiter(text, allowed=(",", ";"))
             except InputError as exc:
                 raise InputError("bad_design", f"the design file cannot be read: {exc}") from None
             df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)
@@ -205,14 +226,15 @@ def _read_design(design) -> pd.DataFrame:
         df = df.rename(columns={"design_weight": "weight"})
     need = {"stratum", "psu", "weight"}
     if not need <= set(df.columns):
-        raise InputError("bad_design", f"the design file needs columns {sorted(need)}; it has {sorted(df.columns)[:12]}")
+        raise InputError("bad_design", f"the design file needs columns {sorted(need)}; it has {len(df.columns)} other column(s)")
     if "hh_id" not in df.columns and not {"kode_kemendagri", "rw"} <= set(df.columns):
         raise InputError("bad_design", "the design file needs a household key (hh_id or _uuid) or kode_kemendagri + rw")
     df["weight"] = pd.to_numeric(df["weight"], errors="coerce")
-    if df["weight"].isna().any() or (df["weight"] <= 0).any():
-        raise InputError("bad_design", "weights must be positive numbers")
+    if df["weight"].isna().any() or (df["weight"] <= 0).any() or not np.isfinite(df["weight"].to_numpy(dtype=float)).all():
+        raise InputError("bad_design", "weights must be positive finite numbers")
     if "fpc_psu" in df.columns:
         df["fpc_psu"] = pd.to_numeric(df["fpc_psu"], errors="coerce")
+        df.loc[~np.isfinite(df["fpc_psu"].to_numpy(dtype=float)), "fpc_psu"] = np.nan
     else:
         df["fpc_psu"] = np.nan
     return df
@@ -241,6 +263,7 @@ def ingest_export(
     synthetic: bool = False,
     form: FormDefinition | None = None,
     max_file_bytes: int | None = MAX_FILE_BYTES,
+    salt: bytes | None = None,
 ) -> IngestResult:
     """Read an export (bytes or paths, see ``load_files``) into canonical tables, in memory.
 
@@ -249,10 +272,113 @@ def ingest_export(
     (optional ``fpc_psu``) keyed by ``hh_id``/``_uuid`` or by ``kode_kemendagri`` + ``rw``.
     ``synthetic``: label the tables synthetic (also set when the export carries a true ``synthetic`` column).
     ``max_file_bytes``: the upload limit (50 MB); None for trusted local files (the CLI, benchmarks).
+    ``salt``: key of the opaque household and design ids (``OpaqueKeys``); random per call by default, so an
+    id cannot be traced back to a ``_uuid`` (which some forms compute from the NIK). Pass one only to compare
+    two runs of synthetic data.
+
+    Every ``InputError`` leaves through ``safe_error`` (file names and messages scrubbed), and every output
+    table and note is scanned for identifier patterns before it is returned: a hit refuses (fails closed).
     """
+    try:
+        result = _ingest(files, register=register, design=design, source_name=source_name, survey_id=survey_id,
+                         synthetic=synthetic, form=form, max_file_bytes=max_file_bytes, salt=salt)
+    except InputError as err:
+        raise safe_error(err) from None
+    check_outputs(result)
+    return result
+
+
+def safe_error(err: InputError) -> InputError:
+    """``err`` with its message and source passed through the scrubber (a header or a file name the user
+    wrote could hold a NIK); if the scan still sees an identifier, a message that says only the code."""
+    from analysis.privacy import scan_text_clean, scrub_text
+
+    source = scrub_text(str(err.source))[0] if err.source else err.source
+    text = str(err)
+    if err.source and text.startswith(f"{err.source}: "):
+        text = text[len(err.source) + 2:]
+    message = scrub_text(text)[0]
+    if not scan_text_clean(message) or not scan_text_clean(source or ""):
+        message, source = ERROR_CODES.get(err.code, "the file cannot be read"), None
+    out = InputError(err.code, message, source)
+    out.__suppress_context__ = True
+    return out
+
+
+def check_outputs(result: IngestResult) -> None:
+    """Fail closed: refuse the result if any table, reject list, note or report string holds an identifier."""
+    from analysis.privacy import scan_for_pii, scan_text_clean
+
+    for df in (result.households, result.persons, result.household_rejects, result.person_rejects):
+        if not scan_for_pii(df).clean:
+            raise InputError("pii_in_output", "an identifier pattern (NIK, KK or phone) survived cleaning; nothing is shown or written")
+    if not all(scan_text_clean(t) for t in _strings(result.report())):
+        raise InputError("pii_in_output", "an identifier pattern (NIK, KK or phone) survived cleaning in the report; nothing is shown or written")
+
+
+def _strings(obj):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+    elif obj is not None:
+        yield str(obj)
+
+
+class OpaqueKeys:
+    """Ids that carry no value of the export: a keyed BLAKE2b hash (the key random per run unless given) of
+    the normalised ``_uuid`` or design value, written with letters only (no digit run can read as a NIK or a
+    phone). The same input gives the same key within a run, so joins and duplicates still work."""
+
+    def __init__(self, salt: bytes | None = None):
+        self.salt = salt if salt is not None else secrets.token_bytes(16)
+
+    def key(self, prefix: str, value) -> str | None:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        d = hashlib.blake2b(str(value).encode("utf-8", "surrogatepass"), key=self.salt[:64], digest_size=12, person=prefix.encode()[:16]).digest()
+        return prefix + "-" + "".join(chr(97 + b % 26) for b in d)
+
+    def series(self, prefix: str, values: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        keys = np.array([self.key(prefix, u) for u in uniques] + [None], dtype=object)
+        return pd.Series(keys[codes], index=values.index, dtype=object)
+
+
+def normalise_id(values: pd.Series) -> pd.Series:
+    """Submission ids compared as KoboToolbox and ODK mean them: case-insensitive, without ``uuid:``, trimmed."""
+    s = values.astype(object).where(values.notna())
+    s = s.str.strip().str.casefold().str.replace(r"^uuid:\s*", "", regex=True)
+    return s.where(s.notna() & s.ne(""))
+
+
+_REGION_CODE = re.compile(r"^\d{2}(?:\.\d{2}){0,2}(?:\.\d{4})?$")
+
+
+def _design_ids(values: pd.Series, keys: OpaqueKeys, prefix: str) -> pd.Series:
+    """Design strata that are Kemendagri region codes (``31.75``) are kept; any other value becomes an opaque key."""
+    v = values.astype(object).str.strip()
+    region = v.str.match(_REGION_CODE.pattern, na=False)
+    return v.where(region, keys.series(prefix, v))
+
+
+def _parts_rows(parts: list[int], label: str) -> tuple[np.ndarray, np.ndarray]:
+    """Spreadsheet row (header = row 1) within its batch, and the batch's label, for each row of a table."""
+    rows = np.concatenate([np.arange(2, n + 2) for n in parts]) if parts else np.array([], dtype=np.int64)
+    names = [label] if len(parts) == 1 else [f"{label}, batch {i + 1}" for i in range(len(parts))]
+    sheets = np.repeat(np.array(names, dtype=object), parts) if parts else np.array([], dtype=object)
+    return rows, sheets
+
+
+def _ingest(files, *, register, design, source_name, survey_id, synthetic, form, max_file_bytes, salt) -> IngestResult:
     form = form or _default_form()
+    keys = OpaqueKeys(salt)
     loaded = load_files(files, max_file_bytes)
-    main, roster, fmt, main_name, roster_name = find_tables(loaded, form)
+    tables = find_tables(loaded, form)
+    main, roster, fmt, main_name, roster_name = tables.main, tables.roster, tables.format, tables.main_name, tables.roster_name
     if "_uuid" not in {normalise_header(c) for c in main.columns}:
         raise InputError("missing_uuid_column", "the main table has no _uuid column: export with the metadata columns", main_name)
     hmain = map_headers(main, form, form.main_fields, main_name)
@@ -266,7 +392,8 @@ def ingest_export(
     # Text of a repeated submission (same _uuid) is never kept and never read: only the first copy is scrubbed,
     # so the personal-data counts describe the submissions once.
     uuid_col = next(c for c in main.columns if normalise_header(c) == "_uuid")
-    repeat_copy = (main[uuid_col].notna() & main[uuid_col].duplicated(keep="first")).to_numpy()
+    uuid_key = normalise_id(main[uuid_col])
+    repeat_copy = (uuid_key.notna() & uuid_key.duplicated(keep="first")).to_numpy()
     H = canonical_frame(main, hmain, form, form.main_fields, scrubber, skip_text=repeat_copy)
     P = canonical_frame(roster, hrost, form, form.repeat_fields, scrubber)
     invalid = Counter(H.attrs.pop("invalid", {})) + Counter(P.attrs.pop("invalid", {}))
@@ -275,10 +402,15 @@ def ingest_export(
         notes.append(f"{sum(invalid.values())} answer(s) outside the form's choices or not whole numbers were set to missing: " + ", ".join(f"{k} {v}" for k, v in sorted(invalid.items())))
 
     households_in, persons_in = len(H), len(P)
-    H["_row"] = np.arange(2, len(H) + 2)  # spreadsheet row (the header is row 1)
+    H["_row"], H["_sheet"] = _parts_rows(tables.main_parts, "main table")  # spreadsheet row (the header is row 1)
     H["_pos"] = np.arange(len(H))
-    P["_row"] = np.arange(2, len(P) + 2)
+    P["_row"], P["_sheet"] = _parts_rows(tables.roster_parts, "roster")
+    # From here on a household is known by its normalised id (duplicates in case or "uuid:" are one) and
+    # leaves only as an opaque key.
+    H["_uuid"] = normalise_id(H["_uuid"]) if "_uuid" in H.columns else pd.Series(None, index=H.index, dtype=object)
+    H["_key"] = keys.series("hh", H["_uuid"])
     main_uuid = H["_uuid"].tolist()
+    main_key = H["_key"].tolist()
     h_rej: list[pd.DataFrame] = []
     h_rej_pos: list[np.ndarray] = []
 
@@ -287,7 +419,7 @@ def ingest_export(
         mask = mask.fillna(True).astype(bool) if mask.dtype != bool else mask
         if mask.any():
             r = H.loc[mask]
-            h_rej.append(pd.DataFrame({"row": r["_row"].to_numpy(), "reason": reason, "sheet": main_name, "hh_id": r["_uuid"].to_numpy()}))
+            h_rej.append(pd.DataFrame({"row": r["_row"].to_numpy(), "reason": reason, "sheet": r["_sheet"].to_numpy(), "hh_id": r["_key"].to_numpy()}))
             h_rej_pos.append(r["_pos"].to_numpy())
             H = H.loc[~mask]
 
@@ -322,6 +454,9 @@ def ingest_export(
 
     # 3. household answers that make the record unusable
     reject_h(H["hh_size"].isna() | (H["hh_size"] < 1) | (H["hh_size"] > 30), "household size missing or out of range")
+    for name, (lo, hi) in HOUSEHOLD_RANGES.items():
+        if name in H.columns:
+            reject_h(H[name].notna() & ((H[name] < lo) | (H[name] > hi)), f"{name} out of range")
 
     # 4. design: join before deriving, so a household missing from the design file is a reject like any other
     export_synthetic = bool(H["_synthetic"].any()) if "_synthetic" in H.columns else False
@@ -329,7 +464,10 @@ def ingest_export(
     rw_valid = H["rw"].where((H["rw"] >= 1) & (H["rw"] <= 99)) if "rw" in H.columns else pd.Series(pd.NA, index=H.index, dtype="Int64")
     if design is not None:
         d = _read_design(design)
+        d["stratum"] = _design_ids(d["stratum"], keys, "stratum")
+        d["psu"] = keys.series("psu", d["psu"].astype(object).str.strip())
         if "hh_id" in d.columns:
+            d["hh_id"] = normalise_id(d["hh_id"])
             d = d.drop_duplicates("hh_id").set_index("hh_id")
             joined = d.reindex(H["_uuid"].to_numpy())
         else:
@@ -345,7 +483,7 @@ def ingest_export(
         weighted = True
     else:
         H["_stratum"] = H["kode_kemendagri"]
-        H["_psu"] = H["_uuid"]
+        H["_psu"] = H["_key"]
         H["_weight"] = 1.0
         H["_fpc"] = np.nan
         weighted = False
@@ -363,13 +501,14 @@ def ingest_export(
         if mask.any():
             r = P.loc[mask]
             why = reason.loc[mask].to_numpy() if isinstance(reason, pd.Series) else reason
-            P_rej.append(pd.DataFrame({"row": r["_row"].to_numpy(), "reason": why, "sheet": roster_name, "hh_id": r["_hh_id"].to_numpy()}))
+            P_rej.append(pd.DataFrame({"row": r["_row"].to_numpy(), "reason": why, "sheet": r["_sheet"].to_numpy(), "hh_id": r["_hh_id"].to_numpy()}))
             P = P.loc[~mask]
 
-    parent_pos = _roster_parent(P, main, main_name, roster_name)
+    parent_pos, disagree = _roster_parent(P, main, main_uuid, main_name, roster_name)
     P["_parent_pos"] = parent_pos
-    uuid_arr = np.array(main_uuid + [None], dtype=object)
-    P["_hh_id"] = uuid_arr[parent_pos.fillna(-1).to_numpy(dtype=np.int64)]
+    key_arr = np.array(main_key + [None], dtype=object)
+    P["_hh_id"] = key_arr[parent_pos.fillna(-1).to_numpy(dtype=np.int64)]
+    reject_p(disagree, "roster keys disagree (_parent_index and _submission__uuid name different households)")
     reject_p(P["_parent_pos"].isna(), "roster row without a household")
     rejected_reason = {}
     for rj, pos in zip(h_rej, h_rej_pos):
@@ -384,6 +523,9 @@ def ingest_export(
         reject_p(gone, pd.Series(reason_of[P["_parent_pos"].fillna(0).to_numpy(dtype=np.int64)], index=P.index))
     age_bad = P["age"].isna() | P["age"].lt(AGE_MIN).fillna(True) | P["age"].gt(AGE_MAX).fillna(True)
     reject_p(age_bad.astype(bool), "age missing or out of range")
+    for name, (lo, hi) in PERSON_RANGES.items():
+        if name in P.columns:
+            reject_p((P[name].notna() & ((P[name] < lo) | (P[name] > hi))).astype(bool), f"{name} out of range")
     # line numbers: the form's calculate, else the order within the household
     order = P.groupby("_hh_id", sort=False).cumcount() + 1
     line = P["line_no"] if "line_no" in P.columns else pd.Series(pd.NA, index=P.index, dtype="Int64")
@@ -403,7 +545,7 @@ def ingest_export(
     Hd["psu"] = H["_psu"].astype("str").to_numpy()
     Hd["weight"] = pd.to_numeric(H["_weight"]).astype(float).to_numpy()
     Hd["fpc_psu"] = pd.array(pd.to_numeric(H["_fpc"]).astype(float).to_numpy(), dtype="Float64")
-    Hd["survey_id"] = survey_id or source_name
+    Hd["survey_id"] = survey_id or "survey"  # never the file name (the user chose it: it could hold anything)
     Hd["synthetic"] = synthetic
     Pd = derive_persons(P)
     copy_cols = ["survey_id", "synthetic", "kode_kemendagri", "kode_kab_kemendagri", "stratum", "psu", "weight", "fpc_psu", "income_quintile", "hh_size"]
@@ -440,31 +582,53 @@ def ingest_export(
         format=fmt,
         weighted=weighted,
         synthetic=synthetic,
-        survey_id=survey_id or source_name,
+        survey_id=survey_id or "survey",
     )
     assert households_in == len(households) + len(hrej), "household rows lost"
     assert persons_in == len(persons) + len(prej), "person rows lost"
     return result
 
 
-def _roster_parent(P: pd.DataFrame, main: pd.DataFrame, main_name: str, roster_name: str) -> pd.Series:
-    """Position (0-based row of the main table) of each roster row's submission: ``_parent_index`` -> the main
-    table's ``_index`` (KoboToolbox), else ``_submission__uuid`` -> the first main row with that ``_uuid``.
-    NA when the parent is not in the main table."""
+def _roster_parent(P: pd.DataFrame, main: pd.DataFrame, main_uuid: list, main_name: str, roster_name: str) -> tuple[pd.Series, pd.Series]:
+    """Position (0-based row of the main table) of each roster row's submission, and where the two keys
+    disagree.
+
+    ``_submission__uuid`` (or ODK Central's ``PARENT_KEY``) -> the first main row with that normalised
+    ``_uuid``; ``_parent_index`` -> the main table's ``_index`` (KoboToolbox). With both, the id wins and a
+    row whose index points at another household is flagged (attaching it to either would be a guess). The
+    index is not used when it repeats in the main table (batches restart it). NA when the parent is not there.
+    """
     mcols = {normalise_header(c): c for c in main.columns}
+    by_index = by_uuid = None
     if "_parent_index" in P.columns and "_index" in mcols:
         idx = main[mcols["_index"]].astype(object).str.strip()
-        lookup = pd.Series(np.arange(len(main)), index=idx.to_numpy())
-        lookup = lookup[~lookup.index.duplicated(keep="first")]
-        return P["_parent_index"].astype(object).str.strip().where(P["_parent_index"].notna()).map(lookup).astype("Int64")
+        unique = not idx.duplicated().any()
+        if unique or "_submission__uuid" not in P.columns:
+            lookup = pd.Series(np.arange(len(main)), index=idx.to_numpy())
+            lookup = lookup[~lookup.index.duplicated(keep=False)]  # an index that repeats names no household
+            by_index = P["_parent_index"].astype(object).str.strip().where(P["_parent_index"].notna()).map(lookup).astype("Int64")
     if "_submission__uuid" in P.columns:
-        uuid = main[mcols["_uuid"]].astype(object).str.strip()
-        lookup = pd.Series(np.arange(len(main)), index=uuid.to_numpy())
-        lookup = lookup[~lookup.index.duplicated(keep="first")]
-        return P["_submission__uuid"].map(lookup).astype("Int64")
-    if "_parent_index" not in P.columns:
-        raise InputError("missing_index_columns", "the roster has no _parent_index (or _submission__uuid) column to join it to its household", roster_name)
-    raise InputError("missing_index_columns", "the main table has no _index column to join the roster", main_name)
+        keys = pd.Series(main_uuid, dtype=object)
+        lookup = pd.Series(np.arange(len(main)), index=keys.to_numpy())
+        lookup = lookup[lookup.index.notna() & ~lookup.index.duplicated(keep="first")]
+        parent = normalise_id(P["_submission__uuid"]).str.split("/", n=1).str[0]
+        by_uuid = parent.map(lookup).astype("Int64")
+    if by_index is None and by_uuid is None:
+        if "_parent_index" not in P.columns:
+            raise InputError("missing_index_columns", "the roster has no _parent_index (or _submission__uuid) column to join it to its household", roster_name)
+        raise InputError("missing_index_columns", "the main table has no _index column to join the roster", main_name)
+    if by_uuid is None:
+        return by_index, pd.Series(False, index=P.index)
+    if by_index is None:
+        return by_uuid, pd.Series(False, index=P.index)
+    # Both keys: they agree when the index's household has the row's submission id (a resent copy of a
+    # submission has the same id: its members follow the copy, and are rejected with it).
+    uid = np.array(list(main_uuid) + [None], dtype=object)[by_index.fillna(-1).to_numpy(dtype=np.int64)]
+    agree = pd.Series(uid == parent.to_numpy(dtype=object), index=P.index) & by_index.notna()
+    given = parent.notna()
+    disagree = (given & by_index.notna() & ~agree).astype(bool)
+    pos = by_index.where(agree | ~given, by_uuid)
+    return pos.astype("Int64"), disagree
 
 
 def _is_test(H: pd.DataFrame) -> pd.Series:
@@ -500,23 +664,35 @@ def ingest_export_to_dir(
     """``python -m analysis survey ingest EXPORT --out DIR``: ingest and write the tables, rejects and a report.
 
     ``path``: an XLSX, the main CSV (its roster CSV is found beside it, see ``export_files``), a directory, or
-    a list of files. Writes ``survey_households`` / ``survey_persons`` (Parquet + CSV), ``rejects/*.rejects.csv``
+    a list of files (the main CSV and the roster CSV given separately, or batches). Writes ``survey_households`` / ``survey_persons`` (Parquet + CSV), ``rejects/*.rejects.csv``
     and ``ingest_report.json`` (counts only) into ``out_dir``.
     """
-    from analysis.tables import atomic_write_text, write_table
+    from analysis.csv_safety import escape_formula
+    from analysis.tables import atomic_write_bytes, atomic_write_text, csv_bytes, parquet_bytes
 
     if register is None:
         from analysis.etl.registers import load_register
 
         register = load_register()
-    files = export_files(path) if isinstance(path, (str, Path)) else list(path)
-    name = source_name or (Path(path).stem if isinstance(path, (str, Path)) else "export")
+    if isinstance(path, (str, Path)):
+        files = export_files(path)
+    else:
+        files = [q for p in path for q in (export_files(p) if isinstance(p, (str, Path)) and Path(p).is_dir() else [p])]
     result = ingest_export(
-        files, register=register, design=design if design is not None else design_path, source_name=name,
+        files, register=register, design=design if design is not None else design_path, source_name=source_name or "export",
         survey_id=survey_id, synthetic=synthetic, max_file_bytes=max_file_bytes,
     )
+    # ``ingest_export`` has scanned every table and the report (fails closed); the CSVs get the same formula
+    # escaping as the upload's downloads.
+    report = json.dumps(result.report(), indent=2, ensure_ascii=False) + "\n"
     out_dir = Path(out_dir)
     for t in result.tables(sources=[]):
-        write_table(t, out_dir)
-    atomic_write_text(out_dir / "ingest_report.json", json.dumps(result.report(), indent=2, ensure_ascii=False) + "\n")
+        atomic_write_bytes(out_dir / f"{t.name}.parquet", parquet_bytes(t.data))
+        atomic_write_bytes(out_dir / f"{t.name}.csv", csv_bytes(escape_formula(t.data)))
+        rejects_path = out_dir / "rejects" / f"{t.name}.rejects.csv"
+        if t.rows_rejected:
+            atomic_write_bytes(rejects_path, csv_bytes(escape_formula(t.rejects)))
+        elif rejects_path.exists():
+            rejects_path.unlink()
+    atomic_write_text(out_dir / "ingest_report.json", report)
     return result

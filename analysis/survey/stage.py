@@ -34,6 +34,9 @@ STAGE = "survey"
 DEMO_SEED = 20250101
 DEMO_HOUSEHOLDS = 4000
 DEMO_DIR = "demo_survey"
+# The demo is synthetic: its opaque household and PSU keys use a fixed salt so that the build stays
+# reproducible (identical outputs for the same inputs). Real exports get a random salt per run.
+DEMO_SALT = b"demo-synthetic-2025"
 SOURCES = ["synthetic_demo_survey"]
 
 TRUTH_FIELDS = [
@@ -160,8 +163,8 @@ def run(ctx, workdir: Path):
     ``published`` (personal-data counts removed from the published copy).
     """
     from analysis.survey import kobo_export
-    from analysis.survey.generate import SURVEY_ID, GenerateOptions, generate
     from analysis.survey.export_files import export_files
+    from analysis.survey.generate import SURVEY_ID, GenerateOptions, generate
     from analysis.survey.ingest import ingest_export
 
     if "wilayah_register" in ctx.tables:
@@ -184,6 +187,7 @@ def run(ctx, workdir: Path):
         source_name=SURVEY_ID,
         survey_id=SURVEY_ID,
         synthetic=True,
+        salt=DEMO_SALT,
     )
     published = publish_scrubbed_export(workdir, dest, delimiter=opts.delimiter)
     truth_df = truth_table(workdir)

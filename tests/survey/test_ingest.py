@@ -12,11 +12,11 @@ from scipy import stats
 
 from analysis import sources
 from analysis.build import BuildContext
+from analysis.csv_safety import escape_formula
 from analysis.privacy import scan_for_pii
 from analysis.survey import kobo_export, stage
-from analysis.csv_safety import escape_formula
 from analysis.survey.export_files import export_files
-from analysis.survey.ingest import ingest_export, ingest_export_to_dir
+from analysis.survey.ingest import OpaqueKeys, ingest_export, ingest_export_to_dir
 from analysis.survey.schema import HOUSEHOLDS, PERSONS, validate
 from analysis.tables import write_table
 from tests.survey.bad_exports.base import csv_bytes, to_labels
@@ -114,7 +114,7 @@ def test_no_identifier_pattern_in_any_output(demo):
 def test_published_export_is_ingested_like_the_original(demo, register):
     """The scrubbed demo export (what users try the upload page with) gives the same tables, minus nothing."""
     d = demo["ctx"].processed / "demo_survey"
-    again = ingest_export(d / f"{kobo_export.FILE_STEM}.xlsx", register=register, design=d / "design.csv", source_name="demo", survey_id=demo["result"].survey_id, synthetic=True)
+    again = ingest_export(d / f"{kobo_export.FILE_STEM}.xlsx", register=register, design=d / "design.csv", source_name="demo", survey_id=demo["result"].survey_id, synthetic=True, salt=stage.DEMO_SALT)
     pd.testing.assert_frame_equal(again.households, demo["result"].households)
     pd.testing.assert_frame_equal(again.persons, demo["result"].persons)
     assert sum(v for k, v in again.pii_removed.items() if k != "cells_changed") == 0
@@ -129,7 +129,7 @@ def test_labels_export_equals_xml_export(demo, register):
     main = main[[c for c in main.columns if c.count("/") < 2]]  # to_labels writes its own 0/1 option columns
     lm, lr = to_labels(main, rep, lang="English (en)")
     files = {"labels.csv": csv_bytes(lm), "labels-anggota.csv": csv_bytes(lr)}
-    res = ingest_export(files, register=register, design=src / "design.csv", source_name=demo["result"].survey_id, synthetic=True)
+    res = ingest_export(files, register=register, design=src / "design.csv", source_name="labels", survey_id=demo["result"].survey_id, synthetic=True, salt=stage.DEMO_SALT)
     assert res.format["headers"] == "English (en)" and res.format["values"] == "labels"
     pd.testing.assert_frame_equal(res.households, demo["result"].households)
     pd.testing.assert_frame_equal(res.persons, demo["result"].persons)
@@ -149,7 +149,10 @@ def test_without_design_the_export_is_a_simple_random_sample(demo, register):
 def test_design_columns_and_derivations(demo):
     hh, pp = demo["result"].households, demo["result"].persons
     design = pd.read_csv(demo["export_dir"] / "design.csv", dtype={"kode_kemendagri": str, "stratum": str})
-    w = hh.merge(design[["psu", "design_weight"]], on="psu", how="left")
+    # the PSU leaves only as its opaque key (issue 13): the demo's fixed salt reproduces it
+    keys = OpaqueKeys(stage.DEMO_SALT)
+    design["psu"] = design["psu"].map(lambda v: keys.key("psu", v.strip()))
+    w = hh.merge(design[["psu", "design_weight"]].drop_duplicates("psu"), on="psu", how="left")
     assert w["design_weight"].notna().all()
     np.testing.assert_allclose(w["weight"], w["design_weight"])
     assert set(hh["stratum"]) <= set(design["stratum"])

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 
@@ -255,13 +255,13 @@ CASES: list[Case] = [
     Case("missing_columns", "the RW and household-size columns deleted", _with_main(_drop(["lokasi/rw", "rumah_tangga/hh_size"])), "missing_columns", "akses_digital_jakarta.csv: main table: missing column(s) ['lokasi/rw', 'rumah_tangga/hh_size']"),
     Case("renamed_columns", "the expenditure column renamed by hand", _with_main(_rename({"rumah_tangga/expenditure_bracket": "rumah_tangga/expenditure_brackets_rp"})), "renamed_columns", "akses_digital_jakarta.csv: main table: column(s) renamed: 'rumah_tangga/expenditure_brackets_rp' looks like 'rumah_tangga/expenditure_bracket'; missing: ['rumah_tangga/expenditure_bracket']"),
     Case("roster_missing_columns", "the roster without its age and sex columns", _with_roster(_drop(["anggota/age", "anggota/sex"])), "missing_columns", "anggota.csv: roster: missing column(s) ['anggota/age', 'anggota/sex']"),
-    Case("duplicate_columns", "the RW column twice", _with_main(_duplicate_column), "duplicate_columns", "akses_digital_jakarta.csv: column(s) appear twice: ['lokasi/rw']"),
+    Case("duplicate_columns", "the RW column twice", _with_main(_duplicate_column), "duplicate_columns", "akses_digital_jakarta.csv: columns 10 and 41 have the same name"),
     Case("no_uuid", "an export without metadata columns", _with_main(_drop(["_uuid"])), "missing_uuid_column", "akses_digital_jakarta.csv: the main table has no _uuid column: export with the metadata columns"),
     Case("no_parent_index", "a roster without _parent_index / _submission__uuid", _with_roster(_drop(["_parent_index", "_submission__uuid"])), "missing_index_columns", "anggota.csv: the roster has no _parent_index (or _submission__uuid) column to join it to its household"),
     Case("only_test_submissions", "every submission is a pilot ('test' enumerator)", _with_main(_all_tests), "no_rows", "upload: no household remains after cleaning (6 submitted; all rejected)"),
     Case("too_many_files", "five files at once", lambda: {f"f{i}.csv": b"a,b\n1,2\n" for i in range(5)}, "too_many_files", "5 files given; give the main table and the roster (CSV) or one workbook (XLSX)"),
-    Case("design_without_weights", "a design file without a weight column", lambda: _csv(*_frames()), "bad_design", "the design file needs columns ['psu', 'stratum', 'weight']; it has ['kode_kemendagri', 'psu', 'rw', 'stratum']", design=_design_without_weights),
-    Case("design_negative_weights", "a design file with negative weights", lambda: _csv(*_frames()), "bad_design", "weights must be positive numbers", design=_design_negative_weight),
+    Case("design_without_weights", "a design file without a weight column", lambda: _csv(*_frames()), "bad_design", "the design file needs columns ['psu', 'stratum', 'weight']; it has 4 other column(s)", design=_design_without_weights),
+    Case("design_negative_weights", "a design file with negative weights", lambda: _csv(*_frames()), "bad_design", "weights must be positive finite numbers", design=_design_negative_weight),
 ]
 
 
