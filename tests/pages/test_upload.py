@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,6 @@ from analysis.survey.ingest import ERROR_CODES
 from tests.pages import kampung_support as ks
 from ui import i18n
 from ui.views import upload as upload_view
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = str(ROOT / "dashboard.py")

@@ -116,10 +116,10 @@ def to_labels(main: pd.DataFrame, roster: pd.DataFrame, lang: str = "Indonesian 
                 continue
             head = f.labels.get(lang) or f.name
             if f.type == "select_one":
-                new[head] = df[col].map(lambda v: None if v is None or pd.isna(v) else form.choice_label(f.list_name, v, lang))
+                new[head] = df[col].map(lambda v, f=f: None if v is None or pd.isna(v) else form.choice_label(f.list_name, v, lang))
             elif f.type == "select_multiple":
                 new[head] = df[col].map(
-                    lambda v: None if v is None or pd.isna(v) else " ".join(form.choice_label(f.list_name, x, lang) for x in v.split())
+                    lambda v, f=f: None if v is None or pd.isna(v) else " ".join(form.choice_label(f.list_name, x, lang) for x in v.split())
                 )
                 for c in form.choices[f.list_name]:
                     new[f"{head}/{c.labels.get(lang) or c.name}"] = df[col].map(
