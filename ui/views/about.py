@@ -15,11 +15,22 @@ from ui.views.common import Translate
 
 
 def indicator_definitions(indicators: pd.DataFrame, lang: str, t: Translate) -> pd.DataFrame:
+    """The definitions table: each indicator's label, universe and definition in the page's language (the
+    locale's ``indicators.<id>.universe`` / ``.description``; the registry's own English words for an indicator
+    the locale does not know yet: a test requires both keys for every registered indicator)."""
     label = "label_id" if lang == "id" else "label_en"
-    cols = {label: t("common.indicator"), "denominator": t("method.col_universe")}
+
+    def text(row, field: str, column: str) -> str:
+        try:
+            return t(f"indicators.{row['indicator_id']}.{field}")
+        except KeyError:
+            return "" if pd.isna(row.get(column)) else str(row.get(column))
+
+    out = pd.DataFrame({"indicator_id": indicators["indicator_id"], t("common.indicator"): indicators[label]})
+    out[t("method.col_universe")] = [text(r, "universe", "denominator") for _, r in indicators.iterrows()]
     if "description" in indicators:
-        cols["description"] = t("method.col_definition")
-    return indicators[["indicator_id", *cols]].rename(columns=cols)
+        out[t("method.col_definition")] = [text(r, "description", "description") for _, r in indicators.iterrows()]
+    return out.reset_index(drop=True)
 
 
 def design_summary(households: pd.DataFrame | None, persons: pd.DataFrame | None, lang: str) -> dict | None:
