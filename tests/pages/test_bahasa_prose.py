@@ -193,3 +193,17 @@ def test_upload_summary_names_rejects_in_the_page_language():
     shown = upload_view.summary_table(SimpleNamespace(report=report), "id", i18n.translator("id"))
     text = " ".join(shown.iloc[:, 0])
     assert "tidak ada persetujuan" in text and "kiriman uji coba" in text and "consent" not in text
+
+
+def test_every_registered_indicator_has_its_definition_in_both_languages():
+    from analysis.stats import indicators as ind
+
+    missing = sorted(f"indicators.{i.indicator_id}.{field} ({lang})" for i in ind.REGISTRY for lang in i18n.LANGUAGES
+                     for field in ("universe", "description") if not i18n.has(lang, f"indicators.{i.indicator_id}.{field}"))
+    assert not missing, "add these keys to locales/en.toml and locales/id.toml: " + ", ".join(missing)
+    # the English keys are the registry's own words: a redefined indicator must be redefined here too
+    stale = [i.indicator_id for i in ind.REGISTRY
+             if (i18n.translate("en", f"indicators.{i.indicator_id}.universe"), i18n.translate("en", f"indicators.{i.indicator_id}.description")) != (i.denominator, i.description)]
+    assert not stale, stale
+    shown = about.indicator_definitions(ind.registry_frame(), "id", i18n.translator("id"))
+    assert shown[i18n.translate("id", "method.col_universe")].iloc[0] == i18n.translate("id", f"indicators.{ind.REGISTRY[0].indicator_id}.universe")
