@@ -30,6 +30,7 @@ col2.download_button("datapackage.json", data=lambda: downloads.cached_file(str(
 if data.file_path("codebook.csv"):
     col3.download_button(tr("data.codebook"), data=lambda: downloads.cached_csv(str(processed / "codebook.csv"), version), file_name="codebook.csv", mime="text/csv", icon=":material/menu_book:", on_click="ignore", key="dl_codebook")
 st.caption(tr("data.licence_note"))
+st.caption(tr("data.codebook_note"))
 
 for entry in about.data_catalogue(package, processed, lang, tr):
     with st.expander(entry["heading"], expanded=False):

@@ -58,6 +58,9 @@ with st.expander(tr("planner.title"), icon=":material/calculate:"):
             st.markdown(planner.plan_sentence(result, effect, lang, tr))
         st.caption(tr("planner.method"))
 
+# The uploader's own words ("Upload", "50MB per file", "Drag and drop files here") are Streamlit's frontend, in
+# English: st.file_uploader 1.67 has no parameter or config for them, so the page says it in its own language.
+st.markdown(tr("upload.uploader_hint"))
 uploaded = st.file_uploader(tr("upload.files"), type=["csv", "xlsx", "xls"], accept_multiple_files=True, help=tr("upload.files_help"), key="upload_files")
 design_file = st.file_uploader(tr("upload.design"), type=["csv"], help=tr("upload.design_help"), key="upload_design")
 

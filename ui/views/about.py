@@ -3,6 +3,7 @@ catalogue of downloadable tables with their provenance. Pure, no Streamlit."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,11 +15,22 @@ from ui.views.common import Translate
 
 
 def indicator_definitions(indicators: pd.DataFrame, lang: str, t: Translate) -> pd.DataFrame:
+    """The definitions table: each indicator's label, universe and definition in the page's language (the
+    locale's ``indicators.<id>.universe`` / ``.description``; the registry's own English words for an indicator
+    the locale does not know yet: a test requires both keys for every registered indicator)."""
     label = "label_id" if lang == "id" else "label_en"
-    cols = {label: t("common.indicator"), "denominator": t("method.col_universe")}
+
+    def text(row, field: str, column: str) -> str:
+        try:
+            return t(f"indicators.{row['indicator_id']}.{field}")
+        except KeyError:
+            return "" if pd.isna(row.get(column)) else str(row.get(column))
+
+    out = pd.DataFrame({"indicator_id": indicators["indicator_id"], t("common.indicator"): indicators[label]})
+    out[t("method.col_universe")] = [text(r, "universe", "denominator") for _, r in indicators.iterrows()]
     if "description" in indicators:
-        cols["description"] = t("method.col_definition")
-    return indicators[["indicator_id", *cols]].rename(columns=cols)
+        out[t("method.col_definition")] = [text(r, "description", "description") for _, r in indicators.iterrows()]
+    return out.reset_index(drop=True)
 
 
 def design_summary(households: pd.DataFrame | None, persons: pd.DataFrame | None, lang: str) -> dict | None:
@@ -54,6 +66,21 @@ def sources_table(manifest: dict, report: dict | None, t: Translate) -> pd.DataF
 # --- data catalogue ----------------------------------------------------------------------------------------
 
 
+def table_key(name: str) -> str:
+    """The locale key stem of a catalogue entry: ``tables.<key>.title`` / ``.description``
+    (``demo_survey/design.csv`` -> ``demo_survey_design_csv``)."""
+    return re.sub(r"[^a-z0-9_]", "_", name.lower())
+
+
+def table_text(name: str, field: str, fallback: str, t: Translate) -> str:
+    """A table's title or description in the page's language, from the locale; the table's own (English) words
+    only for a table the locale does not know yet (a test requires a key for every built table)."""
+    try:
+        return t(f"tables.{table_key(name)}.{field}")
+    except KeyError:
+        return fallback
+
+
 def data_catalogue(package: dict, processed, lang: str, t: Translate) -> list[dict]:
     """One entry per table in ``datapackage.json`` (its CSV, Parquet and GeoJSON resources together) and one
     per extra file (e.g. the synthetic demo export): heading, description, provenance (sources with licence
@@ -70,7 +97,7 @@ def data_catalogue(package: dict, processed, lang: str, t: Translate) -> list[di
         name = path if nested else Path(path).stem
         fmt_ = res.get("format") or Path(path).suffix.lstrip(".")
         if name not in entries:
-            heading = f"{res.get('title', name)} (`{name}`)"
+            heading = f"{table_text(name, 'title', res.get('title', name), t)} (`{name}`)"
             if res.get("synthetic"):
                 heading = f"{heading} · {t('data.synthetic_tag')}"
             lines = []
@@ -79,7 +106,7 @@ def data_catalogue(package: dict, processed, lang: str, t: Translate) -> list[di
                 lines.append(t("data.provenance_line", title=info.get("title") or src.get("title", ""), licence=info.get("licence") or "–", citation=info.get("citation") or "–"))
             if res.get("synthetic"):
                 lines.append(t("data.synthetic_line"))
-            description = res.get("description", "")
+            description = table_text(name, "description", res.get("description", ""), t)
             if res.get("rows") is not None:
                 description += " " + t("data.rows", n=fmt.format_int(res["rows"], lang))
             entries[name] = {

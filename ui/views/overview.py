@@ -3,6 +3,7 @@ context series (DKI Jakarta against Indonesia). Pure pandas, no Streamlit."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -229,13 +230,26 @@ def bps_sources(bps: pd.DataFrame, indicator: str) -> str:
     return ", ".join(sorted(set(bps.loc[bps["indicator"] == indicator, "source_id"].astype(str))))
 
 
+def unit_key(unit: str) -> str:
+    """The locale key of a published figure's unit: ``units.<key>`` (``% of persons`` -> ``of_persons``)."""
+    return re.sub(r"[^a-z0-9]+", "_", unit.lower()).strip("_")
+
+
+def unit_text(unit: str, t: Translate) -> str:
+    """A published figure's unit in the page's language; the unit as typed when the locale does not know it."""
+    try:
+        return t(f"units.{unit_key(unit)}")
+    except KeyError:
+        return unit
+
+
 def published_table(published: pd.DataFrame | None, lang: str, t: Translate) -> pd.DataFrame | None:
     """The typed published figures with their citations, formatted for ``lang``."""
     if published is None or published.empty:
         return None
     label_col = "label_id" if lang == "id" else "label_en"
     value_text = [
-        fmt.format_number(v, lang, 2) + (f" {u}" if u and u != "%" else "%" if u == "%" else "")
+        fmt.format_number(v, lang, 2) + (f" {unit_text(u, t)}" if u and u != "%" else "%" if u == "%" else "")
         for v, u in zip(published["value"], published["unit"].fillna(""))
     ]
     return published.assign(value_text=value_text)[[label_col, "region", "year", "value_text", "citation"]].rename(

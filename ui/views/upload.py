@@ -5,6 +5,7 @@ personal data removed, and the friendly message of an error code. Pure pandas, n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import pandas as pd
@@ -23,6 +24,37 @@ def error_message(code: str, tr: Translate) -> str:
         return tr(f"upload.errors.{code}")
     except KeyError:
         return tr("upload.errors.unknown")
+
+
+# Why ``analysis.survey.ingest`` set a row aside: its reason (an English phrase that doubles as a code) -> the
+# locale key ``upload.rejects.<key>``. A person set aside because its household was is "household rejected: <the
+# household's reason>". A test reads every reason ingest.py can give and requires it here.
+REJECT_REASONS = {
+    "missing _uuid": "missing_uuid",
+    "duplicate _uuid": "duplicate_uuid",
+    "test submission": "test_submission",
+    "no consent": "no_consent",
+    "unknown kelurahan": "unknown_kelurahan",
+    "household size missing or out of range": "household_size",
+    "not in the design file": "not_in_design",
+    "roster row without a household": "roster_without_household",
+    "age missing or out of range": "age",
+    "duplicate roster line": "duplicate_roster_line",
+    "unknown": "unknown",
+    "roster keys disagree (_parent_index and _submission__uuid name different households)": "roster_keys_disagree",
+}
+HOUSEHOLD_REJECTED = "household rejected: "
+OUT_OF_RANGE = re.compile(r"^([a-z0-9_]+) out of range$")  # a numeric answer outside its range: "<column> out of range"
+
+
+def reject_reason(reason: str, tr: Translate) -> str:
+    """A reject reason in the page's language; a reason without a translation is named by its code."""
+    if reason.startswith(HOUSEHOLD_REJECTED):
+        return tr("upload.rejects.household_rejected", reason=reject_reason(reason[len(HOUSEHOLD_REJECTED):], tr))
+    key = REJECT_REASONS.get(reason)
+    if key is None and (m := OUT_OF_RANGE.match(reason)):
+        return tr("upload.rejects.out_of_range", column=m.group(1))
+    return tr(f"upload.rejects.{key}") if key else tr("upload.rejects.other", code=reason)
 
 
 def _signed(x, lang: str) -> str:
@@ -104,9 +136,9 @@ def summary_table(outcome: UploadOutcome, lang: str, tr: Translate) -> pd.DataFr
         (tr("upload.sum_persons_kept"), rep["persons"]["rows_out"]),
     ]
     for reason, n in rep["rejects"]["households"].items():
-        rows.append((tr("upload.sum_rejected_households", reason=reason), n))
+        rows.append((tr("upload.sum_rejected_households", reason=reject_reason(reason, tr)), n))
     for reason, n in rep["rejects"]["persons"].items():
-        rows.append((tr("upload.sum_rejected_persons", reason=reason), n))
+        rows.append((tr("upload.sum_rejected_persons", reason=reject_reason(reason, tr)), n))
     return pd.DataFrame({tr("upload.col_item"): [r[0] for r in rows], tr("upload.col_count"): [fmt.format_int(r[1], lang) for r in rows]})
 
 
