@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, free_port, healthy  # noqa: E402
+from bench_load import percentile  # noqa: E402  (one linear-interpolation percentile for both benchmarks)
+
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.pages import kampung_support as ks  # noqa: E402
 from ui import i18n  # noqa: E402
 
@@ -49,15 +49,6 @@ st.set_page_config(layout="wide")
 st.title("Bare one-page app")
 st.metric("A number", "95,4%")
 '''
-
-
-def percentile(values, q):
-    xs = sorted(values)
-    if not xs:
-        return float("nan")
-    k = (len(xs) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
 def prepare_data(tmp: Path, data: Path | None) -> tuple[Path, dict[str, dict[str, bytes]]]:
@@ -74,20 +65,10 @@ def prepare_data(tmp: Path, data: Path | None) -> tuple[Path, dict[str, dict[str
 
 
 def start_server(data: Path, log: Path, script: Path = ROOT / "dashboard.py"):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DIGIDIV_DATA": str(data), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-    start = time.perf_counter()
-    while not healthy(url):
-        if proc.poll() is not None or time.perf_counter() - start > 90:
-            proc.kill()
-            raise RuntimeError(f"streamlit did not start (log: {log})")
-        time.sleep(0.05)
-    return proc, url
+    """The dashboard (or ``script``) on a free loopback port, started the way ``bench_load`` starts it."""
+    import bench_load
+
+    return bench_load.start_server(script, log, data)
 
 
 def peak_rss_mb(pid: int) -> float:

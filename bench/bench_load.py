@@ -61,6 +61,8 @@ sys.path.insert(0, str(ROOT))
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
+from tests.browser.server import free_port, healthy  # noqa: E402  (one way to find a port and probe a server)
+
 try:
     import psutil
 except ImportError:  # pragma: no cover - /proc fallback
@@ -315,24 +317,6 @@ async def upload_session(url: str, files: dict[str, bytes], design: bytes | None
 
 
 # --- server ----------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
-            return r.status == 200
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def start_server(script: Path, log: Path, data: Path | None, profile: Path | None = None, port: int | None = None,
