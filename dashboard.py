@@ -58,8 +58,8 @@ if st.session_state.pop(state.GOTO_PROFILE, False) and current_slug != "profil":
 sidebar.render(indicator_ids, common.indicator_labels(indicators, state.lang()), kelurahan_labels)
 banners.render(data.build_report(), data.manifest_titles())
 state.sync_query_params(current_slug)
-try:
-    with frame.inside():
-        current.run()
-finally:  # after the page, even one that stopped early (st.stop): its own URL parameters are set by then
-    sidebar.render_share(current_slug)
+with frame.inside():
+    current.run()
+# After the page, so its own URL parameters are in the link. A page that ends with st.stop() (nothing to show
+# yet) gets no share box: after a stop request Streamlit refuses every further element of the run.
+sidebar.render_share(current_slug)

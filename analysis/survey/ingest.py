@@ -244,7 +244,7 @@ def _read_design(design) -> pd.DataFrame:
 
 
 @functools.lru_cache(maxsize=1)
-def _default_form() -> FormDefinition:
+def default_form() -> FormDefinition:
     """The committed questionnaire, parsed once per process (read-only afterwards)."""
     return load_form()
 
@@ -374,7 +374,7 @@ def _parts_rows(parts: list[int], label: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ingest(files, *, register, design, source_name, survey_id, synthetic, form, max_file_bytes, salt) -> IngestResult:
-    form = form or _default_form()
+    form = form or default_form()
     keys = OpaqueKeys(salt)
     loaded = load_files(files, max_file_bytes)
     tables = find_tables(loaded, form)

@@ -13,8 +13,8 @@ import rapidfuzz.process  # noqa: F401
 import analysis.etl.names  # noqa: F401
 import analysis.upload  # noqa: F401
 from analysis.survey import schema
-from analysis.survey.ingest import _default_form
+from analysis.survey.ingest import default_form
 
-_default_form()
+default_form()
 schema.HOUSEHOLDS.pandera()
 schema.PERSONS.pandera()

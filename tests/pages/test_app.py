@@ -259,7 +259,6 @@ def test_the_planner_gives_the_households_for_a_gap(make_app, dashboard_data):
     estimates, households = table(dashboard_data, "estimates"), table(dashboard_data, "survey_households")
     at = make_app(dashboard_data, page="unggah", lang="en")
     no_exception(at)
-    assert "/unggah?page=unggah" in at.sidebar.code[0].value  # the share box, though the page stops (no upload yet)
     at.selectbox(key="plan_indicator").set_value("hh_internet").run()
     at.slider(key="plan_gap").set_value(-8).run()
     city = estimates[(estimates["indicator_id"] == "hh_internet") & (estimates["level"] == "city") & estimates["domain_var"].isna()].iloc[0]
