@@ -310,3 +310,28 @@ def group_estimates(frame, *, lang: str, title: str, height: int = 220) -> dict:
         ],
         "config": _config(lang),
     }
+
+
+# --- a chart as a file of its own -------------------------------------------------------------------------------
+
+
+def to_png(spec: dict, title: str, *, width: int = 900, scale: float = 2.0) -> bytes:
+    """The chart as a PNG with its title, rendered offline on the server (vl-convert: the Vega project's own
+    renderer, no browser). The chart toolbar's PNG is named by Streamlit ``<timestamp>_chart.png`` whatever
+    the chart shows (hard-coded in 1.67's frontend); this one is downloaded under a name that says what it is."""
+    import copy
+
+    import vl_convert
+
+    out = copy.deepcopy(spec)
+    out["title"] = {"text": title, "anchor": "start", "fontSize": 15}
+    if out.get("width") == "container":
+        out["width"] = width
+    return vl_convert.vegalite_to_png(out, scale=scale)
+
+
+def file_slug(*parts: str) -> str:
+    """``file_slug("peta", "hh_internet", "sae")`` -> ``peta-hh_internet-sae``: letters, digits, _ and -."""
+    import re
+
+    return "-".join(re.sub(r"[^A-Za-z0-9_]+", "_", str(p)).strip("_") for p in parts if p)

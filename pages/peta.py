@@ -23,10 +23,16 @@ real_layers = real_view.available_layers(built)
 group = "survey"
 if real_layers:
     group = st.segmented_control(
-        tr("real.group"), options=["survey", "real"], format_func=lambda g: tr(f"real.group_{g}"), default="survey", key="map_group"
+        tr("real.group"), options=["survey", "real"], format_func=lambda g: tr(f"real.group_{g}"),
+        default=state.page_param_default("group", ["survey", "real"], "survey"), key="map_group",
     ) or "survey"
+state.page_param("group", group if group == "real" else None)
+if group != "real":
+    state.page_param("real", None)
 if group == "real":
-    layer = st.selectbox(tr("real.layer_choose"), real_layers, format_func=lambda k: tr(f"real.layer.{k}"), key="real_layer")
+    first = state.page_param_default("real", real_layers, real_layers[0])
+    layer = st.selectbox(tr("real.layer_choose"), real_layers, index=real_layers.index(first), format_func=lambda k: tr(f"real.layer.{k}"), key="real_layer")
+    state.page_param("real", layer)
     spec = cached.real_map_spec(built, layer, lang, state.kelurahan())
     if spec is None:
         st.info(tr("map.unavailable"))
@@ -74,6 +80,12 @@ if clicked:
     state.choose_kelurahan(clicked)
     st.switch_page("pages/profil.py")
 st.caption(tr(f"map.legend_note_{mode}") + " " + tr("map.inset_note"))
+title = f"{label}: {tr(f'map.mode_{mode}').lower()}"
+st.download_button(
+    tr("map.download_png"), data=lambda: cached.map_png(built, mode, indicator, lang, state.kelurahan(), title),
+    file_name=vega_charts.file_slug(tr("map.file_prefix"), indicator, mode) + ".png", mime="image/png",
+    icon=":material/image:", on_click="ignore", key="map_png",
+)
 
 # The table is drawn only when asked for: a 267-row data grid's JavaScript (1.2 MB) would otherwise be
 # loaded by every visit to the map, the dashboard's busiest page (bench/bench_concurrency.py).

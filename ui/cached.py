@@ -102,6 +102,12 @@ def published_table(built: Built, lang: str) -> pd.DataFrame | None:
 # --- map -------------------------------------------------------------------------------------------------------
 
 
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_BUILT)
+def map_png(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None, title: str) -> bytes:
+    """The map as a titled PNG (rendered on the first download of each view, then kept)."""
+    return vega_charts.to_png(geometry_from_text(map_spec(built, mode, indicator_id, lang, selected)), title)
+
+
 def map_spec(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None) -> dict | None:
     """The Vega-Lite choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None."""
     spec = _map_spec_json(built, mode, indicator_id, lang, selected)

@@ -171,5 +171,12 @@ def test_the_map_downloads_as_png(page, app_url, tmp_path):
     info.value.save_as(target)
     data = target.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"  # a real PNG
+    # the page's own PNG button: named after the indicator and the layer (the toolbar's is "<time>_chart.png")
+    with page.expect_download(timeout=60_000) as named:
+        page.get_by_role("button", name="Download this map (PNG)").click()
+    assert named.value.suggested_filename == "map-hh_internet-sae.png"
+    target = tmp_path / named.value.suggested_filename
+    named.value.save_as(target)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert width >= 600 and height >= 400, (width, height)  # the whole map, at least screen size

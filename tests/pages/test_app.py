@@ -300,6 +300,35 @@ def test_profile_breakdown_at_the_smallest_level_the_sample_supports(make_app, d
     assert len(own) and (own["reliability"] != "suppressed").sum() >= 2
 
 
+def test_the_map_downloads_as_a_titled_png_named_after_its_view(make_app, dashboard_data):
+    import io
+
+    from PIL import Image
+
+    from analysis import vega_charts
+    from ui import cached, data
+
+    at = make_app(dashboard_data, page="peta", lang="en", indicator="hh_internet", layer="sae")
+    no_exception(at)
+    button = next(b for b in at.get("download_button") if b.proto.id.endswith("-map_png"))
+    assert button.proto.label == t("en", "map.download_png") and button.proto.deferred_file_id  # made on click
+    png = cached.map_png(data.built(), "sae", "hh_internet", "en", None, "Households with internet access: small-area")
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.width >= 1200 and image.height >= 400
+    assert len(set(image.convert("RGB").getdata())) > 20  # a coloured map, not a blank canvas
+    assert vega_charts.file_slug(t("id", "map.file_prefix"), "hh_internet", "sae") == "peta-hh_internet-sae"
+
+
+def test_a_real_data_layer_is_in_the_link(make_app, dashboard_data):
+    at = make_app(dashboard_data, page="peta", lang="en", group="real", real="indirect_internet")
+    no_exception(at)
+    assert at.segmented_control(key="map_group").value == "real"
+    assert at.selectbox(key="real_layer").value == "indirect_internet"
+    assert at.query_params["group"] == "real" and at.query_params["real"] == "indirect_internet"
+    at.segmented_control(key="map_group").set_value("survey").run()
+    assert "group" not in at.query_params and "real" not in at.query_params and "layer" in at.query_params
+
+
 def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):
     at = make_app(dashboard_data, lang="fr", indicator="nope", kel="99.99.99.9999")
     no_exception(at)
