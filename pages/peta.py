@@ -47,6 +47,11 @@ if group == "real":
         state.choose_kelurahan(clicked)
         st.switch_page("pages/profil.py")
     st.caption(tr("real.caption_indirect" if modelled else "real.caption_register") + " " + tr("map.inset_note"))
+    st.download_button(
+        tr("map.download_png"), data=lambda: cached.real_map_png(built, layer, lang, state.kelurahan(), tr(f"real.layer.{layer}")),
+        file_name=vega_charts.file_slug(tr("map.file_prefix"), "real", layer) + ".png", mime="image/png",
+        icon=":material/image:", on_click="ignore", key="real_map_png",
+    )
     if st.toggle(tr("map.table"), key="real_map_table", help=tr("map.table_help")):
         st.dataframe(cached.real_table(built, layer, lang), hide_index=True, width="stretch")
     st.stop()

@@ -177,6 +177,12 @@ def map_table(built: Built, mode: str, indicator_id: str, lang: str) -> pd.DataF
     return map_view.map_table(mode, indicator_id, built, lang, i18n.translator(lang))
 
 
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_BUILT)
+def real_map_png(built: Built, layer: str, lang: str, selected: str | None, title: str) -> bytes:
+    """A real-data map as a titled PNG (rendered on the first download of each view, then kept)."""
+    return vega_charts.to_png(geometry_from_text(real_map_spec(built, layer, lang, selected)), title)
+
+
 def real_map_spec(built: Built, layer: str, lang: str, selected: str | None) -> dict | None:
     """The choropleth of a real-data layer (register indicator or indirect estimate), or None."""
     spec = _real_map_spec_json(built, layer, lang, selected)

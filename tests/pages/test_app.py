@@ -327,6 +327,10 @@ def test_a_real_data_layer_is_in_the_link(make_app, dashboard_data):
     assert at.query_params["group"] == "real" and at.query_params["real"] == "indirect_internet"
     at.segmented_control(key="map_group").set_value("survey").run()
     assert "group" not in at.query_params and "real" not in at.query_params and "layer" in at.query_params
+    from ui import cached, data
+
+    png = cached.real_map_png(data.built(), "indirect_internet", "en", None, "Internet use, modelled from published rates")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_query_params_fall_back_to_defaults(make_app, dashboard_data):
