@@ -117,7 +117,7 @@ if outcome.comparison is None or outcome.comparison.empty:
     st.info(tr("upload.no_city"))
 st.dataframe(upload_view.comparison_table(outcome, code, lang, tr, labels), hide_index=True, width="stretch", key="upload_comparison")
 st.caption(tr("upload.table_note") + " " + tr("common.sig_legend"))
-st.caption(tr("upload.independent_note"))
+st.caption(upload_view.basis_note(outcome, code, lang, tr))
 
 st.subheader(tr("upload.decomposition"))
 decomposition = upload_view.decomposition_display(outcome, code, lang, tr)

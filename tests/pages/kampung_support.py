@@ -64,6 +64,7 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
     from analysis.etl import boundaries, registers
     from analysis.stats import estimates, inequality
     from analysis.survey.ingest import ingest_export
+    from analysis.survey.stage import DEMO_SALT
     from analysis.tables import atomic_write_bytes, atomic_write_text, csv_bytes, write_table
 
     processed = Path(processed)
@@ -73,7 +74,7 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
         for t in stage.build(ctx):
             t.check()
             ctx.tables[t.name] = t
-    result = ingest_export(city_files, register=ctx.tables["wilayah_register"].data, design=design, source_name="demo", survey_id="demo-synthetic-2025", synthetic=True)
+    result = ingest_export(city_files, register=ctx.tables["wilayah_register"].data, design=design, source_name="demo", survey_id="demo-synthetic-2025", synthetic=True, salt=DEMO_SALT)
     for t in result.tables(sources=[]):
         ctx.tables[t.name] = t
     for stage in (estimates,):  # the upload page and the map's direct mode need no more stages...

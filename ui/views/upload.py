@@ -107,6 +107,24 @@ def comparison_table(outcome: UploadOutcome, code: str, lang: str, tr: Translate
     return pd.DataFrame(rows)
 
 
+def comparison_basis(outcome: UploadOutcome, code: str) -> str:
+    """How kelurahan ``code`` was compared: ``independent`` or ``rest_of_city`` (it shares households with the city sample)."""
+    comp = outcome.comparison
+    if comp is None or comp.empty or "basis" not in comp:
+        return "independent"
+    b = comp.loc[comp["kode_kemendagri"] == code, "basis"]
+    return str(b.iloc[0]) if len(b) else "independent"
+
+
+def basis_note(outcome: UploadOutcome, code: str, lang: str, tr: Translate) -> str:
+    """The page's sentence on which comparison is used for kelurahan ``code``."""
+    if comparison_basis(outcome, code) == "rest_of_city":
+        kel = outcome.kelurahan
+        n = int(kel.loc[kel["kode_kemendagri"] == code, "shared_households"].sum()) if kel is not None and "shared_households" in kel else outcome.shared_households
+        return tr("upload.rest_of_city_note", households=fmt.format_int(n, lang))
+    return tr("upload.independent_note")
+
+
 def decomposition_display(outcome: UploadOutcome, code: str, lang: str, tr: Translate) -> pd.DataFrame:
     d = outcome.decomposition
     if d is None or d.empty:
@@ -161,7 +179,6 @@ def report_html(outcome: UploadOutcome, lang: str, tr: Translate, indicator_labe
         blocks.append(("warn", tr("banner.synthetic")))
     blocks += [
         ("note", tr("upload.weighted") if outcome.weighted else tr("upload.unweighted")),
-        ("note", tr("upload.independent_note")),
         ("h2", tr("upload.summary")),
         ("table", summary_table(outcome, lang, tr)),
         ("note", pii_text(outcome, lang, tr)),
@@ -170,6 +187,7 @@ def report_html(outcome: UploadOutcome, lang: str, tr: Translate, indicator_labe
         blocks += [
             ("h2", tr("upload.kampung_heading", kelurahan=k.kelurahan, kecamatan=k.kecamatan, kota=k.kab_kota)),
             ("table", comparison_table(outcome, k.kode_kemendagri, lang, tr, indicator_labels)),
+            ("note", basis_note(outcome, k.kode_kemendagri, lang, tr)),
         ]
         dec = decomposition_display(outcome, k.kode_kemendagri, lang, tr)
         if not dec.empty:
