@@ -106,7 +106,7 @@ with st.expander(tr("upload.summary")):
     st.dataframe(upload_view.summary_table(outcome, lang, tr), hide_index=True, width="stretch")
 
 kel = outcome.kelurahan
-codes = list(kel["kode_kemendagri"])
+codes = upload_view.kelurahan_choices(outcome)  # the most households first: the default
 names = {r.kode_kemendagri: tr("upload.kampung_heading", kelurahan=r.kelurahan, kecamatan=r.kecamatan, kota=r.kab_kota) for r in kel.itertuples(index=False)}
 code = codes[0] if len(codes) == 1 else st.selectbox(tr("upload.choose_kelurahan"), codes, format_func=names.get, key="upload_kel")
 labels = common.indicator_labels(data.built().indicators, lang)

@@ -57,6 +57,19 @@ def split_export(demo: Path, code: str = KAMPUNG_CODE) -> tuple[dict[str, bytes]
     return out[0], out[1]
 
 
+def mixed_export(demo: Path, take: dict[str, int | None]) -> dict[str, bytes]:
+    """An export of several kelurahan: for each code the first ``n`` of its submissions (all when None), with
+    their roster rows."""
+    main, roster = _frames(Path(demo))
+    keep = []
+    for code, n in take.items():
+        rows = main[main["lokasi/kelurahan"] == code]
+        keep.append(rows if n is None else rows.head(n))
+    m = pd.concat(keep)
+    r = roster[roster["_parent_index"].isin(set(m["_index"]))]
+    return {MAIN_NAME: _csv(m), ROSTER_NAME: _csv(r)}
+
+
 def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw: Path | None = None) -> Path:
     """Write the processed artefacts of a small synthetic city into ``processed`` (see the module docstring)."""
     from analysis import sources

@@ -384,3 +384,25 @@ def test_removing_the_file_forgets_the_upload(app, split):
     at.session_state["_upload_files_for_test"] = {}
     at.run()
     assert "upload_outcome" not in at.session_state
+
+
+def test_a_file_of_several_kelurahan_opens_on_the_one_with_most_households(app, demo):
+    """Tengah comes first in the register but has at most 5 households in this file; Gedong has them all: the page
+    opens on Gedong, and the choices run from the most households down."""
+    files = ks.mixed_export(demo, {ks.KAMPUNG_CODE: 5, ks.OTHER_KAMPUNG_CODE: None})
+    at = app("en", files).run()
+    assert not at.exception
+    out = at.session_state["upload_outcome"]
+    counts = out.kelurahan.set_index("kode_kemendagri")["households"]
+    assert counts[ks.KAMPUNG_CODE] <= 5 < counts[ks.OTHER_KAMPUNG_CODE]  # (a dirty submission may be set aside)
+    assert list(out.kelurahan["kode_kemendagri"])[0] == ks.KAMPUNG_CODE  # register order would pick Tengah
+    assert upload_view.kelurahan_choices(out) == [ks.OTHER_KAMPUNG_CODE, ks.KAMPUNG_CODE]
+    box = at.selectbox(key="upload_kel")
+    assert box.value == ks.OTHER_KAMPUNG_CODE and "Gedong" in list(box.options)[0] and "Tengah" in list(box.options)[1]
+    assert any(m.value == "**" + i18n.translate("en", "upload.kampung_heading", kelurahan="Gedong", kecamatan="Pasar Rebo", kota=out.kelurahan.set_index("kode_kemendagri").loc[ks.OTHER_KAMPUNG_CODE, "kab_kota"]) + "**" for m in at.markdown)
+
+
+def test_kelurahan_choices_order_by_households_then_code():
+    kel = pd.DataFrame({"kode_kemendagri": ["31.01.01.1001", "31.75.04.1002", "31.71.01.1001"], "households": [3, 40, 40]})
+    out = upload.UploadOutcome(ok=True, kelurahan=kel)
+    assert upload_view.kelurahan_choices(out) == ["31.71.01.1001", "31.75.04.1002", "31.01.01.1001"]

@@ -107,6 +107,17 @@ def comparison_table(outcome: UploadOutcome, code: str, lang: str, tr: Translate
     return pd.DataFrame(rows)
 
 
+def kelurahan_choices(outcome: UploadOutcome) -> list[str]:
+    """The upload's kelurahan codes, the one with the most households first (the page's default), then by
+    households descending and code: a city-wide file opens on its largest kampung, never on the first
+    kelurahan of the register."""
+    kel = outcome.kelurahan
+    if kel is None or kel.empty:
+        return []
+    order = kel.assign(_code=kel["kode_kemendagri"].astype(str)).sort_values(["households", "_code"], ascending=[False, True], kind="mergesort")
+    return order["_code"].tolist()
+
+
 def comparison_basis(outcome: UploadOutcome, code: str) -> str:
     """How kelurahan ``code`` was compared: ``independent`` or ``rest_of_city`` (it shares households with the city sample)."""
     comp = outcome.comparison
