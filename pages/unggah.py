@@ -20,10 +20,10 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
+from analysis import figures, upload
 from analysis import formatting as fmt
-from analysis import upload
 from analysis.errors import InputError
-from ui import cached, data, state
+from ui import cached, charts, data, state
 from ui.views import common, planner
 from ui.views import upload as upload_view
 
@@ -118,6 +118,13 @@ if outcome.comparison is None or outcome.comparison.empty:
 st.dataframe(upload_view.comparison_table(outcome, code, lang, tr, labels), hide_index=True, width="stretch", key="upload_comparison")
 st.caption(tr("upload.table_note") + " " + tr("common.sig_legend"))
 st.caption(upload_view.basis_note(outcome, code, lang, tr))
+
+bars = upload_view.chart_frame(outcome, code, lang, tr, labels)
+if not bars.empty:
+    st.subheader(tr("upload.chart_title"))
+    fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=tr("upload.chart_axis"))
+    charts.show(fig, f"kampung-{code}", key="upload_chart")
+    st.caption(tr("upload.chart_note"))
 
 st.subheader(tr("upload.decomposition"))
 decomposition = upload_view.decomposition_display(outcome, code, lang, tr)

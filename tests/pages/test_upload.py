@@ -406,3 +406,34 @@ def test_kelurahan_choices_order_by_households_then_code():
     kel = pd.DataFrame({"kode_kemendagri": ["31.01.01.1001", "31.75.04.1002", "31.71.01.1001"], "households": [3, 40, 40]})
     out = upload.UploadOutcome(ok=True, kelurahan=kel)
     assert upload_view.kelurahan_choices(out) == ["31.71.01.1001", "31.75.04.1002", "31.01.01.1001"]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_page_draws_the_kampung_against_kota_and_city_with_cis(app, split, outcome, lang):
+    """One chart: for the main indicators, the kampung, its kota and the city with 95% CIs, in the page's
+    language, the numbers those of the comparison."""
+    import json
+
+    at = app(lang, split[1]).run()
+    assert not at.exception
+    assert i18n.translate(lang, "upload.chart_title") in [s.value for s in at.subheader]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    fig = json.loads(charts[0].proto.spec)
+    names = [t["name"] for t in fig["data"]]
+    assert names == [i18n.translate(lang, f"upload.chart_{g}") for g in ("kampung", "kota", "city")]
+    frame = upload_view.chart_frame(outcome, ks.KAMPUNG_CODE, lang, tr_for(lang))
+    assert 3 <= frame["category"].nunique() <= upload_view.CHART_INDICATORS
+    kampung = fig["data"][0]
+    k = outcome.estimates.set_index("indicator_id")
+    comp = outcome.comparison[outcome.comparison["vs"] == "city"].set_index("indicator_id")
+    labels = {(ind.get(i).label_id if lang == "id" else ind.get(i).label_en): i for i in k.index}
+    for y, x, hi, lo in zip(kampung["y"], kampung["x"], kampung["error_x"]["array"], kampung["error_x"]["arrayminus"], strict=True):
+        iid = labels[y]
+        assert x == pytest.approx(k.loc[iid, "estimate"])
+        assert (x - lo, x + hi) == pytest.approx((k.loc[iid, "ci_low"], k.loc[iid, "ci_high"]))
+        assert k.loc[iid, "reliability"] != "suppressed"
+    city = fig["data"][2]
+    for y, x in zip(city["y"], city["x"], strict=True):
+        assert x == pytest.approx(comp.loc[labels[y], "reference_estimate"])
+    assert i18n.translate(lang, "upload.chart_note") in [c.value for c in at.caption]

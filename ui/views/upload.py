@@ -118,6 +118,42 @@ def kelurahan_choices(outcome: UploadOutcome) -> list[str]:
     return order["_code"].tolist()
 
 
+CHART_INDICATORS = 8  # the chart's main indicators: the first proportions of the register the kampung publishes
+
+
+def chart_frame(outcome: UploadOutcome, code: str, lang: str, tr: Translate, indicator_labels: Mapping[str, str] | None = None,
+                limit: int = CHART_INDICATORS) -> pd.DataFrame:
+    """Bars for ``analysis.figures.estimate_bars``: for the main indicators (proportions whose kampung estimate
+    is published, in register order, at most ``limit``) the kampung, its kota and the city, each with its 95% CI
+    (the references as compared: the rest of the kota / city when the upload shares households with the city
+    sample). Suppressed references are left out, never drawn."""
+    labels = dict(indicator_labels or {})
+    est, comp = outcome.estimates, outcome.comparison
+    if est is None or est.empty:
+        return pd.DataFrame(columns=["label", "category", "group", "estimate", "ci_low", "ci_high", "hover"])
+    k = est[(est["area_code"] == code) & (est["reliability"] != reliability.SUPPRESSED)].set_index("indicator_id")
+    order = [i.indicator_id for i in ind.REGISTRY if i.measure == ind.PROPORTION and i.indicator_id in k.index][:limit]
+    groups = {"kampung": tr("upload.chart_kampung"), "kota": tr("upload.chart_kota"), "city": tr("upload.chart_city")}
+    rows = []
+
+    def add(iid, group, e, lo, hi, rel):
+        label = _label(iid, lang, labels)
+        mark = _mark(rel, tr)
+        hover = f"<b>{label}</b><br>{groups[group]}: {fmt.format_estimate(e, lo, hi, lang)}{mark}"
+        rows.append({"label": label, "category": label, "group": groups[group], "estimate": float(e), "ci_low": float(lo), "ci_high": float(hi), "hover": hover})
+
+    for iid in order:
+        r = k.loc[iid]
+        add(iid, "kampung", r["estimate"], r["ci_low"], r["ci_high"], r["reliability"])
+        for vs in ("kota", "city"):
+            c = comp[(comp["indicator_id"] == iid) & (comp["kode_kemendagri"] == code) & (comp["vs"] == vs)] if comp is not None and len(comp) else pd.DataFrame()
+            if c.empty or c["reference_reliability"].iloc[0] == reliability.SUPPRESSED or pd.isna(c["reference_estimate"].iloc[0]):
+                continue
+            c = c.iloc[0]
+            add(iid, vs, c["reference_estimate"], c["reference_ci_low"], c["reference_ci_high"], c["reference_reliability"])
+    return pd.DataFrame(rows, columns=["label", "category", "group", "estimate", "ci_low", "ci_high", "hover"])
+
+
 def comparison_basis(outcome: UploadOutcome, code: str) -> str:
     """How kelurahan ``code`` was compared: ``independent`` or ``rest_of_city`` (it shares households with the city sample)."""
     comp = outcome.comparison
