@@ -131,8 +131,9 @@ decomposition = upload_view.decomposition_display(outcome, code, lang, tr)
 if decomposition.empty:
     st.info(tr("upload.no_decomposition"))
 else:
-    st.dataframe(decomposition, hide_index=True, width="stretch", key="upload_decomposition")
-    st.caption(tr("upload.decomposition_note"))
+    st.dataframe(decomposition, hide_index=True, width="stretch", key="upload_decomposition",
+                 column_config={tr("upload.col_indicator"): st.column_config.TextColumn(width="large")})
+    st.caption(tr("upload.decomposition_note") + " " + tr("common.decomposition_no_ci"))
 
 st.subheader(tr("upload.downloads"))
 c1, c2, c3 = st.columns(3)

@@ -437,3 +437,15 @@ def test_page_draws_the_kampung_against_kota_and_city_with_cis(app, split, outco
     for y, x in zip(city["y"], city["x"], strict=True):
         assert x == pytest.approx(comp.loc[labels[y], "reference_estimate"])
     assert i18n.translate(lang, "upload.chart_note") in [c.value for c in at.caption]
+
+
+def test_page_decomposition_says_it_has_no_intervals(app, split):
+    import json
+
+    at = app("id", split[1]).run()
+    assert not at.exception
+    header = i18n.translate("id", "upload.col_unexplained")
+    shown = next(df for df in at.dataframe if header in df.value.columns)
+    assert json.loads(shown.proto.columns)[i18n.translate("id", "upload.col_indicator")]["width"] == "large"
+    assert any(i18n.translate("id", "common.decomposition_no_ci") in c.value for c in at.caption)
+    assert i18n.translate("en", "common.decomposition_no_ci") in upload_view.report_html(at.session_state["upload_outcome"], "en", tr_for("en")).decode()

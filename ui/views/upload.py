@@ -238,6 +238,6 @@ def report_html(outcome: UploadOutcome, lang: str, tr: Translate, indicator_labe
         ]
         dec = decomposition_display(outcome, k.kode_kemendagri, lang, tr)
         if not dec.empty:
-            blocks += [("h2", tr("upload.decomposition")), ("table", dec), ("note", tr("upload.decomposition_note"))]
+            blocks += [("h2", tr("upload.decomposition")), ("table", dec), ("note", tr("upload.decomposition_note") + " " + tr("common.decomposition_no_ci"))]
     blocks += [("note", tr("upload.table_note") + " " + tr("common.sig_legend")), ("note", tr("upload.report_footer"))]
     return report.html_report(tr("upload.report_title"), lang, blocks)
