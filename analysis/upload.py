@@ -147,10 +147,10 @@ def rest_of_city_estimates(city: CityArtefacts, exclude: set[str], indicator_ids
     """City and kota estimates (rows as ``estimates``, level city/kota) for the households of the city sample
     *not* in ``exclude`` (their ``hh_id``): a domain of the full city design (``analysis.stats.estimates``'s
     estimator and reliability rule), so its SE and df keep every stratum and PSU."""
-    frames = {ind.HOUSEHOLD: est_mod._household_frame(city.households)}
+    frames = {ind.HOUSEHOLD: est_mod.household_frame(city.households)}
     if city.persons is not None and len(city.persons):
         frames[ind.PERSON] = city.persons
-    designs = {u: est_mod._design(f, ind.SOURCE_TABLE[u]) for u, f in frames.items()}
+    designs = {u: est_mod.survey_design(f, ind.SOURCE_TABLE[u]) for u, f in frames.items()}
     parts = []
     for indicator in ind.REGISTRY:
         if indicator.unit not in frames or (indicator_ids is not None and indicator.indicator_id not in indicator_ids):

@@ -189,7 +189,7 @@ def test_an_upload_inside_the_city_sample_is_compared_with_the_rest_of_the_city(
     assert set(out.comparison["basis"]) == {"rest_of_city"}
     assert upload_view.basis_note(out, ks.OTHER_KAMPUNG_CODE, "en", tr_for("en")) == i18n.translate(
         "en", "upload.rest_of_city_note", households=f"{int(in_city.sum()):,}")
-    frame = upload.est_mod._household_frame(city_h)
+    frame = upload.est_mod.household_frame(city_h)
     checked = 0
     for indicator in ind.REGISTRY:
         if indicator.unit != ind.HOUSEHOLD or indicator.measure != ind.PROPORTION:
