@@ -10,7 +10,7 @@ de-duplication, personal-data removal, kelurahan matching) **in memory**, then:
    simple random sample of the kampung (ingestion sets kelurahan = stratum, household = PSU, equal weights),
    and the page says so.
 
-2. **Contrast with the kota and the city** (``contrast_independent``). The kampung sample is drawn
+2. **Contrast with the kota and the city** (``contrast_independent``). An NGO's own kampung sample is drawn
    *independently* of the city survey: different households, a different design, different fieldwork. The
    two estimates are therefore independent and the variance of their difference is the sum of their
    variances (Lohr 2022, *Sampling: Design and Analysis*, 3rd ed., sec. 4.x on comparing estimates from
@@ -22,6 +22,18 @@ de-duplication, personal-data removal, kelurahan matching) **in memory**, then:
    1999, *Analysis of Health Surveys*, sec. 5.x)::
 
        df = (v_k + v_R)^2 / (v_k^2 / df_k + v_R^2 / df_R)
+
+   **An upload that overlaps the city sample** (e.g. the published demo export, whose households *are* the
+   build's survey rows) is not independent of it: the kampung's households would sit on both sides. The page
+   tells the two cases apart by the households themselves: when the build's household keys can be
+   recomputed (the demo survey's keys use the public ``DEMO_SALT``; a real survey's keys are random per run
+   and never match), ingestion also keys the upload's households with that salt (``match_keys``, memory
+   only) and ``overlap_keys`` finds those in ``survey_households``. For each kelurahan of the upload that
+   shares households with the city sample the reference becomes **the rest of the kota / the rest of the
+   city** (``rest_of_city_estimates``): the same estimator on the city design, as the domain of households
+   *not* shared with that kelurahan's upload (the full design is kept, so strata and PSUs are not dropped).
+   The kampung and the rest then share no household and the independent contrast above applies
+   (``comparison_basis`` = ``rest_of_city``; ``independent`` otherwise; the page says which).
 
    This differs from ``analysis.stats.gaps``, where a kelurahan is a domain *of* the city sample and the
    covariance between the two estimates must be linearised on the one sample. A contrast is published only
@@ -97,12 +109,71 @@ class CityArtefacts:
     register: pd.DataFrame
     decomposition: CityDecomposition | None = None
     synthetic: bool = False
+    households: pd.DataFrame | None = None  # the city sample (survey_households), to find an overlapping upload
+    persons: pd.DataFrame | None = None
+    key_salt: bytes | None = None  # the salt of the city's household keys when it can be recomputed (the demo)
 
     @classmethod
-    def from_tables(cls, estimates: pd.DataFrame | None, register: pd.DataFrame, decomposition_model: pd.DataFrame | None = None) -> CityArtefacts:
+    def from_tables(cls, estimates: pd.DataFrame | None, register: pd.DataFrame, decomposition_model: pd.DataFrame | None = None,
+                    households: pd.DataFrame | None = None, persons: pd.DataFrame | None = None) -> CityArtefacts:
         synthetic = bool(estimates is not None and "synthetic" in estimates and estimates["synthetic"].fillna(False).astype(bool).any())
         dec = CityDecomposition.from_table(decomposition_model) if decomposition_model is not None and len(decomposition_model) else None
-        return cls(estimates=estimates, register=register, decomposition=dec, synthetic=synthetic)
+        return cls(estimates=estimates, register=register, decomposition=dec, synthetic=synthetic,
+                   households=households, persons=persons, key_salt=city_key_salt(households))
+
+
+def city_key_salt(households: pd.DataFrame | None) -> bytes | None:
+    """The salt of the city sample's household keys when it is public: the SYNTHETIC demo survey's
+    (``analysis.survey.stage.DEMO_SALT``). A real survey's keys use a random salt per build: None."""
+    from analysis.survey.generate import SURVEY_ID
+    from analysis.survey.stage import DEMO_SALT
+
+    if households is None or not len(households) or "survey_id" not in households or "synthetic" not in households:
+        return None
+    demo = (households["survey_id"].astype(str) == SURVEY_ID).all() and households["synthetic"].fillna(False).astype(bool).all()
+    return DEMO_SALT if demo else None
+
+
+def overlap_keys(result: IngestResult, city: CityArtefacts) -> pd.Series:
+    """For each household of the upload, its key in the city sample when it is one of its households, else None."""
+    if result.match_keys is None or city.households is None:
+        return pd.Series([None] * len(result.households), index=result.households.index, dtype=object)
+    known = set(city.households["hh_id"].astype(str))
+    keys = pd.Series(result.match_keys, index=result.households.index, dtype=object)
+    return keys.where(keys.isin(known))
+
+
+def rest_of_city_estimates(city: CityArtefacts, exclude: set[str], indicator_ids=None) -> pd.DataFrame:
+    """City and kota estimates (rows as ``estimates``, level city/kota) for the households of the city sample
+    *not* in ``exclude`` (their ``hh_id``): a domain of the full city design (``analysis.stats.estimates``'s
+    estimator and reliability rule), so its SE and df keep every stratum and PSU."""
+    frames = {ind.HOUSEHOLD: est_mod.household_frame(city.households)}
+    if city.persons is not None and len(city.persons):
+        frames[ind.PERSON] = city.persons
+    designs = {u: est_mod.survey_design(f, ind.SOURCE_TABLE[u]) for u, f in frames.items()}
+    parts = []
+    for indicator in ind.REGISTRY:
+        if indicator.unit not in frames or (indicator_ids is not None and indicator.indicator_id not in indicator_ids):
+            continue
+        frame, design = frames[indicator.unit], designs[indicator.unit]
+        y, universe = indicator.values(frame)
+        where = np.asarray(universe, dtype=bool) & ~frame["hh_id"].astype(str).isin(exclude).to_numpy()
+        for level, by in (("city", None), ("kota", "kode_kab_kemendagri")):
+            if indicator.measure == ind.PROPORTION:
+                res = design.prop(y, by=by, where=where, ci=est_mod.PROPORTION_CI, suppress=True, df="domain")
+            else:
+                res = design.mean(y, by=by, where=where, suppress=True, df="domain")
+            if by is None:
+                res.insert(0, "area_code", CITY_CODE)
+            else:
+                res = res.rename(columns={by: "area_code"})
+                res["area_code"] = res["area_code"].astype(str)
+            res.insert(0, "level", level)
+            res.insert(0, "indicator_id", indicator.indicator_id)
+            parts.append(res)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["indicator_id", "level", "area_code"])
+    out["domain_var"] = pd.NA
+    return out
 
 
 @dataclass
@@ -161,6 +232,23 @@ def contrast_independent(est_k: float, se_k: float, df_k: float, est_r: float, s
     return {"diff": diff, "se": se, "df": df, "ci_low": diff - t * se, "ci_high": diff + t * se, "p_value": p}
 
 
+def compare_overlapping(kampung: pd.DataFrame, city: CityArtefacts, shared: pd.Series, codes: pd.Series) -> pd.DataFrame:
+    """``compare`` where the upload shares households with the city sample: each kelurahan of the upload that
+    shares any is compared with the rest of its kota and of the city (without its own shared households,
+    ``rest_of_city_estimates``); the others with the published estimates. ``shared``: the city key of each
+    upload household (None when not in the city sample); ``codes``: its kelurahan."""
+    parts = []
+    for code, k in kampung.groupby("area_code", sort=False):
+        exclude = set(shared[(codes == code).to_numpy() & shared.notna().to_numpy()].astype(str))
+        if exclude:
+            ref = rest_of_city_estimates(city, exclude, set(k["indicator_id"]))
+            parts.append(compare(k, ref, city.register).assign(basis="rest_of_city"))
+        else:
+            parts.append(compare(k, city.estimates, city.register).assign(basis="independent"))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*COMPARISON_COLUMNS, "basis"])
+
+
 def compare(kampung: pd.DataFrame, city_estimates: pd.DataFrame | None, register: pd.DataFrame) -> pd.DataFrame:
     """Each kampung estimate against its kota and the city (``COMPARISON_COLUMNS``; independent samples)."""
     if city_estimates is None or kampung.empty:
@@ -209,7 +297,7 @@ class UploadOutcome:
     detail: str | None = None  # the ingestion's own value-free English message
     fingerprint: str = ""  # sha256 prefix of the uploaded bytes (tells two uploads apart; not reversible)
     report: dict = field(default_factory=dict)  # IngestResult.report(): counts only
-    kelurahan: pd.DataFrame | None = None  # kode_kemendagri, kelurahan, kecamatan, kab_kota, kode_kab_kemendagri, households
+    kelurahan: pd.DataFrame | None = None  # kode_kemendagri, kelurahan, kecamatan, kab_kota, kode_kab_kemendagri, households, shared_households
     estimates: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
     decomposition: pd.DataFrame | None = None
@@ -218,6 +306,10 @@ class UploadOutcome:
     weighted: bool = False
     synthetic: bool = False
     city_synthetic: bool = False
+    # "independent" (an NGO's own sample) or "rest_of_city" (the upload shares households with the city sample,
+    # compared with the rest of the kota and the city); shared_households: how many it shares
+    comparison_basis: str = "independent"
+    shared_households: int = 0
 
 
 def fingerprint(files: Mapping[str, bytes]) -> str:
@@ -228,8 +320,8 @@ def fingerprint(files: Mapping[str, bytes]) -> str:
     return h.hexdigest()[:16]
 
 
-def _ingest_upload(files: Mapping[str, bytes], register: pd.DataFrame, design: bytes | None) -> IngestResult:
-    return ingest_export(files, register=register, design=design, source_name="upload", survey_id="upload")
+def _ingest_upload(files: Mapping[str, bytes], register: pd.DataFrame, design: bytes | None, match_salt: bytes | None = None) -> IngestResult:
+    return ingest_export(files, register=register, design=design, source_name="upload", survey_id="upload", match_salt=match_salt)
 
 
 def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design: bytes | None = None, *, isolate: bool = True) -> UploadOutcome:
@@ -251,11 +343,17 @@ def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design
         if isolate:
             from analysis.survey.sandbox import run_isolated
 
-            result = run_isolated(_ingest_upload, files, city.register, design)
+            result = run_isolated(_ingest_upload, files, city.register, design, city.key_salt)
         else:
-            result = _ingest_upload(files, city.register, design)
+            result = _ingest_upload(files, city.register, design, city.key_salt)
         kampung = kampung_estimates(result)
-        comparison = compare(kampung, city.estimates, city.register)
+        shared = overlap_keys(result, city)
+        result.match_keys = None  # used once, never kept
+        n_shared = int(shared.notna().sum())
+        if n_shared:
+            comparison = compare_overlapping(kampung, city, shared, result.households["kode_kemendagri"].astype(str))
+        else:
+            comparison = compare(kampung, city.estimates, city.register).assign(basis="independent")
         decomposition = (
             decompose_kampung(result.persons, city.decomposition) if city.decomposition is not None and len(result.persons)
             else pd.DataFrame(columns=DECOMPOSITION_COLUMNS)
@@ -263,6 +361,8 @@ def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design
         counts = result.households.groupby("kode_kemendagri").size().rename("households").reset_index()
         names = city.register[["kode_kemendagri", "kelurahan", "kecamatan", "kab_kota", "kode_kab_kemendagri"]]
         kel = counts.merge(names, on="kode_kemendagri", how="left")[["kode_kemendagri", "kelurahan", "kecamatan", "kab_kota", "kode_kab_kemendagri", "households"]]
+        shared_of = result.households.loc[shared.notna(), "kode_kemendagri"].value_counts()
+        kel["shared_households"] = kel["kode_kemendagri"].map(shared_of).fillna(0).astype(int)
     except InputError as err:
         log.info("upload refused: code=%s", err.code)
         return UploadOutcome(ok=False, error_code=err.code, detail=_detail(err), fingerprint=fp)
@@ -274,7 +374,7 @@ def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design
         ok=True, fingerprint=fp, report=result.report(), kelurahan=kel, estimates=kampung, comparison=comparison,
         decomposition=decomposition, households=result.households, persons=result.persons, weighted=result.weighted,
         synthetic=bool(result.synthetic or result.households["synthetic"].fillna(False).astype(bool).any()),
-        city_synthetic=city.synthetic,
+        city_synthetic=city.synthetic, comparison_basis="rest_of_city" if n_shared else "independent", shared_households=n_shared,
     )
 
 
@@ -310,10 +410,13 @@ __all__ = [
     "UploadOutcome",
     "cleaned_csv",
     "compare",
+    "compare_overlapping",
     "contrast_independent",
     "decompose_kampung",
     "fingerprint",
     "handle_upload",
     "kampung_estimates",
+    "overlap_keys",
     "pii_removed_total",
+    "rest_of_city_estimates",
 ]

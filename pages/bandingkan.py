@@ -51,5 +51,7 @@ if decomposition is None:
 elif decomposition.empty:
     st.info(tr("compare.no_decomposition"))
 else:
-    st.dataframe(decomposition, hide_index=True, width="stretch")
-    st.caption(tr("compare.decomposition_note"))
+    # the kelurahan column is wide enough for the whole name (st.dataframe's default width cuts long ones)
+    st.dataframe(decomposition, hide_index=True, width="stretch", key="compare_decomposition",
+                 column_config={tr("compare.decomp.kode_kemendagri"): st.column_config.TextColumn(width="large")})
+    st.caption(tr("compare.decomposition_note") + " " + tr("common.decomposition_no_ci"))

@@ -20,10 +20,10 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
+from analysis import figures, upload
 from analysis import formatting as fmt
-from analysis import upload
 from analysis.errors import InputError
-from ui import cached, data, state
+from ui import cached, charts, data, state
 from ui.views import common, planner
 from ui.views import upload as upload_view
 
@@ -106,7 +106,7 @@ with st.expander(tr("upload.summary")):
     st.dataframe(upload_view.summary_table(outcome, lang, tr), hide_index=True, width="stretch")
 
 kel = outcome.kelurahan
-codes = list(kel["kode_kemendagri"])
+codes = upload_view.kelurahan_choices(outcome)  # the most households first: the default
 names = {r.kode_kemendagri: tr("upload.kampung_heading", kelurahan=r.kelurahan, kecamatan=r.kecamatan, kota=r.kab_kota) for r in kel.itertuples(index=False)}
 code = codes[0] if len(codes) == 1 else st.selectbox(tr("upload.choose_kelurahan"), codes, format_func=names.get, key="upload_kel")
 labels = common.indicator_labels(data.built().indicators, lang)
@@ -117,15 +117,23 @@ if outcome.comparison is None or outcome.comparison.empty:
     st.info(tr("upload.no_city"))
 st.dataframe(upload_view.comparison_table(outcome, code, lang, tr, labels), hide_index=True, width="stretch", key="upload_comparison")
 st.caption(tr("upload.table_note") + " " + tr("common.sig_legend"))
-st.caption(tr("upload.independent_note"))
+st.caption(upload_view.basis_note(outcome, code, lang, tr))
+
+bars = upload_view.chart_frame(outcome, code, lang, tr, labels)
+if not bars.empty:
+    st.subheader(tr("upload.chart_title"))
+    fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=tr("upload.chart_axis"))
+    charts.show(fig, f"kampung-{code}", key="upload_chart")
+    st.caption(tr("upload.chart_note"))
 
 st.subheader(tr("upload.decomposition"))
 decomposition = upload_view.decomposition_display(outcome, code, lang, tr)
 if decomposition.empty:
     st.info(tr("upload.no_decomposition"))
 else:
-    st.dataframe(decomposition, hide_index=True, width="stretch", key="upload_decomposition")
-    st.caption(tr("upload.decomposition_note"))
+    st.dataframe(decomposition, hide_index=True, width="stretch", key="upload_decomposition",
+                 column_config={tr("upload.col_indicator"): st.column_config.TextColumn(width="large")})
+    st.caption(tr("upload.decomposition_note") + " " + tr("common.decomposition_no_ci"))
 
 st.subheader(tr("upload.downloads"))
 c1, c2, c3 = st.columns(3)

@@ -236,4 +236,5 @@ def city_artefacts(built: Built) -> upload.CityArtefacts:
         from analysis.etl.registers import load_register
 
         register = load_register()
-    return upload.CityArtefacts.from_tables(built.estimates, register, data.table("decomposition_model"))
+    return upload.CityArtefacts.from_tables(built.estimates, register, data.table("decomposition_model"),
+                                            data.table("survey_households"), data.table("survey_persons"))

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from analysis.areas import CITY_CODE
+from analysis.areas import CITY_CODE, with_area_name
 from analysis.stats import indicators as ind
 from analysis.stats.design import SurveyDesign
 from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS
@@ -71,7 +71,7 @@ def age_group(age) -> pd.Series:
     return pd.cut(pd.to_numeric(pd.Series(age), errors="coerce"), AGE_BINS, right=False, labels=list(AGE_GROUPS)).astype("string")
 
 
-def _household_frame(households: pd.DataFrame) -> pd.DataFrame:
+def household_frame(households: pd.DataFrame) -> pd.DataFrame:
     """Households with the domain columns named as for persons (the respondent's education, age group, sex)."""
     frame = households.copy()
     frame["education"] = frame.get("respondent_education")
@@ -80,7 +80,7 @@ def _household_frame(households: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _design(frame: pd.DataFrame, source: str) -> SurveyDesign:
+def survey_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
     fpc = "fpc_psu" if "fpc_psu" in frame.columns and frame["fpc_psu"].notna().any() else None
     return SurveyDesign(frame, "weight", strata="stratum", psu="psu", fpc=fpc, source=source)
 
@@ -127,10 +127,10 @@ def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: in
 
 def compute(households: pd.DataFrame, persons: pd.DataFrame | None = None, suppress: bool = True, indicator_ids=None) -> pd.DataFrame:
     """Direct estimates of the registered indicators (rows as in the ``estimates`` table, plus ``deff``)."""
-    frames = {ind.HOUSEHOLD: _household_frame(households)}
+    frames = {ind.HOUSEHOLD: household_frame(households)}
     if persons is not None and len(persons):
         frames[ind.PERSON] = persons
-    designs = {unit: _design(f, ind.SOURCE_TABLE[unit]) for unit, f in frames.items()}
+    designs = {unit: survey_design(f, ind.SOURCE_TABLE[unit]) for unit, f in frames.items()}
     parts = []
     for indicator in ind.REGISTRY:
         if indicator_ids is not None and indicator.indicator_id not in indicator_ids:
@@ -153,8 +153,13 @@ def compute(households: pd.DataFrame, persons: pd.DataFrame | None = None, suppr
     return out.drop(columns=["_i", "_l"]).reset_index(drop=True)
 
 
-def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sources: list[str]) -> Table:
+AREA_NAME_FIELD = Field("area_name", "Name of the area of the row's code: the kelurahan or kota name from the kelurahan register, DKI Jakarta for 31.")
+TABLE_FIELDS = [*FIELDS, AREA_NAME_FIELD]  # the published table: the computed columns, then the area's name
+
+
+def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sources: list[str], register: pd.DataFrame | None = None) -> Table:
     data = compute(households, persons, suppress=True)[ESTIMATE_COLUMNS]
+    data = with_area_name(data, register)
     data["n"] = data["n"].astype("int64")
     data["df"] = data["df"].astype("int64")
     rows_in = len(households) + (0 if persons is None else len(persons))
@@ -168,7 +173,7 @@ def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sour
             "Suppressed estimates (n < 30 or RSE > 50%) are empty."
         ),
         data=data,
-        fields=FIELDS,
+        fields=TABLE_FIELDS,
         sources=sources,
         rows_in=rows_in,
         rows_used=rows_in,
@@ -183,7 +188,8 @@ def build(ctx) -> list[Table]:
         return []
     persons = ctx.tables.get("survey_persons")
     sources = sorted(set(households.sources) | set(persons.sources if persons is not None else []))
-    table = estimates_table(households.data, None if persons is None else persons.data, sources)
+    reg = ctx.tables.get("wilayah_register")
+    table = estimates_table(households.data, None if persons is None else persons.data, sources, None if reg is None else reg.data)
     suppressed = int((table.data["reliability"] == "suppressed").sum())
     ctx.note(STAGE, f"{len(table.data)} direct estimates, {suppressed} suppressed (n < 30 or RSE > 50%)")
     return [ind.indicators_table(), table]

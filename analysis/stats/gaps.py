@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from analysis.areas import CITY_CODE
+from analysis.areas import CITY_CODE, with_area_name
 from analysis.stats import indicators as ind
 from analysis.stats import reliability
 from analysis.stats.design import PsuAggregator, korn_graubard_interval, logit_interval
@@ -329,6 +329,7 @@ FIELDS = [
     Field("df", "Degrees of freedom of the difference: Satterthwaite combination of the kelurahan's domain df and the rest of the design's; empty for modelled gaps."),
     Field("reliability", "ok; flag when either estimate is flagged (RSE 25-50%); suppressed when either is suppressed."),
 ]
+TABLE_FIELDS = [*FIELDS, Field("area_name", "Name of the kelurahan (kode_kemendagri) from the kelurahan register.")]  # the published table: the computed columns, then the name
 
 
 def _worst(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -384,10 +385,12 @@ def build(ctx) -> list[Table]:
     data = compute(inputs.households.data, None if pe is None else pe.data, inputs.estimates.data)
     suppressed = int((data["reliability"] == reliability.SUPPRESSED).sum())
     ctx.note(STAGE, f"{len(data)} kelurahan gaps (vs kota and city), {suppressed} suppressed because a side is suppressed")
+    reg = ctx.tables.get("wilayah_register")
+    data = with_area_name(data, None if reg is None else reg.data, "kode_kemendagri")
     return [Table(
         "gaps",
         "Kelurahan gaps from their kota and the city" + (" (synthetic demo survey)" if inputs.synthetic else ""),
         "Difference of each sampled kelurahan's estimate from its kota's and from the city's, for every indicator, "
         "with a design-based SE that accounts for the kelurahan being part of the reference.",
-        data, FIELDS, inputs.sources, synthetic=inputs.synthetic,
+        data, TABLE_FIELDS, inputs.sources, synthetic=inputs.synthetic,
     )]

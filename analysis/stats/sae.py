@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from analysis.areas import with_area_name
 from analysis.stats import estimates as est_mod
 from analysis.stats import gaps as gaps_mod
 from analysis.stats import indicators as ind
@@ -325,6 +326,7 @@ FIELDS = [
     Field("sigma2_u", "Estimated area-effect variance (REML) of the indicator's model."),
     Field("deff", "Design effect used in the variance smoothing (median over sampled kelurahan)."),
 ]
+TABLE_FIELDS = [*FIELDS, Field("area_name", "Name of the kelurahan (kode_kemendagri) from the kelurahan register.")]  # the published table: the computed columns, then the name
 
 
 def covariate_matrix(covariates: pd.DataFrame, columns=COVARIATES) -> tuple[np.ndarray, list[str]]:
@@ -432,7 +434,7 @@ def build(ctx) -> list[Table]:
     tables = []
     gaps_table = ctx.tables.get("gaps")
     if gaps_table is not None and len(data):
-        both = modelled_gaps(data, gaps_table.data, published.data)
+        both = with_area_name(modelled_gaps(data, gaps_table.data, published.data), None if reg is None else reg.data, "kode_kemendagri")
         added = int((both["method"] == gaps_mod.MODELLED).sum())
         ctx.note(STAGE, f"{added} modelled gaps (small-area estimate minus the reference) added to gaps for kelurahan without a publishable direct gap")
         tables.append(Table(gaps_table.name, gaps_table.title, gaps_table.description + " Kelurahan without a publishable direct "
@@ -443,7 +445,7 @@ def build(ctx) -> list[Table]:
         "Small-area estimates for all kelurahan (modelled)" + (" (synthetic demo survey)" if synthetic else ""),
         "Fay-Herriot area-level EBLUP of each main indicator on Dukcapil 2019 kelurahan covariates, with MSE; "
         "composite for sampled and synthetic for unsampled kelurahan; ratio-benchmarked to the city's direct estimate.",
-        data, FIELDS, sources, synthetic=synthetic,
+        with_area_name(data, None if reg is None else reg.data, "kode_kemendagri"), TABLE_FIELDS, sources, synthetic=synthetic,
     )] + tables
 
 

@@ -123,6 +123,9 @@ class IngestResult:
     weighted: bool = False
     synthetic: bool = False
     survey_id: str = ""
+    # The kept households' keys under a second salt (``match_salt``), aligned with ``households``; in memory
+    # only, never in a table: lets the upload page tell which households are also in the city survey.
+    match_keys: list | None = None
 
     def reject_counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -264,6 +267,7 @@ def ingest_export(
     form: FormDefinition | None = None,
     max_file_bytes: int | None = MAX_FILE_BYTES,
     salt: bytes | None = None,
+    match_salt: bytes | None = None,
 ) -> IngestResult:
     """Read an export (bytes or paths, see ``load_files``) into canonical tables, in memory.
 
@@ -274,14 +278,16 @@ def ingest_export(
     ``max_file_bytes``: the upload limit (50 MB); None for trusted local files (the CLI, benchmarks).
     ``salt``: key of the opaque household and design ids (``OpaqueKeys``); random per call by default, so an
     id cannot be traced back to a ``_uuid`` (which some forms compute from the NIK). Pass one only to compare
-    two runs of synthetic data.
+    two runs of synthetic data. ``match_salt``: also key the kept households with this salt
+    (``IngestResult.match_keys``, memory only), to find the households a build keyed with it holds.
 
     Every ``InputError`` leaves through ``safe_error`` (file names and messages scrubbed), and every output
     table and note is scanned for identifier patterns before it is returned: a hit refuses (fails closed).
     """
     try:
         result = _ingest(files, register=register, design=design, source_name=source_name, survey_id=survey_id,
-                         synthetic=synthetic, form=form, max_file_bytes=max_file_bytes, salt=salt)
+                         synthetic=synthetic, form=form, max_file_bytes=max_file_bytes, salt=salt,
+                         match_salt=match_salt)
     except InputError as err:
         raise safe_error(err) from None
     check_outputs(result)
@@ -373,7 +379,7 @@ def _parts_rows(parts: list[int], label: str) -> tuple[np.ndarray, np.ndarray]:
     return rows, sheets
 
 
-def _ingest(files, *, register, design, source_name, survey_id, synthetic, form, max_file_bytes, salt) -> IngestResult:
+def _ingest(files, *, register, design, source_name, survey_id, synthetic, form, max_file_bytes, salt, match_salt=None) -> IngestResult:
     form = form or default_form()
     keys = OpaqueKeys(salt)
     loaded = load_files(files, max_file_bytes)
@@ -584,6 +590,9 @@ def _ingest(files, *, register, design, source_name, survey_id, synthetic, form,
         synthetic=synthetic,
         survey_id=survey_id or "survey",
     )
+    if match_salt is not None:
+        other = dict(zip(H["_key"], OpaqueKeys(match_salt).series("hh", H["_uuid"]), strict=True))
+        result.match_keys = [other.get(k) for k in households["hh_id"]]
     assert households_in == len(households) + len(hrej), "household rows lost"
     assert persons_in == len(persons) + len(prej), "person rows lost"
     return result

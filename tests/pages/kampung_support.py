@@ -57,6 +57,19 @@ def split_export(demo: Path, code: str = KAMPUNG_CODE) -> tuple[dict[str, bytes]
     return out[0], out[1]
 
 
+def mixed_export(demo: Path, take: dict[str, int | None]) -> dict[str, bytes]:
+    """An export of several kelurahan: for each code the first ``n`` of its submissions (all when None), with
+    their roster rows."""
+    main, roster = _frames(Path(demo))
+    keep = []
+    for code, n in take.items():
+        rows = main[main["lokasi/kelurahan"] == code]
+        keep.append(rows if n is None else rows.head(n))
+    m = pd.concat(keep)
+    r = roster[roster["_parent_index"].isin(set(m["_index"]))]
+    return {MAIN_NAME: _csv(m), ROSTER_NAME: _csv(r)}
+
+
 def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw: Path | None = None) -> Path:
     """Write the processed artefacts of a small synthetic city into ``processed`` (see the module docstring)."""
     from analysis import sources
@@ -64,6 +77,7 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
     from analysis.etl import boundaries, registers
     from analysis.stats import estimates, inequality
     from analysis.survey.ingest import ingest_export
+    from analysis.survey.stage import DEMO_SALT
     from analysis.tables import atomic_write_bytes, atomic_write_text, csv_bytes, write_table
 
     processed = Path(processed)
@@ -73,7 +87,7 @@ def build_city(processed: Path, city_files: dict[str, bytes], design: bytes, raw
         for t in stage.build(ctx):
             t.check()
             ctx.tables[t.name] = t
-    result = ingest_export(city_files, register=ctx.tables["wilayah_register"].data, design=design, source_name="demo", survey_id="demo-synthetic-2025", synthetic=True)
+    result = ingest_export(city_files, register=ctx.tables["wilayah_register"].data, design=design, source_name="demo", survey_id="demo-synthetic-2025", synthetic=True, salt=DEMO_SALT)
     for t in result.tables(sources=[]):
         ctx.tables[t.name] = t
     for stage in (estimates,):  # the upload page and the map's direct mode need no more stages...

@@ -419,3 +419,20 @@ def test_methodology_states_the_design_of_this_build(make_app, dashboard_data):
     counts = [len(households), len(persons), households["stratum"].nunique(), households["psu"].nunique(), households["kode_kemendagri"].nunique()]
     assert "This build: {} households, {} persons, {} strata, {} PSUs, in {} kelurahan.".format(*(fmt.format_int(n, "en") for n in counts)) in text
     assert "fewer than 30" in text and "50%" in text
+
+
+def test_compare_decomposition_shows_whole_names_and_says_it_has_no_intervals(make_app, dashboard_data):
+    """The decomposition table names each kelurahan in full (the register's name, in a column wide enough for
+    it) and its caption says the parts are point estimates without intervals (the table has no SEs)."""
+    dec = table(dashboard_data, "gap_decomposition")
+    assert not any(c.endswith("_se") or c.startswith("ci_") for c in dec.columns)  # no intervals to show
+    register = table(dashboard_data, "wilayah_register").set_index("kode_kemendagri")["kelurahan"]
+    for lang in ("id", "en"):
+        at = make_app(dashboard_data, page="bandingkan", lang=lang, kel=",".join(COMPARED), indicator="person_internet")
+        no_exception(at)
+        header = t(lang, "compare.decomp.kode_kemendagri")
+        shown = next(df for df in at.dataframe if header in df.value.columns and t(lang, "compare.decomp.unexplained") in df.value.columns)
+        names = shown.value[header].tolist()
+        assert names and set(names) <= {register[c] for c in COMPARED}
+        assert json.loads(shown.proto.columns)[header]["width"] == "large"
+        assert any(t(lang, "common.decomposition_no_ci") in c.value for c in at.caption)

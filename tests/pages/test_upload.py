@@ -20,7 +20,8 @@ from analysis import upload
 from analysis.privacy import scan_for_pii
 from analysis.stats import indicators as ind
 from analysis.stats import inequality
-from analysis.survey.ingest import ERROR_CODES
+from analysis.survey.ingest import ERROR_CODES, OpaqueKeys
+from analysis.survey.stage import DEMO_SALT
 from tests.pages import kampung_support as ks
 from ui import i18n
 from ui.views import upload as upload_view
@@ -58,6 +59,8 @@ def city(data_dir):
         pd.read_parquet(processed / "estimates.parquet"),
         pd.read_parquet(processed / "wilayah_register.parquet"),
         pd.read_parquet(processed / "decomposition_model.parquet"),
+        pd.read_parquet(processed / "survey_households.parquet"),
+        pd.read_parquet(processed / "survey_persons.parquet"),
     )
 
 
@@ -141,6 +144,76 @@ def test_kampung_upload_is_compared_with_its_kota_and_the_city(outcome, split, c
     sup = comp[comp["reliability"] == "suppressed"]
     assert sup[["diff", "se", "ci_low", "ci_high", "p_value"]].isna().all().all()
     assert (comp.loc[comp["kampung_reliability"] == "suppressed", "reliability"] == "suppressed").all()
+
+
+def test_an_ngo_sample_is_compared_as_independent(outcome):
+    """The kampung (Tengah) is not in the city sample: no shared household, the published kota and city."""
+    assert outcome.comparison_basis == "independent" and outcome.shared_households == 0
+    assert set(outcome.comparison["basis"]) == {"independent"}
+    assert upload_view.basis_note(outcome, ks.KAMPUNG_CODE, "en", tr_for("en")) == i18n.translate("en", "upload.independent_note")
+
+
+def _hand_domain_ratio(frame, y, domain):
+    """A survey-weighted domain proportion and its linearised SE by hand (stratified PSUs with replacement,
+    first-stage fpc = population PSUs): z_hi = sum_j w d (y - r) / sum w d; V = sum_h (1 - f_h) n_h / (n_h - 1)
+    sum_i (z_hi - zbar_h)^2."""
+    w = frame["weight"].to_numpy(dtype=float) * domain
+    yv = np.nan_to_num(np.asarray(y, dtype=float))
+    r = (w * yv).sum() / w.sum()
+    z = pd.DataFrame({"h": frame["stratum"].to_numpy(), "i": frame["psu"].to_numpy(), "z": w * (yv - r) / w.sum(),
+                      "N": frame["fpc_psu"].astype(float).to_numpy()})
+    Z = z.groupby(["h", "i"]).agg(z=("z", "sum"), N=("N", "first")).reset_index()
+    v = 0.0
+    for _, g in Z.groupby("h"):
+        n_h = len(g)
+        v += (1 - n_h / g["N"].iloc[0]) * n_h / (n_h - 1) * ((g["z"] - g["z"].mean()) ** 2).sum()
+    return r, np.sqrt(v)
+
+
+def test_an_upload_inside_the_city_sample_is_compared_with_the_rest_of_the_city(demo, city, data_dir):
+    """Gedong's submissions are part of the city sample (the city is every kelurahan but Tengah): its households
+    are found in ``survey_households`` and it is compared with the rest of its kota and the rest of the city,
+    checked against a hand domain estimator and the hand independent contrast."""
+    _, gedong = ks.split_export(demo, ks.OTHER_KAMPUNG_CODE)
+    out = upload.handle_upload(gedong, city, isolate=False)
+    assert out.ok, out.error_code
+    city_h = pd.read_parquet(data_dir / "processed" / "survey_households.parquet")
+    # the city's key of each uploaded submission, by hand: the demo's keyed hash of its normalised _uuid
+    uuids = pd.read_csv(io.BytesIO(gedong[ks.MAIN_NAME]), dtype=str)["_uuid"]
+    keys = OpaqueKeys(DEMO_SALT)
+    mine = {keys.key("hh", u.strip().casefold().removeprefix("uuid:").strip()) for u in uuids.dropna()}
+    in_city = city_h["hh_id"].isin(mine)
+    assert in_city.sum() > 30 and (city_h.loc[in_city, "kode_kemendagri"] == ks.OTHER_KAMPUNG_CODE).all()
+    assert out.comparison_basis == "rest_of_city"
+    assert out.shared_households == int(in_city.sum()) == len(out.households)
+    assert set(out.comparison["basis"]) == {"rest_of_city"}
+    assert upload_view.basis_note(out, ks.OTHER_KAMPUNG_CODE, "en", tr_for("en")) == i18n.translate(
+        "en", "upload.rest_of_city_note", households=f"{int(in_city.sum()):,}")
+    frame = upload.est_mod.household_frame(city_h)
+    checked = 0
+    for indicator in ind.REGISTRY:
+        if indicator.unit != ind.HOUSEHOLD or indicator.measure != ind.PROPORTION:
+            continue
+        for vs, area in (("city", None), ("kota", "31.75")):
+            row = out.comparison[(out.comparison["indicator_id"] == indicator.indicator_id) & (out.comparison["vs"] == vs)]
+            if row.empty or row["reliability"].iloc[0] == "suppressed":
+                continue
+            row = row.iloc[0]
+            y, universe = indicator.values(frame)
+            dom = np.asarray(universe, dtype=bool) & ~in_city.to_numpy() & ~pd.isna(np.asarray(y, dtype=float))
+            if area is not None:
+                dom &= (city_h["kode_kab_kemendagri"] == area).to_numpy()
+            r, se = _hand_domain_ratio(frame, y, dom.astype(float))
+            assert row["reference_estimate"] == pytest.approx(r, abs=1e-12), (indicator.indicator_id, vs)
+            assert row["reference_se"] == pytest.approx(se, rel=1e-6), (indicator.indicator_id, vs)
+            assert row["diff"] == pytest.approx(row["kampung_estimate"] - r)
+            assert row["se"] == pytest.approx(np.hypot(row["kampung_se"], se), rel=1e-6)
+            checked += 1
+    assert checked >= 6
+    # the published city estimate holds Gedong's households: it differs from the rest of the city
+    pub = city.estimates[city.estimates["domain_var"].isna() & (city.estimates["level"] == "city")].set_index("indicator_id")
+    ref = out.comparison[out.comparison["vs"] == "city"].set_index("indicator_id")
+    assert (ref["reference_estimate"] - pub.loc[ref.index, "estimate"]).abs().max() > 1e-6
 
 
 def test_decomposition_of_a_city_kelurahan_matches_the_build(city, data_dir):
@@ -311,3 +384,68 @@ def test_removing_the_file_forgets_the_upload(app, split):
     at.session_state["_upload_files_for_test"] = {}
     at.run()
     assert "upload_outcome" not in at.session_state
+
+
+def test_a_file_of_several_kelurahan_opens_on_the_one_with_most_households(app, demo):
+    """Tengah comes first in the register but has at most 5 households in this file; Gedong has them all: the page
+    opens on Gedong, and the choices run from the most households down."""
+    files = ks.mixed_export(demo, {ks.KAMPUNG_CODE: 5, ks.OTHER_KAMPUNG_CODE: None})
+    at = app("en", files).run()
+    assert not at.exception
+    out = at.session_state["upload_outcome"]
+    counts = out.kelurahan.set_index("kode_kemendagri")["households"]
+    assert counts[ks.KAMPUNG_CODE] <= 5 < counts[ks.OTHER_KAMPUNG_CODE]  # (a dirty submission may be set aside)
+    assert list(out.kelurahan["kode_kemendagri"])[0] == ks.KAMPUNG_CODE  # register order would pick Tengah
+    assert upload_view.kelurahan_choices(out) == [ks.OTHER_KAMPUNG_CODE, ks.KAMPUNG_CODE]
+    box = at.selectbox(key="upload_kel")
+    assert box.value == ks.OTHER_KAMPUNG_CODE and "Gedong" in list(box.options)[0] and "Tengah" in list(box.options)[1]
+    assert any(m.value == "**" + i18n.translate("en", "upload.kampung_heading", kelurahan="Gedong", kecamatan="Pasar Rebo", kota=out.kelurahan.set_index("kode_kemendagri").loc[ks.OTHER_KAMPUNG_CODE, "kab_kota"]) + "**" for m in at.markdown)
+
+
+def test_kelurahan_choices_order_by_households_then_code():
+    kel = pd.DataFrame({"kode_kemendagri": ["31.01.01.1001", "31.75.04.1002", "31.71.01.1001"], "households": [3, 40, 40]})
+    out = upload.UploadOutcome(ok=True, kelurahan=kel)
+    assert upload_view.kelurahan_choices(out) == ["31.71.01.1001", "31.75.04.1002", "31.01.01.1001"]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_page_draws_the_kampung_against_kota_and_city_with_cis(app, split, outcome, lang):
+    """One chart: for the main indicators, the kampung, its kota and the city with 95% CIs, in the page's
+    language, the numbers those of the comparison."""
+    import json
+
+    at = app(lang, split[1]).run()
+    assert not at.exception
+    assert i18n.translate(lang, "upload.chart_title") in [s.value for s in at.subheader]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    fig = json.loads(charts[0].proto.spec)
+    names = [t["name"] for t in fig["data"]]
+    assert names == [i18n.translate(lang, f"upload.chart_{g}") for g in ("kampung", "kota", "city")]
+    frame = upload_view.chart_frame(outcome, ks.KAMPUNG_CODE, lang, tr_for(lang))
+    assert 3 <= frame["category"].nunique() <= upload_view.CHART_INDICATORS
+    kampung = fig["data"][0]
+    k = outcome.estimates.set_index("indicator_id")
+    comp = outcome.comparison[outcome.comparison["vs"] == "city"].set_index("indicator_id")
+    labels = {(ind.get(i).label_id if lang == "id" else ind.get(i).label_en): i for i in k.index}
+    for y, x, hi, lo in zip(kampung["y"], kampung["x"], kampung["error_x"]["array"], kampung["error_x"]["arrayminus"], strict=True):
+        iid = labels[y]
+        assert x == pytest.approx(k.loc[iid, "estimate"])
+        assert (x - lo, x + hi) == pytest.approx((k.loc[iid, "ci_low"], k.loc[iid, "ci_high"]))
+        assert k.loc[iid, "reliability"] != "suppressed"
+    city = fig["data"][2]
+    for y, x in zip(city["y"], city["x"], strict=True):
+        assert x == pytest.approx(comp.loc[labels[y], "reference_estimate"])
+    assert i18n.translate(lang, "upload.chart_note") in [c.value for c in at.caption]
+
+
+def test_page_decomposition_says_it_has_no_intervals(app, split):
+    import json
+
+    at = app("id", split[1]).run()
+    assert not at.exception
+    header = i18n.translate("id", "upload.col_unexplained")
+    shown = next(df for df in at.dataframe if header in df.value.columns)
+    assert json.loads(shown.proto.columns)[i18n.translate("id", "upload.col_indicator")]["width"] == "large"
+    assert any(i18n.translate("id", "common.decomposition_no_ci") in c.value for c in at.caption)
+    assert i18n.translate("en", "common.decomposition_no_ci") in upload_view.report_html(at.session_state["upload_outcome"], "en", tr_for("en")).decode()

@@ -62,7 +62,7 @@ def test_stage_returns_registry_and_estimates_per_contract(built, survey):
     assert set(by_name) == {"indicators", "estimates"}
     est = by_name["estimates"]
     est.check()
-    assert est.data.columns.tolist() == CONTRACT + ["synthetic"]
+    assert est.data.columns.tolist() == CONTRACT + ["synthetic", "area_name"]
     assert est.synthetic and est.data["synthetic"].all()
     households, persons = survey
     assert est.rows_in == est.rows_used == len(households) + len(persons)
@@ -180,3 +180,23 @@ def test_intervals_cover_the_known_truth_of_the_synthetic_demo_survey(built_demo
     city = raw[raw["level"] == "city"].merge(truth[truth["kind"] == "city_rate"].assign(indicator_id=lambda d: d["indicator"].map(mapping)), on="indicator_id")
     assert len(city) == len(mapping)
     assert ((city["ci_low"] <= city["value"]) & (city["value"] <= city["ci_high"])).mean() >= 0.8
+
+
+def test_published_tables_name_their_areas():
+    """``estimates``, ``gaps`` and ``sae_estimates`` carry the area's name beside its code (last column): the
+    register's kelurahan or kota name, DKI Jakarta for 31; pinned by a hand lookup in the register."""
+    from analysis.areas import area_names, with_area_name
+    from analysis.etl.registers import load_register
+    from analysis.stats import gaps, sae
+
+    register = load_register()
+    names = area_names(register)
+    kel = register.iloc[0]
+    assert names["31"] == "DKI Jakarta"
+    assert names[kel["kode_kemendagri"]] == kel["kelurahan"] and names[kel["kode_kab_kemendagri"]] == kel["kab_kota"]
+    for fields in (estimates.TABLE_FIELDS, gaps.TABLE_FIELDS, sae.TABLE_FIELDS):
+        assert fields[-1].name == "area_name" and fields[-1].description
+    frame = pd.DataFrame({"area_code": ["31", kel["kode_kab_kemendagri"], kel["kode_kemendagri"], "99.99"]})
+    assert with_area_name(frame, register)["area_name"].tolist()[:3] == ["DKI Jakarta", kel["kab_kota"], kel["kelurahan"]]
+    assert pd.isna(with_area_name(frame, register)["area_name"].iloc[3])
+    assert with_area_name(frame, None)["area_name"].tolist()[0] == "DKI Jakarta"

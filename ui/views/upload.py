@@ -107,6 +107,71 @@ def comparison_table(outcome: UploadOutcome, code: str, lang: str, tr: Translate
     return pd.DataFrame(rows)
 
 
+def kelurahan_choices(outcome: UploadOutcome) -> list[str]:
+    """The upload's kelurahan codes, the one with the most households first (the page's default), then by
+    households descending and code: a city-wide file opens on its largest kampung, never on the first
+    kelurahan of the register."""
+    kel = outcome.kelurahan
+    if kel is None or kel.empty:
+        return []
+    order = kel.assign(_code=kel["kode_kemendagri"].astype(str)).sort_values(["households", "_code"], ascending=[False, True], kind="mergesort")
+    return order["_code"].tolist()
+
+
+CHART_INDICATORS = 8  # the chart's main indicators: the first proportions of the register the kampung publishes
+
+
+def chart_frame(outcome: UploadOutcome, code: str, lang: str, tr: Translate, indicator_labels: Mapping[str, str] | None = None,
+                limit: int = CHART_INDICATORS) -> pd.DataFrame:
+    """Bars for ``analysis.figures.estimate_bars``: for the main indicators (proportions whose kampung estimate
+    is published, in register order, at most ``limit``) the kampung, its kota and the city, each with its 95% CI
+    (the references as compared: the rest of the kota / city when the upload shares households with the city
+    sample). Suppressed references are left out, never drawn."""
+    labels = dict(indicator_labels or {})
+    est, comp = outcome.estimates, outcome.comparison
+    if est is None or est.empty:
+        return pd.DataFrame(columns=["label", "category", "group", "estimate", "ci_low", "ci_high", "hover"])
+    k = est[(est["area_code"] == code) & (est["reliability"] != reliability.SUPPRESSED)].set_index("indicator_id")
+    order = [i.indicator_id for i in ind.REGISTRY if i.measure == ind.PROPORTION and i.indicator_id in k.index][:limit]
+    groups = {"kampung": tr("upload.chart_kampung"), "kota": tr("upload.chart_kota"), "city": tr("upload.chart_city")}
+    rows = []
+
+    def add(iid, group, e, lo, hi, rel):
+        label = _label(iid, lang, labels)
+        mark = _mark(rel, tr)
+        hover = f"<b>{label}</b><br>{groups[group]}: {fmt.format_estimate(e, lo, hi, lang)}{mark}"
+        rows.append({"label": label, "category": label, "group": groups[group], "estimate": float(e), "ci_low": float(lo), "ci_high": float(hi), "hover": hover})
+
+    for iid in order:
+        r = k.loc[iid]
+        add(iid, "kampung", r["estimate"], r["ci_low"], r["ci_high"], r["reliability"])
+        for vs in ("kota", "city"):
+            c = comp[(comp["indicator_id"] == iid) & (comp["kode_kemendagri"] == code) & (comp["vs"] == vs)] if comp is not None and len(comp) else pd.DataFrame()
+            if c.empty or c["reference_reliability"].iloc[0] == reliability.SUPPRESSED or pd.isna(c["reference_estimate"].iloc[0]):
+                continue
+            c = c.iloc[0]
+            add(iid, vs, c["reference_estimate"], c["reference_ci_low"], c["reference_ci_high"], c["reference_reliability"])
+    return pd.DataFrame(rows, columns=["label", "category", "group", "estimate", "ci_low", "ci_high", "hover"])
+
+
+def comparison_basis(outcome: UploadOutcome, code: str) -> str:
+    """How kelurahan ``code`` was compared: ``independent`` or ``rest_of_city`` (it shares households with the city sample)."""
+    comp = outcome.comparison
+    if comp is None or comp.empty or "basis" not in comp:
+        return "independent"
+    b = comp.loc[comp["kode_kemendagri"] == code, "basis"]
+    return str(b.iloc[0]) if len(b) else "independent"
+
+
+def basis_note(outcome: UploadOutcome, code: str, lang: str, tr: Translate) -> str:
+    """The page's sentence on which comparison is used for kelurahan ``code``."""
+    if comparison_basis(outcome, code) == "rest_of_city":
+        kel = outcome.kelurahan
+        n = int(kel.loc[kel["kode_kemendagri"] == code, "shared_households"].sum()) if kel is not None and "shared_households" in kel else outcome.shared_households
+        return tr("upload.rest_of_city_note", households=fmt.format_int(n, lang))
+    return tr("upload.independent_note")
+
+
 def decomposition_display(outcome: UploadOutcome, code: str, lang: str, tr: Translate) -> pd.DataFrame:
     d = outcome.decomposition
     if d is None or d.empty:
@@ -161,7 +226,6 @@ def report_html(outcome: UploadOutcome, lang: str, tr: Translate, indicator_labe
         blocks.append(("warn", tr("banner.synthetic")))
     blocks += [
         ("note", tr("upload.weighted") if outcome.weighted else tr("upload.unweighted")),
-        ("note", tr("upload.independent_note")),
         ("h2", tr("upload.summary")),
         ("table", summary_table(outcome, lang, tr)),
         ("note", pii_text(outcome, lang, tr)),
@@ -170,9 +234,10 @@ def report_html(outcome: UploadOutcome, lang: str, tr: Translate, indicator_labe
         blocks += [
             ("h2", tr("upload.kampung_heading", kelurahan=k.kelurahan, kecamatan=k.kecamatan, kota=k.kab_kota)),
             ("table", comparison_table(outcome, k.kode_kemendagri, lang, tr, indicator_labels)),
+            ("note", basis_note(outcome, k.kode_kemendagri, lang, tr)),
         ]
         dec = decomposition_display(outcome, k.kode_kemendagri, lang, tr)
         if not dec.empty:
-            blocks += [("h2", tr("upload.decomposition")), ("table", dec), ("note", tr("upload.decomposition_note"))]
+            blocks += [("h2", tr("upload.decomposition")), ("table", dec), ("note", tr("upload.decomposition_note") + " " + tr("common.decomposition_no_ci"))]
     blocks += [("note", tr("upload.table_note") + " " + tr("common.sig_legend")), ("note", tr("upload.report_footer"))]
     return report.html_report(tr("upload.report_title"), lang, blocks)
