@@ -48,7 +48,9 @@ de-duplication, personal-data removal, kelurahan matching) **in memory**, then:
 
        total = ybar_k - ybar_c,  explained = mean_k F(x beta) - mean_c F(x beta),  unexplained = total - explained
 
-   The kampung's own data never enter the city model (it is an independent sample, not part of the fit).
+   An independent kampung sample never enters the city model. An upload that shares households with the city
+   sample (the published demo export) is decomposed against the city model fitted with those households in it:
+   the comparison above excludes them, the decomposition does not (its parts are point estimates anyway).
 
 4. **Downloads**: the PII-free cleaned tables as spreadsheet-safe CSV (formula cells escaped,
    ``analysis.csv_safety.escape_formula``). The page's tables and the printable report are the ui's
