@@ -62,10 +62,18 @@ def crosswalk_rows(root: Path, province: str = PROVINCE, source: str = "crosswal
     return rows + kel_rows
 
 
-def crosswalk_csv(root: Path, province: str = PROVINCE, source: str = "crosswalk_bps_kemendagri") -> bytes:
-    """The crosswalk as CSV bytes (UTF-8, CRLF line ends as the ``csv`` module writes them)."""
+def crosswalk_csv(root: Path, province: str = PROVINCE, source: str = "crosswalk_bps_kemendagri",
+                  kemendagri_order: bool = False) -> bytes:
+    """The crosswalk as CSV bytes (UTF-8, CRLF line ends as the ``csv`` module writes them), in the bridging
+    files' BPS order, or with ``kemendagri_order`` sorted by level and Kemendagri code: the project's own
+    code list that ships as the embedded default (``python -m analysis embed-boundaries``), not a copy of
+    anyone's file."""
+    rows = crosswalk_rows(root, province, source)
+    if kemendagri_order:
+        rank = {"kabupaten_kota": 0, "kecamatan": 1, "desa_kelurahan": 2}
+        rows = sorted(rows, key=lambda r: (rank.get(r[0], 9), r[2]))
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(HEADER)
-    writer.writerows(crosswalk_rows(root, province, source))
+    writer.writerows(rows)
     return buf.getvalue().encode("utf-8")

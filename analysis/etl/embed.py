@@ -33,7 +33,7 @@ from the upstream SQL dumps of cahyadsn/wilayah_boundaries at commit
 `db/kab/wilayah_boundaries_kab_31.sql`): [lat, lng] swapped to lon/lat, invalid polygons repaired with
 shapely `make_valid`, then topology-preserving coverage simplification and rounding to 5 decimals
 (EPSG:4326, RFC 7946). Names and parents from BPS's bridging table (taufiqart/wilayah-indonesia at commit
-901bec090f666445327153c56f215f243b8808c1, `data/31`), flattened to `../dki_bps_kemendagri_crosswalk.csv`.
+901bec090f666445327153c56f215f243b8808c1, `data/31`), flattened by this project, in Kemendagri order, to `../dki_bps_kemendagri_crosswalk.csv`.
 
 Licence: MIT, Copyright (c) 2024 Cahya DSN; the copyright and permission notice is in
 `LICENSE-wilayah_boundaries` beside these files. The simplification is this project's (MIT).
@@ -74,7 +74,7 @@ def embed(out_dir: Path | None = None, raw: Path | None = None, mirror: Path | N
         licence = next(f.path for f in manifest["boundaries_kelurahan"].files if f.path.endswith("LICENSE"))
         files[f"boundaries/{boundaries.LICENCE_NAME}"] = (raw / licence).read_bytes()
         files["boundaries/README.md"] = README.encode("utf-8")
-        files[registers.EMBEDDED_CROSSWALK.name] = bridging.crosswalk_csv(registers.bridging_root(raw, manifest))
+        files[registers.EMBEDDED_CROSSWALK.name] = bridging.crosswalk_csv(registers.bridging_root(raw, manifest), kemendagri_order=True)
     written = []
     for rel, payload in files.items():
         path = out_dir / rel

