@@ -155,8 +155,22 @@ def _covariance(structure: DesignStructure, scores: np.ndarray) -> np.ndarray:
     z = np.asarray(scores, dtype=float)
     if z.ndim == 1:
         z = z[:, None]
-    P, H, k = structure.n_psu, structure.n_strata, z.shape[1]
+    P, k = structure.n_psu, z.shape[1]
     Z = np.column_stack([np.bincount(structure.psu, weights=z[:, j], minlength=P) for j in range(k)]) if k else np.zeros((P, 0))
+    D, factor = _scaled_deviations(structure, Z)
+    return (D.T @ D) * factor
+
+
+def _psu_total_variances(structure: DesignStructure, Z: np.ndarray) -> np.ndarray:
+    """Variance of each column's total from dense PSU totals ``Z`` (P, k): the diagonal of ``_covariance``."""
+    D, factor = _scaled_deviations(structure, Z)
+    return (D * D).sum(axis=0) * factor
+
+
+def _scaled_deviations(structure: DesignStructure, Z: np.ndarray) -> tuple[np.ndarray, float]:
+    """PSU totals centred within strata and scaled by sqrt((1 - f_h) n_h / (n_h - 1)), with the lonely-PSU rule,
+    and the overall factor of the "average" rule: ``V = D' D * factor``."""
+    P, H, k = structure.n_psu, structure.n_strata, Z.shape[1]
     hs = structure.psu_stratum
     mean_h = np.column_stack([np.bincount(hs, weights=Z[:, j], minlength=H) for j in range(k)]) / structure.n_h[:, None]
     centre = mean_h[hs]
@@ -167,11 +181,11 @@ def _covariance(structure: DesignStructure, scores: np.ndarray) -> np.ndarray:
     elif structure.lonely_psu in ("remove", "certainty", "average"):
         weight[single] = 0.0
     D = (Z - centre) * np.sqrt(weight)[:, None]
-    V = D.T @ D
+    factor = 1.0
     if structure.lonely_psu == "average":
         ok = int((~structure.single).sum())
-        V = V * (H / ok) if ok else V * np.nan
-    return V
+        factor = H / ok if ok else np.nan
+    return D, factor
 
 
 def linearized_covariance(scores, strata, psu, fpc=None, lonely_psu: str = "adjust") -> np.ndarray:
@@ -321,7 +335,7 @@ class SurveyDesign:
     subset of rows.
     """
 
-    def __init__(self, data: pd.DataFrame, weight: str, strata: str | None = None, psu: str | None = None, fpc: str | None = None, lonely_psu: str = "adjust", source: str | None = None):
+    def __init__(self, data: pd.DataFrame, weight: str, strata: str | None = None, psu: str | None = None, fpc: str | None = None, lonely_psu: str = "adjust", source: str | None = None, calibration=None):
         if not isinstance(data, pd.DataFrame):
             raise InputError("bad_data", "the survey data must be a pandas DataFrame", source)
         self.source = source
@@ -332,6 +346,13 @@ class SurveyDesign:
         self.weight_col, self.strata_col, self.psu_col, self.fpc_col = weight, strata, psu, fpc
         self.lonely_psu = lonely_psu
         self.w = self._weights(data[weight])
+        # a calibrated design (analysis.stats.calibration) carries its calibrated weights and the model whose
+        # residuals replace the scores in every variance (Sarndal, Swensson & Wretman 1992 result 6.6.1)
+        self.calibration = calibration
+        if calibration is not None:
+            if len(calibration.weights) != len(data):
+                raise InputError("bad_length", f"calibrated weights have {len(calibration.weights)} values for {len(data)} rows", source)
+            self.w = self._weights(pd.Series(np.asarray(calibration.weights, dtype=float), name=f"{weight} (calibrated)"))
         self._group_cache: dict = {}
         self._s = design_structure(
             len(data),
@@ -368,7 +389,10 @@ class SurveyDesign:
         return self._s.psu
 
     def covariance(self, scores) -> np.ndarray:
-        """Linearised covariance of the totals of ``scores`` (n, k) under this design (see ``linearized_covariance``)."""
+        """Linearised covariance of the totals of ``scores`` (n, k) under this design (see ``linearized_covariance``);
+        on a calibrated design, of their calibration residuals."""
+        if self.calibration is not None:
+            scores = self.calibration.residual_scores(np.asarray(scores, dtype=float), self.w)
         return self._s.covariance(scores)
 
     # -- validation helpers --
@@ -505,6 +529,8 @@ class SurveyDesign:
         P, H = s.n_psu, s.n_strata
         if len(rows) == 0:
             return np.zeros(G), np.zeros(G, dtype=np.int64)
+        if self.calibration is not None:
+            return self._calibrated_domain_variance(z, rows, g, G)
         key = g * P + s.psu[rows]
         if G * P <= _DENSE_LIMIT:
             # dense PSU totals per domain: O(n), no sort; absent (domain, PSU) cells are zero and dropped
@@ -538,6 +564,18 @@ class SurveyDesign:
         elif s.lonely_psu == "average" and s.single.any():
             ok = int((~s.single).sum())
             V = V * (H / ok) if ok else V * np.nan
+        return np.maximum(V, 0.0), domain_df
+
+    def _calibrated_domain_variance(self, z: np.ndarray, rows: np.ndarray, g: np.ndarray, G: int) -> tuple[np.ndarray, np.ndarray]:
+        """``_domain_variance`` on a calibrated design: a domain's residual scores are not zero outside it, so
+        its PSU totals are dense (PSUs x domains); the domain df is counted as for an uncalibrated design."""
+        s = self._s
+        Z = self.calibration.residual_psu_totals(z, rows, g, G, s.psu, s.n_psu, self.w)
+        V = _psu_total_variances(s, Z)
+        pairs = np.unique(g * s.n_psu + s.psu[rows])
+        gg, pp = pairs // s.n_psu, pairs % s.n_psu
+        strata = np.unique(gg * s.n_strata + s.psu_stratum[pp]) // s.n_strata
+        domain_df = (np.bincount(gg, minlength=G) - np.bincount(strata, minlength=G)).astype(np.int64)
         return np.maximum(V, 0.0), domain_df
 
     # -- estimators --
