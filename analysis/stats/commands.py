@@ -5,6 +5,7 @@
                                 [--ci wald|logit|korn-graubard] [--df design|domain]
                                 [--lonely-psu adjust|remove|certainty|average|fail]
                                 [--format json|csv] [--no-suppress]
+                                [--poststratify TOTALS.csv | --rake TOTALS.csv [TOTALS.csv ...]]
 
 DATA is CSV or Parquet. It prints one row per domain with estimate, SE, 95% CI, CV, unweighted n and design
 df, plus the Kish design effect and the reliability label; estimates that fail the BPS rule (n < 30 or RSE >
@@ -14,6 +15,12 @@ df, plus the Kish design effect and the reliability label; estimates that fail t
 ``level``, ``ci_method``, ``df_method`` and ``design`` columns. Errors (unknown column, non-numeric, negative or
 all-zero weights, a non-boolean ``--where``, ``--no-suppress`` on a design with no df, ...) are printed as one
 line and exit with status 2.
+
+``--poststratify TOTALS.csv`` post-stratifies the weights and ``--rake`` rakes them to one totals file per margin
+(``analysis.stats.calibration``; the SEs are then the calibrated linearisation SEs). A totals file has the
+category column(s), named as in DATA (several columns: a joint margin such as kota x sex), and a ``total``
+column; categories are matched on their text. The JSON design block and the CSV ``design`` column record the
+files' names.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.stats import calibration
 from analysis.stats.design import CI_METHODS, LONELY_PSU_OPTIONS, SurveyDesign
 
 
@@ -44,9 +52,42 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError("unsupported_format", "DATA must be a .csv or .parquet file", str(path))
 
 
+def read_totals(path: Path) -> tuple[list[str], pd.DataFrame]:
+    """A population totals file: its category columns (every column but ``total``, read as text) and the table."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("missing_file", "totals file not found", str(path))
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            table = pd.read_parquet(path)
+            table = table.astype({c: "string" for c in table.columns if c != calibration.TOTAL_COLUMN})
+        else:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:
+        raise InputError("unreadable_file", f"cannot read the totals file ({type(exc).__name__})", str(path)) from exc
+    if calibration.TOTAL_COLUMN not in table.columns:
+        raise InputError("bad_totals", f"a totals file needs a '{calibration.TOTAL_COLUMN}' column beside the category column(s); it has {', '.join(map(str, table.columns))}", str(path))
+    columns = [c for c in table.columns if c != calibration.TOTAL_COLUMN]
+    if not columns:
+        raise InputError("bad_totals", "a totals file needs at least one category column named as in the data", str(path))
+    return columns, table
+
+
+def calibrated(design: SurveyDesign, args) -> SurveyDesign:
+    """The design post-stratified (``--poststratify``) or raked (``--rake``) to the totals files, else as it is."""
+    if getattr(args, "poststratify", None):
+        columns, table = read_totals(args.poststratify)
+        return calibration.post_stratify(design, columns, table)
+    if getattr(args, "rake", None):
+        margins = [read_totals(path) for path in args.rake]
+        return calibration.rake(design, [m[0] for m in margins], [m[1] for m in margins])
+    return design
+
+
 def run(args) -> pd.DataFrame:
     data = read_table(args.data)
     design = SurveyDesign(data, args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc, lonely_psu=args.lonely_psu, source=Path(args.data).name)
+    design = calibrated(design, args)
     suppress = not args.no_suppress
     if not suppress and design.df < 1:
         raise InputError("no_variance", f"the design has {design.n_psu} PSU(s) in {design.n_strata} stratum/strata (df {design.df}): "
@@ -76,9 +117,14 @@ LEVEL = 0.95
 def design_block(args) -> dict:
     """Everything that decides the numbers: the design, the subpopulation and domains, the interval, the df
     rule and whether the reliability rule was applied."""
-    return {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
-            "where": args.where, "by": args.by, "ci": args.ci if args.prop else "wald", "df": args.df, "level": LEVEL,
-            "suppress": not args.no_suppress}
+    block = {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
+             "where": args.where, "by": args.by, "ci": args.ci if args.prop else "wald", "df": args.df, "level": LEVEL,
+             "suppress": not args.no_suppress}
+    if getattr(args, "poststratify", None):
+        block["poststratify"] = Path(args.poststratify).name
+    if getattr(args, "rake", None):
+        block["rake"] = [Path(p).name for p in args.rake]
+    return block
 
 
 def render(result: pd.DataFrame, args) -> str:
@@ -136,4 +182,7 @@ def register(subparsers) -> None:
     p.add_argument("--lonely-psu", choices=LONELY_PSU_OPTIONS, default="adjust", help="strata with one PSU (as R survey.lonely.psu)")
     p.add_argument("--format", choices=("json", "csv"), default="json")
     p.add_argument("--no-suppress", action="store_true", help="print estimates that fail the reliability rule (n < 30 or RSE > 50%%)")
+    weighting = p.add_mutually_exclusive_group()
+    weighting.add_argument("--poststratify", type=Path, default=None, metavar="TOTALS", help="post-stratify to a totals file: category column(s) named as in DATA and a 'total' column")
+    weighting.add_argument("--rake", type=Path, nargs="+", default=None, metavar="TOTALS", help="rake to one totals file per margin (each: category column(s) and 'total')")
     p.set_defaults(func=cmd_estimate)

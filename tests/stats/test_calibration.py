@@ -226,3 +226,54 @@ def test_inconsistent_linear_totals_are_refused(dclus1):
     with pytest.raises(InputError) as err:
         cal.calibrate(dclus1, ["stype", "sch.wide"], {"stype": POP_TYPES, "sch.wide": {"No": 1072, "Yes": 9000}})
     assert err.value.code == "inconsistent_totals"
+
+
+# --- the command line -------------------------------------------------------------------------------------------
+
+
+def _cli(capsys, *argv):
+    from analysis.cli import main
+
+    rc = main(["estimate", *map(str, argv)])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cli_rake_reproduces_r_and_is_recorded_in_the_design_block(capsys, tmp_path):
+    import json
+
+    types = _write(tmp_path / "pop_types.csv", "stype,total\nE,4421\nH,755\nM,1018\n")
+    schwide = _write(tmp_path / "pop_schwide.csv", "sch.wide,total\nNo,1072\nYes,5122\n")
+    rc, out, _ = _cli(capsys, FIXTURES / "apiclus1.csv", "--weight", "pw", "--psu", "dnum", "--fpc", "fpc", "--mean", "api00", "--rake", types, schwide)
+    assert rc == 0
+    payload = json.loads(out)
+    (row,) = payload["results"]
+    assert round(row["estimate"], 2) == 641.23 and round(row["se"], 3) == 23.704  # R rakecheck.Rout.save
+    assert payload["design"]["rake"] == ["pop_types.csv", "pop_schwide.csv"] and "poststratify" not in payload["design"]
+
+
+def test_cli_poststratify_in_csv_output(capsys, tmp_path):
+    import io
+
+    types = _write(tmp_path / "pop_types.csv", "stype,total\nE,4421\nH,755\nM,1018\n")
+    rc, out, _ = _cli(capsys, FIXTURES / "apiclus1.csv", "--weight", "pw", "--psu", "dnum", "--mean", "api00", "--poststratify", types, "--format", "csv")
+    assert rc == 0
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["estimate"] == pytest.approx(642.310788211584, rel=1e-12) and row["se"] == pytest.approx(24.1610605814973, rel=1e-10)
+    assert "poststratify=pop_types.csv" in row["design"]
+
+
+def test_cli_bad_totals_file_is_a_one_line_error(capsys, tmp_path):
+    no_total = _write(tmp_path / "no_total.csv", "stype,count\nE,4421\n")
+    rc, _, err = _cli(capsys, FIXTURES / "apiclus1.csv", "--weight", "pw", "--psu", "dnum", "--mean", "api00", "--poststratify", no_total)
+    assert rc == 2 and err.startswith("error [bad_totals]") and "'total'" in err
+    short = _write(tmp_path / "short.csv", "stype,total\nE,4421\nM,1018\n")
+    rc, _, err = _cli(capsys, FIXTURES / "apiclus1.csv", "--weight", "pw", "--psu", "dnum", "--mean", "api00", "--rake", short)
+    assert rc == 2 and err.startswith("error [uncovered_category]") and "stype='H'" in err
+    rc, _, err = _cli(capsys, FIXTURES / "apiclus1.csv", "--weight", "pw", "--psu", "dnum", "--mean", "api00", "--rake", tmp_path / "absent.csv")
+    assert rc == 2 and err.startswith("error [missing_file]")
