@@ -1,4 +1,4 @@
-"""Metodologi / Methodology: definitions, survey design, estimation, suppression, small-area model, sources."""
+"""Metodologi / Methodology: definitions, survey design, estimation, calibration, suppression, small-area model, sources."""
 
 import streamlit as st
 
@@ -13,7 +13,7 @@ lang = state.lang()
 tr = state.translator(lang)
 st.title(tr("method.title"))
 
-for section in ("definitions", "design", "estimation", "suppression", "sae", "models", "gaps", "planning"):
+for section in ("definitions", "design", "estimation", "calibration", "suppression", "sae", "models", "gaps", "planning"):
     st.subheader(tr(f"method.{section}_title"))
     st.markdown(tr(f"method.{section}_body"))
     if section == "definitions":

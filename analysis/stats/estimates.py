@@ -19,6 +19,21 @@ survey the kelurahan intervals cover the known true rates in about 98% of cases,
 design df covered 83% (``tests/stats/test_estimates.py``). Estimates that fail the BPS reliability rule
 (``analysis.stats.reliability``) are written with estimate, SE, CI and CV all empty.
 
+**Person weights are raked to the Dukcapil register** (``calibrated_person_design``; Deville & Sarndal 1992,
+Lumley 2010 ch. 7, ``analysis.stats.calibration``): the persons' design weights are raked to two margins summed
+from the register's kelurahan counts (30 June 2019, ``kelurahan_covariates``) to the kota: kota x sex and kota x
+age band (0-14, 15-24, 25-59, 60+: the bands the table's ``share_0_14``, ``share_15_24`` and ``share_60plus``
+give exactly). Why the kota and not the kelurahan: the sample holds about 82 of the 267 kelurahan, a kelurahan's
+persons come from a handful of RWs, and a total is only usable for a cell the sample covers in every draw; the
+kota is the finest level whose every cell (at least ~25 respondents here) the design supports, and it is the
+domain the dashboard's reference estimates use. Why these two margins and not their cross-classification: the
+register gives sex and age separately, not jointly. The register counts residents of record (11.0 M), the demo
+sample's design weights sum to 11.7 M and weight the 60+ about 1.5 times the register's share (the synthetic
+households' age structure is the generator's, not the register's), so raking moves person estimates toward the
+register's younger population. Persons with a missing sex (or age) keep their design weight. Standard errors
+are the calibrated linearisation SEs (scores replaced by their residuals on the margins' cells). Households are
+not calibrated: the register's family cards (KK) are not the survey's households.
+
 ``compute(households, persons, suppress=False)`` returns the same rows with every number, for internal use
 by the small-area stage (a Fay-Herriot model needs the direct estimate and its variance even where the
 estimate itself is not publishable). It is never written to ``data/processed``.
@@ -32,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.areas import CITY_CODE, with_area_name
+from analysis.stats import calibration
 from analysis.stats import indicators as ind
 from analysis.stats.design import SurveyDesign
 from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS
@@ -85,6 +101,57 @@ def survey_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
     return SurveyDesign(frame, "weight", strata="stratum", psu="psu", fpc=fpc, source=source)
 
 
+KOTA = "kode_kab_kemendagri"
+CALIBRATION_BAND = "calibration_age_band"
+CALIBRATION_BANDS = (("0-14", 0), ("15-24", 15), ("25-59", 25), ("60+", 60))  # lower bounds, left-closed
+CALIBRATION_SOURCE = "Dukcapil register, 30 June 2019 (kelurahan_covariates), summed to the kota"
+
+
+class PopulationMargins(NamedTuple):
+    """Population totals the person weights are raked to: kota x sex and kota x age band (columns ``KOTA``,
+    ``sex`` / ``CALIBRATION_BAND`` and ``total``)."""
+
+    sex: pd.DataFrame
+    age: pd.DataFrame
+
+
+def calibration_band(age) -> pd.Series:
+    """The register's age band of each age (``CALIBRATION_BANDS``; NA where the age is missing)."""
+    edges = [lo for _, lo in CALIBRATION_BANDS] + [np.inf]
+    return pd.cut(pd.to_numeric(pd.Series(age), errors="coerce"), edges, right=False, labels=[b for b, _ in CALIBRATION_BANDS]).astype("string")
+
+
+def dukcapil_margins(covariates: pd.DataFrame) -> PopulationMargins:
+    """Kota x sex and kota x age-band population totals summed from the register's kelurahan counts
+    (``population`` times ``share_female`` / ``share_0_14`` / ``share_15_24`` / ``share_60plus``, rounded to whole
+    residents; 25-59 is the rest)."""
+    c = covariates
+    pop = pd.to_numeric(c["population"], errors="coerce").astype(float)
+    kota = c["kode_kemendagri"].astype(str).str[:5]
+    female = (pop * c["share_female"]).round()
+    bands = {"0-14": (pop * c["share_0_14"]).round(), "15-24": (pop * c["share_15_24"]).round(), "60+": (pop * c["share_60plus"]).round()}
+    bands["25-59"] = pop - bands["0-14"] - bands["15-24"] - bands["60+"]
+    sex = pd.DataFrame({"L": pop - female, "P": female}).groupby(kota.to_numpy()).sum()
+    age = pd.DataFrame({b: bands[b] for b, _ in CALIBRATION_BANDS}).groupby(kota.to_numpy()).sum()
+
+    def long(table: pd.DataFrame, column: str) -> pd.DataFrame:
+        out = table.rename_axis(KOTA).reset_index().melt(id_vars=KOTA, var_name=column, value_name="total")
+        return out.sort_values([KOTA, column], kind="mergesort").reset_index(drop=True)
+
+    return PopulationMargins(sex=long(sex, "sex"), age=long(age, CALIBRATION_BAND))
+
+
+def calibrated_person_design(persons: pd.DataFrame, margins: PopulationMargins, source: str) -> SurveyDesign:
+    """The persons' design raked to ``margins`` (module docstring): kota x sex and kota x age band, only the
+    kota the sample holds; persons with a missing sex or age keep their design weight."""
+    frame = persons.assign(**{CALIBRATION_BAND: calibration_band(persons["age"]).to_numpy()})
+    design = survey_design(frame, source)
+    sampled = set(frame[KOTA].dropna().astype(str))
+    sex = margins.sex[margins.sex[KOTA].astype(str).isin(sampled)]
+    age = margins.age[margins.age[KOTA].astype(str).isin(sampled)]
+    return calibration.rake(design, [[KOTA, "sex"], [KOTA, CALIBRATION_BAND]], [sex, age], missing="keep")
+
+
 def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: ind.Indicator, suppress: bool) -> list[pd.DataFrame]:
     y, universe = indicator.values(frame)
     if indicator.measure == ind.PROPORTION:
@@ -125,12 +192,17 @@ def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: in
     return parts
 
 
-def compute(households: pd.DataFrame, persons: pd.DataFrame | None = None, suppress: bool = True, indicator_ids=None) -> pd.DataFrame:
-    """Direct estimates of the registered indicators (rows as in the ``estimates`` table, plus ``deff``)."""
+def compute(households: pd.DataFrame, persons: pd.DataFrame | None = None, suppress: bool = True, indicator_ids=None,
+            margins: PopulationMargins | None = None) -> pd.DataFrame:
+    """Direct estimates of the registered indicators (rows as in the ``estimates`` table, plus ``deff``); with
+    ``margins`` the person weights are raked to them (``calibrated_person_design``)."""
     frames = {ind.HOUSEHOLD: household_frame(households)}
     if persons is not None and len(persons):
         frames[ind.PERSON] = persons
     designs = {unit: survey_design(f, ind.SOURCE_TABLE[unit]) for unit, f in frames.items()}
+    if margins is not None and ind.PERSON in frames:
+        designs[ind.PERSON] = calibrated_person_design(frames[ind.PERSON], margins, ind.SOURCE_TABLE[ind.PERSON])
+        frames[ind.PERSON] = designs[ind.PERSON].data
     parts = []
     for indicator in ind.REGISTRY:
         if indicator_ids is not None and indicator.indicator_id not in indicator_ids:
@@ -157,8 +229,9 @@ AREA_NAME_FIELD = Field("area_name", "Name of the area of the row's code: the ke
 TABLE_FIELDS = [*FIELDS, AREA_NAME_FIELD]  # the published table: the computed columns, then the area's name
 
 
-def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sources: list[str], register: pd.DataFrame | None = None) -> Table:
-    data = compute(households, persons, suppress=True)[ESTIMATE_COLUMNS]
+def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sources: list[str], register: pd.DataFrame | None = None,
+                    margins: PopulationMargins | None = None) -> Table:
+    data = compute(households, persons, suppress=True, margins=margins)[ESTIMATE_COLUMNS]
     data = with_area_name(data, register)
     data["n"] = data["n"].astype("int64")
     data["df"] = data["df"].astype("int64")
@@ -171,6 +244,8 @@ def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sour
             "Design-based (Taylor linearisation) estimates of every indicator for the city, each kota, each sampled "
             "kelurahan and the city by income quintile, education, age group and sex, with SE, 95% CI, CV, n and df. "
             "Suppressed estimates (n < 30 or RSE > 50%) are empty."
+            + (" Person indicators use weights raked to the Dukcapil 2019 register's kota x sex and kota x age-band "
+               "totals, with calibrated SEs." if margins is not None else "")
         ),
         data=data,
         fields=TABLE_FIELDS,
@@ -189,9 +264,19 @@ def build(ctx) -> list[Table]:
     persons = ctx.tables.get("survey_persons")
     sources = sorted(set(households.sources) | set(persons.sources if persons is not None else []))
     reg = ctx.tables.get("wilayah_register")
-    table = estimates_table(households.data, None if persons is None else persons.data, sources, None if reg is None else reg.data)
+    cov = ctx.tables.get("kelurahan_covariates")
+    margins = None
+    if persons is not None and cov is not None and len(cov.data):
+        margins = dukcapil_margins(cov.data)
+        sources = sorted(set(sources) | set(cov.sources))
+    table = estimates_table(households.data, None if persons is None else persons.data, sources, None if reg is None else reg.data, margins)
     suppressed = int((table.data["reliability"] == "suppressed").sum())
     ctx.note(STAGE, f"{len(table.data)} direct estimates, {suppressed} suppressed (n < 30 or RSE > 50%)")
+    if margins is not None:
+        ctx.note(STAGE, "person weights raked to the Dukcapil 2019 register's kota x sex and kota x age-band (0-14, 15-24, 25-59, 60+) "
+                 "totals (analysis.stats.calibration.rake); person SEs are calibrated linearisation SEs; households keep their design weights")
+    else:
+        ctx.note(STAGE, "kelurahan_covariates not built: person weights are not calibrated to the Dukcapil register", "warning")
     return [ind.indicators_table(), table]
 
 

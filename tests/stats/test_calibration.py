@@ -277,3 +277,49 @@ def test_cli_bad_totals_file_is_a_one_line_error(capsys, tmp_path):
     assert rc == 2 and err.startswith("error [uncovered_category]") and "stype='H'" in err
     rc, _, err = _cli(capsys, FIXTURES / "apiclus1.csv", "--weight", "pw", "--psu", "dnum", "--mean", "api00", "--rake", tmp_path / "absent.csv")
     assert rc == 2 and err.startswith("error [missing_file]")
+
+
+# --- the build: person weights raked to the Dukcapil register ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_build(raw_dir, tmp_path_factory):
+    """Register, Dukcapil covariates, the SYNTHETIC demo survey and the estimates stage."""
+    from analysis.build import run_build
+
+    stages = ["analysis.etl.registers", "analysis.etl.covariates", "analysis.survey.stage", "analysis.stats.estimates"]
+    return run_build(raw=raw_dir, processed=tmp_path_factory.mktemp("calibrated_build"), stages=stages)
+
+
+def test_dukcapil_margins_add_up_to_the_register_in_every_kota(demo_build):
+    from analysis.stats import estimates as est
+
+    cov = demo_build.tables["kelurahan_covariates"].data
+    margins = est.dukcapil_margins(cov)
+    population = cov.groupby(cov["kode_kemendagri"].str[:5])["population"].sum()
+    assert margins.sex.groupby(est.KOTA)["total"].sum().to_dict() == pytest.approx(population.to_dict())
+    assert margins.age.groupby(est.KOTA)["total"].sum().to_dict() == pytest.approx(population.to_dict())
+    assert int(population.sum()) == 11011862  # Dukcapil residents of record, 30 June 2019 (kelurahan_covariates)
+    assert set(margins.age[est.CALIBRATION_BAND]) == {"0-14", "15-24", "25-59", "60+"}
+
+
+def test_build_rakes_person_weights_to_the_register_and_says_so(demo_build):
+    from analysis.stats import estimates as est
+
+    persons = demo_build.tables["survey_persons"].data
+    margins = est.dukcapil_margins(demo_build.tables["kelurahan_covariates"].data)
+    design = est.calibrated_person_design(persons, margins, "survey_persons")
+    known = persons["sex"].notna().to_numpy() & persons["age"].notna().to_numpy()
+    reached = pd.Series(design.w[known]).groupby([persons[est.KOTA].to_numpy()[known], persons["sex"].to_numpy()[known]]).sum()
+    wanted = margins.sex.set_index([est.KOTA, "sex"])["total"].reindex(reached.index)
+    assert np.allclose(reached.to_numpy(), wanted.to_numpy(), rtol=1e-6)
+    assert np.array_equal(design.w[~known], persons["weight"].to_numpy(dtype=float)[~known])  # missing sex: design weight
+    notes = [n["message"] for n in demo_build.notes if n["stage"] == est.STAGE]
+    assert any("raked to the Dukcapil 2019 register" in m for m in notes)
+    table = demo_build.tables["estimates"].data
+    city = table[(table["indicator_id"] == "person_internet") & (table["level"] == "city")]
+    households = demo_build.tables["survey_households"].data
+    raked = est.compute(households, persons, indicator_ids={"person_internet"}, margins=margins)
+    plain = est.compute(households, persons, indicator_ids={"person_internet"})
+    assert float(city["estimate"].iloc[0]) == pytest.approx(float(raked[raked["level"] == "city"]["estimate"].iloc[0]), rel=1e-12)
+    assert abs(float(city["estimate"].iloc[0]) - float(plain[plain["level"] == "city"]["estimate"].iloc[0])) > 1e-4
