@@ -256,6 +256,15 @@ def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sour
     )
 
 
+def build_margins(ctx) -> PopulationMargins | None:
+    """The build's person calibration margins (``dukcapil_margins`` of ``kelurahan_covariates``), or None when the
+    covariates were not built: what a later stage that re-estimates persons passes to ``compute(margins=...)``."""
+    cov = ctx.tables.get("kelurahan_covariates")
+    if cov is None or len(cov.data) == 0:
+        return None
+    return dukcapil_margins(cov.data)
+
+
 def build(ctx) -> list[Table]:
     households = ctx.tables.get("survey_households")
     if households is None or len(households.data) == 0:
@@ -264,11 +273,9 @@ def build(ctx) -> list[Table]:
     persons = ctx.tables.get("survey_persons")
     sources = sorted(set(households.sources) | set(persons.sources if persons is not None else []))
     reg = ctx.tables.get("wilayah_register")
-    cov = ctx.tables.get("kelurahan_covariates")
-    margins = None
-    if persons is not None and cov is not None and len(cov.data):
-        margins = dukcapil_margins(cov.data)
-        sources = sorted(set(sources) | set(cov.sources))
+    margins = build_margins(ctx) if persons is not None else None
+    if margins is not None:
+        sources = sorted(set(sources) | set(ctx.tables["kelurahan_covariates"].sources))
     table = estimates_table(households.data, None if persons is None else persons.data, sources, None if reg is None else reg.data, margins)
     suppressed = int((table.data["reliability"] == "suppressed").sum())
     ctx.note(STAGE, f"{len(table.data)} direct estimates, {suppressed} suppressed (n < 30 or RSE > 50%)")
