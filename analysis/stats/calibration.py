@@ -40,6 +40,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analysis.errors import InputError
 from analysis.stats.design import SurveyDesign
@@ -56,12 +57,13 @@ INTERCEPT = "(Intercept)"
 @dataclass(frozen=True, eq=False)
 class CalibrationModel:
     """What a calibrated ``SurveyDesign`` keeps to linearise its estimates: the calibrated ``weights``, the model
-    matrix ``x`` (n, p) of the calibration variables, the design (pre-calibration) weights ``base_weights`` and
-    the per-row model variance ``sigma2`` (1 unless heteroscedastic). ``SurveyDesign`` calls
-    ``residual_scores`` / ``residual_psu_totals`` in its covariance (Sarndal et al. 1992 result 6.6.1)."""
+    matrix ``x`` (n, p; sparse: mostly cell indicators) of the calibration variables, the design
+    (pre-calibration) weights ``base_weights`` and the per-row model variance ``sigma2`` (1 unless
+    heteroscedastic). ``SurveyDesign`` calls ``residual_scores`` / ``residual_psu_totals`` in its covariance
+    (Sarndal et al. 1992 result 6.6.1)."""
 
     weights: np.ndarray
-    x: np.ndarray
+    x: sparse.csr_matrix
     base_weights: np.ndarray
     sigma2: np.ndarray
     method: str
@@ -74,9 +76,11 @@ class CalibrationModel:
     @cached_property
     def _gram_inverse(self) -> np.ndarray:
         """Moore-Penrose inverse of ``sum q x x'`` (indicator margins are collinear with each other)."""
-        return np.linalg.pinv(self.x.T @ (self.x * self._q[:, None]))
+        gram = self.x.T @ self.x.multiply(self._q[:, None]).tocsr()
+        return np.linalg.pinv(np.asarray(gram.todense()))
 
-    def _per_weight(self, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _per_weight(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(weights > 0, scores / np.where(weights > 0, weights, 1.0), 0.0)
 
@@ -86,21 +90,21 @@ class CalibrationModel:
         one = z.ndim == 1
         z = z[:, None] if one else z
         e = self._per_weight(z, weights[:, None])
-        B = self._gram_inverse @ (self.x.T @ (e * self._q[:, None]))
-        out = z - weights[:, None] * (self.x @ B)
+        B = self._gram_inverse @ np.asarray(self.x.T @ (e * self._q[:, None]))
+        out = z - weights[:, None] * np.asarray(self.x @ B)
         return out[:, 0] if one else out
 
     def residual_psu_totals(self, z: np.ndarray, rows: np.ndarray, group: np.ndarray, n_groups: int, psu: np.ndarray, n_psu: int, weights: np.ndarray) -> np.ndarray:
         """(n_psu, n_groups) PSU totals of the residual scores of many domains at once: ``z`` are the scores of
         the units ``rows`` in domain ``group`` (zero elsewhere)."""
-        p = self.x.shape[1]
-        e = self._per_weight(z, weights[rows])
-        xr = self.x[rows]
-        qe = self._q[rows] * e
-        A = np.column_stack([np.bincount(group, weights=qe * xr[:, j], minlength=n_groups) for j in range(p)])  # (G, p)
+        n = len(weights)
+        qe = self._q[rows] * self._per_weight(z, weights[rows])
+        member = sparse.csr_matrix((qe, (group, np.arange(len(rows)))), shape=(n_groups, len(rows)))
+        A = np.asarray((member @ self.x[rows]).todense())  # (G, p): sum over the domain of q e x
         B = A @ self._gram_inverse  # (G, p); the inverse is symmetric
         raw = np.bincount(psu[rows] * n_groups + group, weights=z, minlength=n_psu * n_groups).reshape(n_psu, n_groups)
-        wx = np.column_stack([np.bincount(psu, weights=weights * self.x[:, j], minlength=n_psu) for j in range(p)])  # (P, p)
+        incidence = sparse.csr_matrix((weights, (psu, np.arange(n))), shape=(n_psu, n))
+        wx = np.asarray((incidence @ self.x).todense())  # (P, p): PSU totals of w x
         return raw - wx @ B.T
 
 
@@ -209,15 +213,13 @@ def _match_cells(design: SurveyDesign, cols: list[str], totals, role: str, keep:
     return code, pop
 
 
-def _indicators(code: np.ndarray, n_cells: int) -> np.ndarray:
-    x = np.zeros((len(code), n_cells))
-    ok = code >= 0
-    x[np.flatnonzero(ok), code[ok]] = 1.0
-    return x
+def _indicators(code: np.ndarray, n_cells: int) -> sparse.csr_matrix:
+    ok = np.flatnonzero(code >= 0)
+    return sparse.csr_matrix((np.ones(len(ok)), (ok, code[ok])), shape=(len(code), n_cells))
 
 
 def _new_design(design: SurveyDesign, weights: np.ndarray, x: np.ndarray, sigma2: np.ndarray, method: str, terms) -> SurveyDesign:
-    model = CalibrationModel(weights=weights, x=x, base_weights=design.w.copy(), sigma2=sigma2, method=method, terms=tuple(terms))
+    model = CalibrationModel(weights=weights, x=sparse.csr_matrix(x), base_weights=design.w.copy(), sigma2=sigma2, method=method, terms=tuple(terms))
     if design.calibration is not None:
         raise InputError("already_calibrated", "the design is already calibrated: calibrate the design weights once, with all the margins together", _source(design))
     return SurveyDesign(design.data, design.weight_col, strata=design.strata_col, psu=design.psu_col, fpc=design.fpc_col,
@@ -289,7 +291,7 @@ def rake(design: SurveyDesign, margins, population_totals, epsilon: float = 1e-7
     if not converged:
         raise InputError("rake_not_converged", f"raking did not converge in {max_iterations} iterations (largest relative margin misfit {worst:.3g}); "
                          "check that every margin has the same grand total and that no cell is empty", _source(design))
-    x = np.hstack([_indicators(code, len(target)) for _c, code, target, _ in coded])
+    x = sparse.hstack([_indicators(code, len(target)) for _c, code, target, _ in coded], format="csr")
     terms = [f"{'x'.join(cols)}={_describe(cols, k)}" for cols, _code, _t, keys in coded for k in keys]
     return _new_design(design, w, x, np.ones(design.n), "raked", terms)
 
@@ -324,7 +326,7 @@ def _model_matrix(design: SurveyDesign, columns, population_totals, intercept: b
             value = pd.to_numeric(pd.Series([given]), errors="coerce").iloc[0]
             if pd.isna(value) or not np.isfinite(value):
                 raise InputError("bad_total", f"calibration: the total of numeric column '{c}' must be a number, not {given!r}", source)
-            blocks.append(np.where(keep, series.to_numpy(dtype=float, na_value=0.0), 0.0)[:, None])
+            blocks.append(sparse.csr_matrix(np.where(keep, series.to_numpy(dtype=float, na_value=0.0), 0.0)[:, None]))
             totals.append(float(value))
             terms.append(c)
     if intercept:
@@ -333,10 +335,10 @@ def _model_matrix(design: SurveyDesign, columns, population_totals, intercept: b
         grand_value = pd.to_numeric(pd.Series([grand]), errors="coerce").iloc[0]
         if pd.isna(grand_value) or grand_value <= 0:
             raise InputError("bad_total", f"calibration: totals['{INTERCEPT}'] must be a positive number, not {grand!r}", source)
-        blocks.insert(0, keep.astype(float)[:, None])
+        blocks.insert(0, sparse.csr_matrix(keep.astype(float)[:, None]))
         totals.insert(0, float(grand_value))
         terms.insert(0, INTERCEPT)
-    return np.hstack(blocks), np.asarray(totals, dtype=float), terms, keep
+    return sparse.hstack(blocks, format="csr"), np.asarray(totals, dtype=float), terms, keep
 
 
 def calibrate(design: SurveyDesign, columns, population_totals, calfun: str = "linear", intercept: bool = True, variance=None,
@@ -372,9 +374,12 @@ def calibrate(design: SurveyDesign, columns, population_totals, calfun: str = "l
             raise InputError("bad_variance", f"calibration variance must be positive; data row {int(np.flatnonzero(bad)[0]) + 1} is not", source)
         sigma2 = np.where(keep, sigma2, 1.0)
     q = d / sigma2
+
+    def gram(v: np.ndarray) -> np.ndarray:
+        return np.asarray((x.T @ x.multiply(v[:, None]).tocsr()).todense())
+
     if calfun == "linear":
-        T = x.T @ (x * q[:, None])
-        lam = np.linalg.pinv(T) @ (target - x.T @ d)
+        lam = np.linalg.pinv(gram(q)) @ (target - x.T @ d)
         g = 1.0 + (x @ lam) / sigma2
     else:
         lam = np.zeros(x.shape[1])
@@ -383,7 +388,7 @@ def calibrate(design: SurveyDesign, columns, population_totals, calfun: str = "l
             misfit = target - x.T @ (d * g)
             if np.all(np.abs(misfit) / (1.0 + np.abs(target)) < epsilon):
                 break
-            lam = lam + np.linalg.pinv(x.T @ (x * (d * g)[:, None])) @ misfit
+            lam = lam + np.linalg.pinv(gram(d * g)) @ misfit
         else:
             g = np.exp(x @ lam)
             misfit = target - x.T @ (d * g)
