@@ -10,6 +10,11 @@ The estimator is the one every survey package uses for a stratified multi-stage 
   with-replacement between-PSU variance within strata,
   ``V = sum_h (1 - f_h) n_h / (n_h - 1) sum_i (Z_hi - Zbar_h)^2``,
   with the optional finite population correction ``f_h = n_h / N_h`` of the first stage;
+- with an fpc at every stage of a multistage design (``psu=["a", "b"], fpc=["f1", "f2"]``) the later stages'
+  without-replacement variance is added, each scaled by the earlier stages' sampling fractions, as R's
+  ``svydesign(ids=~a+b, fpc=~f1+f2)`` (Sarndal, Swensson & Wretman 1992 sec. 4.3-4.4; Bellhouse 1985's
+  recursion; ``design_structure``). A stratum taken with certainty (f = 1) has no first-stage variance and is
+  never a lonely PSU; its later stages still contribute;
 - degrees of freedom are ``number of PSUs - number of strata``; confidence intervals are
   ``estimate +- t(df, 1 - alpha/2) * se``, and for proportions a logit interval (as R's
   ``svyciprop(method="logit")``) or the Korn-Graubard (1998) interval can be chosen instead; proportion
@@ -28,7 +33,8 @@ to do with a stratum holding a single PSU, with the same names and meaning as R 
   (undefined) stratum mean, a conservative choice; for means and proportions the grand mean of the scores
   is zero, so this equals R exactly;
 - ``"remove"`` / ``"certainty"``: the stratum contributes no variance (certainty PSU);
-- ``"average"``: the variance is scaled up by (number of strata) / (strata with more than one PSU);
+- ``"average"``: the variance is scaled up by (number of strata) / (strata that are not lonely: more than one
+  PSU, or a certainty stratum), as R's ``onestage``;
 - ``"fail"``: raise ``InputError("lonely_psu")``.
 
 Estimators that sum their scores to PSU totals themselves (the access models' score equations, the gaps'
@@ -508,7 +514,7 @@ class SurveyDesign:
         if psu_cols is not None and len(psu_cols) == 0:
             raise InputError("bad_design", "psu must name at least one column", source)
         if fpc_cols is not None and len(fpc_cols) != (len(psu_cols) if psu_cols else 1):
-            raise InputError("bad_fpc", f"{len(fpc_cols)} fpc column(s) ({', '.join(fpc_cols)}) for {len(psu_cols) if psu_cols else 1} sampling stage(s) ({', '.join(psu_cols or ['one row per unit'])}): give one fpc per stage, or none", source)
+            raise InputError("bad_fpc", f"{len(fpc_cols)} fpc column(s) ({', '.join(repr(c) for c in fpc_cols)}) for {len(psu_cols) if psu_cols else 1} sampling stage(s) ({', '.join(repr(c) for c in psu_cols) if psu_cols else 'one row per unit'}): give one fpc per stage, or none", source)
         self.weight_col, self.strata_col, self.psu_col, self.fpc_col = weight, strata, psu, fpc
         self.lonely_psu = lonely_psu
         self._group_cache: dict = {}
