@@ -132,12 +132,13 @@ def _stage_name(names, i: int, default: str) -> str:
     return default if name is None else str(name)
 
 
-def _stage_fraction(values, parent: np.ndarray, n_parent: np.ndarray, name: str, stage: int, source: str | None, allow_infinite: bool = False) -> np.ndarray:
+def _stage_fraction(values, parent: np.ndarray, n_parent: np.ndarray, name: str, stage: int, source: str | None, allow_missing: bool = True) -> np.ndarray:
     """Sampling fraction ``f = n / N`` of each parent (stratum at stage 1, sampled unit of the previous stage
     after) from a per-row fpc: a population count of units (> 1) or a sampling fraction (<= 1), constant
     within the parent. Every bad value is an ``InputError`` naming the column and its first data row.
-    ``allow_infinite``: an infinite population (sampling with replacement at this stage, f = 0) is accepted;
-    only internal callers use it (R's ``fpc = Inf``)."""
+    ``allow_missing``: a parent whose fpc is missing in *all* its rows has no fpc (f = 0: sampled with
+    replacement at this stage, so the stages below it add nothing); internal callers use it for strata analysed
+    with replacement. ``SurveyDesign`` refuses missing fpc values instead."""
     raw = pd.Series(values)
     where = "stratum" if stage == 1 else f"stage-{stage - 1} unit"
     if pd.api.types.is_bool_dtype(raw.dtype):
@@ -145,20 +146,23 @@ def _stage_fraction(values, parent: np.ndarray, n_parent: np.ndarray, name: str,
     num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     missing = raw.isna().to_numpy()
     if missing.any():
-        raise InputError("missing_design", f"fpc column '{name}' has {int(missing.sum())} missing value(s), the first in data row {_first_row(missing)}", source)
-    bad = np.isnan(num)
+        partly = np.bincount(parent[missing], minlength=len(n_parent)) < np.bincount(parent, minlength=len(n_parent))
+        if not allow_missing or partly[parent[missing]].any():
+            first = missing if not allow_missing else missing & partly[parent]
+            raise InputError("missing_design", f"fpc column '{name}' has {int(missing.sum())} missing value(s), the first in data row {_first_row(first)}", source)
+    bad = np.isnan(num) & ~missing
     if bad.any():
         raise InputError("bad_fpc", f"fpc column '{name}' has {int(bad.sum())} non-numeric value(s), the first in data row {_first_row(bad)}", source)
-    bad = ~np.isfinite(num) if not allow_infinite else np.isneginf(num)
+    bad = np.isinf(num)
     if bad.any():
         raise InputError("bad_fpc", f"fpc column '{name}' is infinite in data row {_first_row(bad)}", source)
-    bad = num <= 0
+    bad = num <= 0  # NaN compares False
     if bad.any():
         raise InputError("bad_fpc", f"fpc column '{name}' must be positive (population units per {where} > 1, or a sampling fraction <= 1); data row {_first_row(bad)} is not", source)
     first_value = np.full(len(n_parent), np.nan)
     order = np.arange(len(num))[::-1]
     first_value[parent[order]] = num[order]  # the value in the first row of each parent
-    varies = num != first_value[parent]
+    varies = (num != first_value[parent]) & ~(np.isnan(num) & np.isnan(first_value[parent]))
     if varies.any():
         raise InputError("bad_fpc", f"fpc column '{name}' must be constant within each {where} (stage {stage}); data row {_first_row(varies)} differs from the first row of its {where}", source)
     with np.errstate(divide="ignore"):
@@ -166,7 +170,7 @@ def _stage_fraction(values, parent: np.ndarray, n_parent: np.ndarray, name: str,
     over = frac[parent] > 1.0 + 1e-9
     if over.any():
         raise InputError("bad_fpc", f"fpc column '{name}' gives fewer population units than the {int(n_parent[parent[over][0]])} sampled at stage {stage} in the {where} of data row {_first_row(over)}", source)
-    return np.clip(frac, 0.0, 1.0)
+    return np.clip(np.where(np.isnan(frac), 0.0, frac), 0.0, 1.0)
 
 
 def _scale(f: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -251,7 +255,7 @@ def _stage_domain_variance(stage: StageStructure, z: np.ndarray, rows: np.ndarra
     return V
 
 
-def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc"), allow_infinite_fpc: bool = False) -> DesignStructure:
+def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc"), allow_missing_fpc: bool = True) -> DesignStructure:
     """The ``DesignStructure`` of ``n`` rows from per-row ``strata`` and ``psu`` labels (``None``: one stratum /
     each row its own PSU; PSUs nested within strata, R ``svydesign(nest=TRUE)``) and the optional per-row
     ``fpc`` (population units > 1, or a sampling fraction <= 1, constant within a stratum).
@@ -268,8 +272,9 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
     variance at that stage, is never lonely (``lonely_psu`` does not apply to it and it counts as a stratum
     with variance for ``"average"``, as R's ``onestrat``), and its later stages contribute with factor 1.
     ``names`` are the column names quoted in ``InputError`` messages (for a multistage design ``names[1]``
-    and ``names[2]`` may be lists). ``allow_infinite_fpc``: an fpc of ``inf`` means a stage sampled with
-    replacement (f = 0; its later stages then add nothing), for internal callers only.
+    and ``names[2]`` may be lists). ``allow_missing_fpc``: a stratum (parent) whose fpc is missing in all its
+    rows is sampled with replacement at that stage (f = 0; the stages below it then add nothing, the
+    ultimate-cluster estimator covers them, Lumley 2010 sec. 3.2).
     """
     if lonely_psu not in LONELY_PSU_OPTIONS:
         raise InputError("bad_option", f"lonely_psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, not '{lonely_psu}'", source)
@@ -295,7 +300,7 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
     n_h = np.bincount(psu_stratum, minlength=H).astype(float)
     f_h = np.zeros(H)
     if fpc_stages is not None:
-        f_h = _stage_fraction(fpc_stages[0], h_row, n_h, _stage_name(names[2], 0, "fpc"), 1, source, allow_infinite_fpc)
+        f_h = _stage_fraction(fpc_stages[0], h_row, n_h, _stage_name(names[2], 0, "fpc"), 1, source, allow_missing_fpc)
     lonely = (n_h == 1) & ~_is_certain(f_h)
     if lonely_psu == "fail" and lonely.any():
         raise InputError("lonely_psu", f"{int(lonely.sum())} stratum/strata have a single PSU; choose lonely_psu='adjust', 'remove' or 'average'", source)
@@ -311,7 +316,7 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
             unit_parent = np.empty(len(uniq), dtype=np.int64)
             unit_parent[unit_row] = parent_row
             n_p = np.bincount(unit_parent, minlength=n_parent_units).astype(float)
-            f_p = _stage_fraction(fpc_stages[k], parent_row, n_p, _stage_name(names[2], k, f"fpc{k + 1}"), k + 1, source, allow_infinite_fpc)
+            f_p = _stage_fraction(fpc_stages[k], parent_row, n_p, _stage_name(names[2], k, f"fpc{k + 1}"), k + 1, source, allow_missing_fpc)
             single = (n_p == 1) & ~_is_certain(f_p)
             if lonely_psu == "fail" and single.any():
                 raise InputError("lonely_psu", f"{int(single.sum())} stage-{k} unit(s) hold a single sampled stage-{k + 1} unit; choose lonely_psu='adjust', 'remove' or 'average'", source)
@@ -526,6 +531,7 @@ class SurveyDesign:
             lonely_psu,
             source,
             names=(strata, psu_cols, fpc_cols),
+            allow_missing_fpc=False,
         )
         self.w = self._weights(data[weight]) if weight is not None else self._weights_from_fpc(psu_cols, fpc_cols)
 
