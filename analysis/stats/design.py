@@ -503,13 +503,19 @@ class SurveyDesign:
     list of the same length, stage k's fpc constant within its stage-(k-1) unit: R ``svydesign(ids=~a+b,
     fpc=~f1+f2)`` (see ``design_structure``). ``weight=None`` with an fpc at every stage computes the weights
     from the fpcs as R does, ``w = prod_k N_k / n_k`` (simple random sampling within strata at each stage).
+    ``missing_fpc``: "error" (default: a missing fpc value is an ``InputError``) or "with_replacement": a
+    stratum (or later-stage parent) whose fpc is missing in all its rows is analysed as sampled with
+    replacement at that stage (f = 0, the stages below it add nothing), e.g. a PPS stage without joint
+    inclusion probabilities (Lumley 2010 sec. 3.2; Sarndal et al. 1992 sec. 4.5).
     """
 
-    def __init__(self, data: pd.DataFrame, weight: str | None, strata: str | None = None, psu: str | list[str] | None = None, fpc: str | list[str] | None = None, lonely_psu: str = "adjust", source: str | None = None):
+    def __init__(self, data: pd.DataFrame, weight: str | None, strata: str | None = None, psu: str | list[str] | None = None, fpc: str | list[str] | None = None, lonely_psu: str = "adjust", source: str | None = None, missing_fpc: str = "error"):
         if not isinstance(data, pd.DataFrame):
             raise InputError("bad_data", "the survey data must be a pandas DataFrame", source)
         self.source = source
         self.data = data
+        if missing_fpc not in ("error", "with_replacement"):
+            raise InputError("bad_option", f"missing_fpc must be 'error' or 'with_replacement', not '{missing_fpc}'", source)
         psu_cols = None if psu is None else ([psu] if isinstance(psu, str) else list(psu))
         fpc_cols = None if fpc is None else ([fpc] if isinstance(fpc, str) else list(fpc))
         for role, cols in (("weight", [weight]), ("strata", [strata]), ("psu", psu_cols or []), ("fpc", fpc_cols or [])):
@@ -531,7 +537,7 @@ class SurveyDesign:
             lonely_psu,
             source,
             names=(strata, psu_cols, fpc_cols),
-            allow_missing_fpc=False,
+            allow_missing_fpc=missing_fpc == "with_replacement",
         )
         self.w = self._weights(data[weight]) if weight is not None else self._weights_from_fpc(psu_cols, fpc_cols)
 
@@ -602,7 +608,10 @@ class SurveyDesign:
             value = pd.to_numeric(self.data[col]).to_numpy(dtype=float)
             fractions.append(np.where(value <= 1.0, value, n_parent[parent] / value))
             parent = unit
-        return 1.0 / np.prod(np.vstack(fractions), axis=0)
+        prob = np.prod(np.vstack(fractions), axis=0)
+        if not (np.isfinite(prob) & (prob > 0)).all():
+            raise InputError("missing_weight", f"no weight column given and the fpc is missing in data row {_first_row(~(np.isfinite(prob) & (prob > 0)))}: the weights cannot be computed", self.source)
+        return 1.0 / prob
 
     def _variable(self, y, binary: bool = False) -> np.ndarray:
         if isinstance(y, str):
