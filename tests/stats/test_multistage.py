@@ -230,3 +230,59 @@ def test_strata_and_stage_one_psu_missing_values_name_the_row(apiclus1):
     with pytest.raises(InputError) as err:
         SurveyDesign(apiclus1.assign(stype=apiclus1["stype"].where(apiclus1.index != 17)), "pw", strata="stype", psu="dnum")
     assert err.value.code == "missing_design" and "'stype'" in str(err.value) and "data row 18" in str(err.value)
+
+
+# --- the demo design's kelurahan stage (analysis.stats.estimates.survey_design) ------------------------------
+
+
+def kelurahan_stage_sample(seed: int = 5) -> pd.DataFrame:
+    """SYNTHETIC: two kota strata of 5 PPS kelurahan x 3 RW x 4 households, plus one certainty kelurahan (6 of its
+    10 RW sampled) in the second kota; household values depend on the kelurahan and the RW."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for kota in ("31.71", "31.72"):
+        for k in range(6 if kota == "31.72" else 5):
+            certain = kota == "31.72" and k == 5
+            kel = f"{kota}.01.10{k:02d}"
+            level = rng.normal(0.0, 1.0)
+            for r in range(6 if certain else 3):
+                rw_level = level + rng.normal(0.0, 0.5)
+                for _ in range(4):
+                    rows.append({"kode_kab_kemendagri": kota, "stratum": kota, "kode_kemendagri": kel, "psu": f"{kel}-RW{r:02d}",
+                                 "weight": 50.0 if certain else 400.0 * (1 + k / 10), "y": rw_level + rng.normal(0.0, 1.0),
+                                 "fpc_psu": 60.0, "certainty_kelurahan": certain, "n_rw_kelurahan": 10 if certain else 12})
+    return pd.DataFrame(rows)
+
+
+def test_kelurahan_stage_design_is_the_with_replacement_kelurahan_design_plus_certainty_rw_stage():
+    """The two-stage design with a with-replacement PPS first stage and certainty kelurahan equals the one-stage
+    design in which the PPS kelurahan are the PSUs of their kota (no fpc) and each certainty kelurahan is a
+    stratum of its own whose PSUs are its RWs with the RW-count fpc (Sarndal et al. 1992 sec. 4.3 with f1 = 1
+    and sec. 4.5 for the with-replacement stage)."""
+    from analysis.stats import estimates
+
+    frame = kelurahan_stage_sample()
+    assert estimates.has_kelurahan_stage(frame)
+    staged = estimates.survey_design(frame, "synthetic")
+    certain = frame["certainty_kelurahan"].to_numpy()
+    flat = frame.assign(h=np.where(certain, frame["kode_kemendagri"], frame["stratum"]),
+                        p=np.where(certain, frame["psu"], frame["kode_kemendagri"]))
+    # the one-stage equivalent: no fpc for the PPS kelurahan; the RW-count fpc only in the certainty stratum
+    z_by = {}
+    for by in (None, "kode_kab_kemendagri"):
+        got = staged.mean("y", by=by, suppress=False)
+        z_by[by] = got
+    one_stage = SurveyDesign(flat, "weight", strata="h", psu="p")
+    for by, got in z_by.items():
+        labels = [None] if by is None else sorted(frame[by].unique())
+        for i, label in enumerate(labels):
+            mask = None if by is None else (frame[by] == label).to_numpy()
+            z = one_stage.scores_mean("y", mask)
+            fpc = np.where(certain, frame["n_rw_kelurahan"].astype(float), np.nan)
+            var = linearized_covariance(z, flat["h"].to_numpy(), flat["p"].to_numpy(), fpc)[0, 0]
+            assert got["se"].iloc[i] ** 2 == pytest.approx(var, rel=1e-10)
+    # without the kelurahan stage the RW design is used, as before
+    plain = estimates.survey_design(frame.drop(columns=["certainty_kelurahan"]), "synthetic")
+    assert one(plain.mean("y", suppress=False))["se"] == pytest.approx(one(estimates.rw_design(frame, "synthetic").mean("y", suppress=False))["se"], rel=1e-12)
+    assert one(plain.mean("y", suppress=False))["se"] < one(staged.mean("y", suppress=False))["se"]
+    assert staged.df == 10 - 2 + 1 - 1  # 10 PPS kelurahan in 2 kota strata, 1 certainty kelurahan in its own
