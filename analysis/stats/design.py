@@ -268,6 +268,11 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
     1977 sec. 10.8). Without an fpc the later stages add nothing: the ultimate-cluster (with-replacement)
     estimator of the first stage (Wolter 2007 ch. 6; Lumley 2010 sec. 3.2).
 
+    A later-stage parent holding a single sampled unit (not a certainty one) follows ``lonely_psu`` within its
+    stage: "fail" raises, "remove"/"certainty" drop it, "adjust" centres it at the grand mean of that stage's
+    unit totals (zero for the scores of a mean, as R), "average" scales the stage's term by parents / parents
+    with variance (R returns NaN for the whole variance there instead).
+
     A stratum (or later-stage parent) whose fpc makes f = 1 (N = n) is a *certainty* unit: it contributes no
     variance at that stage, is never lonely (``lonely_psu`` does not apply to it and it counts as a stratum
     with variance for ``"average"``, as R's ``onestrat``), and its later stages contribute with factor 1.
