@@ -1,6 +1,6 @@
 """``python -m analysis estimate``: design-based estimates from any survey table, outside the dashboard.
 
-    python -m analysis estimate DATA.csv --weight W [--strata S] [--psu P] [--fpc F]
+    python -m analysis estimate DATA.csv [--weight W] [--strata S] [--psu P [P2 ...]] [--fpc F [F2 ...]]
                                 (--mean V | --prop V | --total V) [--by G [G ...]] [--where COL]
                                 [--ci wald|logit|korn-graubard] [--df design|domain]
                                 [--lonely-psu adjust|remove|certainty|average|fail]
@@ -10,6 +10,9 @@
 DATA is CSV or Parquet. It prints one row per domain with estimate, SE, 95% CI, CV, unweighted n and design
 df, plus the Kish design effect and the reliability label; estimates that fail the BPS rule (n < 30 or RSE >
 50%) are printed empty unless ``--no-suppress`` is given. Rows with weight 0 are not respondents (not in n).
+A multistage design gives one ``--psu`` column per stage and, for the without-replacement variance of R
+``svydesign(ids=~a+b, fpc=~f1+f2)``, one ``--fpc`` per stage (population units or sampling fractions; see
+``analysis.stats.design.design_structure``); without ``--weight`` the weights are computed from the fpcs.
 ``--where`` must name a boolean (or 0/1) column. The JSON ``design`` block records the design, ``--where``,
 ``--by``, the interval, ``--df``, the level and whether the reliability rule was applied; CSV rows carry
 ``level``, ``ci_method``, ``df_method`` and ``design`` columns. Errors (unknown column, non-numeric, negative or
@@ -52,6 +55,13 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError("unsupported_format", "DATA must be a .csv or .parquet file", str(path))
 
 
+def stages(columns: list[str] | None) -> str | list[str] | None:
+    """``--psu`` / ``--fpc`` as given: one column as a name (as before multistage designs), several as a list."""
+    if columns is None:
+        return None
+    return columns[0] if len(columns) == 1 else list(columns)
+
+
 def read_totals(path: Path) -> tuple[list[str], pd.DataFrame]:
     """A population totals file: its category columns (every column but ``total``, read as text) and the table."""
     path = Path(path)
@@ -86,7 +96,9 @@ def calibrated(design: SurveyDesign, args) -> SurveyDesign:
 
 def run(args) -> pd.DataFrame:
     data = read_table(args.data)
-    design = SurveyDesign(data, args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc, lonely_psu=args.lonely_psu, source=Path(args.data).name)
+    if args.fpc is not None and len(args.fpc) != (len(args.psu) if args.psu else 1):
+        raise InputError("bad_fpc", f"{len(args.fpc)} --fpc column(s) for {len(args.psu) if args.psu else 1} sampling stage(s): give one --fpc per --psu column, or none", Path(args.data).name)
+    design = SurveyDesign(data, args.weight, strata=args.strata, psu=stages(args.psu), fpc=stages(args.fpc), lonely_psu=args.lonely_psu, source=Path(args.data).name)
     design = calibrated(design, args)
     suppress = not args.no_suppress
     if not suppress and design.df < 1:
@@ -117,7 +129,7 @@ LEVEL = 0.95
 def design_block(args) -> dict:
     """Everything that decides the numbers: the design, the subpopulation and domains, the interval, the df
     rule and whether the reliability rule was applied."""
-    block = {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
+    block = {"weight": args.weight, "strata": args.strata, "psu": stages(args.psu), "fpc": stages(args.fpc), "lonely_psu": args.lonely_psu,
              "where": args.where, "by": args.by, "ci": args.ci if args.prop else "wald", "df": args.df, "level": LEVEL,
              "suppress": not args.no_suppress}
     if getattr(args, "poststratify", None):
@@ -167,10 +179,10 @@ def register(subparsers) -> None:
         description="Design-based estimates with strata, PSUs, weights and fpc: estimate, SE, 95%% CI, CV, n and df.",
     )
     p.add_argument("data", type=Path, help="survey data: .csv or .parquet, one row per respondent")
-    p.add_argument("--weight", required=True, help="sampling weight column")
+    p.add_argument("--weight", default=None, help="sampling weight column (omit only when every stage has an --fpc of population sizes: the weights are then computed from them)")
     p.add_argument("--strata", default=None, help="stratum column")
-    p.add_argument("--psu", default=None, help="primary sampling unit (cluster) column; PSUs are nested in strata")
-    p.add_argument("--fpc", default=None, help="finite population correction column: population PSUs per stratum (> 1) or sampling fraction (<= 1)")
+    p.add_argument("--psu", nargs="+", default=None, metavar="STAGE", help="sampling unit column of each stage: primary sampling unit (cluster), then the units sampled within it, ...; PSUs are nested in strata")
+    p.add_argument("--fpc", nargs="+", default=None, metavar="FPC", help="finite population correction column of each --psu stage: population units per stratum / parent unit (> 1) or sampling fraction (<= 1)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--mean", metavar="V", help="estimate the mean of numeric column V")
     what.add_argument("--prop", metavar="V", help="estimate the proportion of V true (boolean or 0/1)")

@@ -10,6 +10,11 @@ The estimator is the one every survey package uses for a stratified multi-stage 
   with-replacement between-PSU variance within strata,
   ``V = sum_h (1 - f_h) n_h / (n_h - 1) sum_i (Z_hi - Zbar_h)^2``,
   with the optional finite population correction ``f_h = n_h / N_h`` of the first stage;
+- with an fpc at every stage of a multistage design (``psu=["a", "b"], fpc=["f1", "f2"]``) the later stages'
+  without-replacement variance is added, each scaled by the earlier stages' sampling fractions, as R's
+  ``svydesign(ids=~a+b, fpc=~f1+f2)`` (Sarndal, Swensson & Wretman 1992 sec. 4.3-4.4; Bellhouse 1985's
+  recursion; ``design_structure``). A stratum taken with certainty (f = 1) has no first-stage variance and is
+  never a lonely PSU; its later stages still contribute;
 - degrees of freedom are ``number of PSUs - number of strata``; confidence intervals are
   ``estimate +- t(df, 1 - alpha/2) * se``, and for proportions a logit interval (as R's
   ``svyciprop(method="logit")``) or the Korn-Graubard (1998) interval can be chosen instead; proportion
@@ -28,7 +33,8 @@ to do with a stratum holding a single PSU, with the same names and meaning as R 
   (undefined) stratum mean, a conservative choice; for means and proportions the grand mean of the scores
   is zero, so this equals R exactly;
 - ``"remove"`` / ``"certainty"``: the stratum contributes no variance (certainty PSU);
-- ``"average"``: the variance is scaled up by (number of strata) / (strata with more than one PSU);
+- ``"average"``: the variance is scaled up by (number of strata) / (strata that are not lonely: more than one
+  PSU, or a certainty stratum), as R's ``onestage``;
 - ``"fail"``: raise ``InputError("lonely_psu")``.
 
 Estimators that sum their scores to PSU totals themselves (the access models' score equations, the gaps'
@@ -75,8 +81,9 @@ class DesignStructure:
     psu: np.ndarray  # (n,) PSU code 0..P-1 of each row
     psu_stratum: np.ndarray  # (P,) stratum code 0..H-1 of each PSU
     n_h: np.ndarray  # (H,) number of sampled PSUs per stratum
-    scale_h: np.ndarray  # (H,) (1 - f_h) n_h / (n_h - 1); (1 - f_h) for a lonely PSU
+    scale_h: np.ndarray  # (H,) (1 - f_h) n_h / (n_h - 1); (1 - f_h) for a lonely PSU; 0 for a certainty stratum
     lonely_psu: str
+    later: tuple = ()  # StageStructure of stages 2, 3, ... of a multistage without-replacement design
 
     @property
     def n_psu(self) -> int:
@@ -88,35 +95,220 @@ class DesignStructure:
 
     @property
     def single(self) -> np.ndarray:
-        """Per stratum: does it hold a single (lonely) PSU."""
-        return self.n_h == 1
+        """Per stratum: does it hold a single (lonely) PSU. A certainty stratum (f = 1, ``scale_h`` 0) is never
+        lonely: it has no first-stage variance to estimate (R ``onestrat``)."""
+        return (self.n_h == 1) & (self.scale_h > 0)
 
     def covariance(self, scores: np.ndarray) -> np.ndarray:
         """Dense (k, k) linearised covariance of the totals of ``scores`` (n, k), one row per unit."""
         return _covariance(self, scores)
 
 
+def _first_row(mask) -> int:
+    """1-based data row number (as a user counts the rows of the file) of the first True of ``mask``."""
+    return int(np.flatnonzero(np.asarray(mask))[0]) + 1
+
+
 def _codes(values, name: str, source: str | None) -> np.ndarray:
     series = pd.Series(values)
-    if series.isna().any():
-        raise InputError("missing_design", f"design column '{name}' has {int(series.isna().sum())} missing value(s)", source)
+    missing = series.isna().to_numpy()
+    if missing.any():
+        raise InputError("missing_design", f"design column '{name}' has {int(missing.sum())} missing value(s), the first in data row {_first_row(missing)}", source)
     codes, _ = pd.factorize(series, sort=True)
     return codes.astype(np.int64)
 
 
-def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc")) -> DesignStructure:
+def _as_stages(values) -> list | None:
+    """Per-stage list of per-row arrays from one array (a single stage) or a list/tuple of arrays."""
+    if values is None:
+        return None
+    if isinstance(values, (list, tuple)) and len(values) and all(np.ndim(v) == 1 for v in values):
+        return [np.asarray(v) if not isinstance(v, pd.Series) else v.to_numpy() for v in values]
+    return [values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)]
+
+
+def _stage_name(names, i: int, default: str) -> str:
+    name = names if isinstance(names, str) or names is None else (list(names)[i] if i < len(list(names)) else None)
+    return default if name is None else str(name)
+
+
+def _stage_fraction(values, parent: np.ndarray, n_parent: np.ndarray, name: str, stage: int, source: str | None, allow_missing: bool = True) -> np.ndarray:
+    """Sampling fraction ``f = n / N`` of each parent (stratum at stage 1, sampled unit of the previous stage
+    after) from a per-row fpc: a population count of units (> 1) or a sampling fraction (<= 1), constant
+    within the parent. Every bad value is an ``InputError`` naming the column and its first data row.
+    ``allow_missing``: a parent whose fpc is missing in *all* its rows has no fpc (f = 0: sampled with
+    replacement at this stage, so the stages below it add nothing); internal callers use it for strata analysed
+    with replacement. ``SurveyDesign`` refuses missing fpc values instead."""
+    raw = pd.Series(values)
+    where = "stratum" if stage == 1 else f"stage-{stage - 1} unit"
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raise InputError("bad_fpc", f"fpc column '{name}' is boolean, not a number", source)
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    missing = raw.isna().to_numpy()
+    if missing.any():
+        partly = np.bincount(parent[missing], minlength=len(n_parent)) < np.bincount(parent, minlength=len(n_parent))
+        if not allow_missing or partly[parent[missing]].any():
+            first = missing if not allow_missing else missing & partly[parent]
+            raise InputError("missing_design", f"fpc column '{name}' has {int(missing.sum())} missing value(s), the first in data row {_first_row(first)}", source)
+    bad = np.isnan(num) & ~missing
+    if bad.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' has {int(bad.sum())} non-numeric value(s), the first in data row {_first_row(bad)}", source)
+    bad = np.isinf(num)
+    if bad.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' is infinite in data row {_first_row(bad)}", source)
+    bad = num <= 0  # NaN compares False
+    if bad.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' must be positive (population units per {where} > 1, or a sampling fraction <= 1); data row {_first_row(bad)} is not", source)
+    first_value = np.full(len(n_parent), np.nan)
+    order = np.arange(len(num))[::-1]
+    first_value[parent[order]] = num[order]  # the value in the first row of each parent
+    varies = (num != first_value[parent]) & ~(np.isnan(num) & np.isnan(first_value[parent]))
+    if varies.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' must be constant within each {where} (stage {stage}); data row {_first_row(varies)} differs from the first row of its {where}", source)
+    with np.errstate(divide="ignore"):
+        frac = np.where(first_value <= 1.0, first_value, n_parent / first_value)
+    over = frac[parent] > 1.0 + 1e-9
+    if over.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' gives fewer population units than the {int(n_parent[parent[over][0]])} sampled at stage {stage} in the {where} of data row {_first_row(over)}", source)
+    return np.clip(np.where(np.isnan(frac), 0.0, frac), 0.0, 1.0)
+
+
+def _scale(f: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``(1 - f) n / (n - 1)``, and ``1 - f`` for a single sampled unit (Wolter 2007 eq. 6.2.2)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 1, (1.0 - f) * n / (n - 1.0), 1.0 - f)
+
+
+def _is_certain(f: np.ndarray) -> np.ndarray:
+    """Units taken with certainty (f = 1, R ``onestrat``'s ``(N - n) / N < 1e-7``): no variance at that stage."""
+    return f >= 1.0 - 1e-7
+
+
+@dataclass(frozen=True)
+class StageStructure:
+    """A later stage (2, 3, ...) of a multistage without-replacement design: the stage's sampled units of every
+    row, nested in their parent (the sampled unit of the previous stage, which acts as the stratum of this
+    stage, R ``svydesign``'s ``strata[, i] = interaction(strata, ids[, i - 1])``), and the per-parent factor
+    ``(prod of the earlier stages' sampling fractions) (1 - f_p) n_p / (n_p - 1)`` of the stage's term of the
+    variance (Sarndal, Swensson & Wretman 1992, *Model Assisted Survey Sampling*, sec. 4.3, eq. 4.3.22 and
+    sec. 4.4; Cochran 1977 sec. 10.8 for the two-stage case; the recursion of Bellhouse 1985, R ``multistage``).
+    """
+
+    stage: int
+    unit: np.ndarray  # (n,) unit code 0..U-1 of each row
+    unit_parent: np.ndarray  # (U,) parent code 0..Pa-1 of each unit
+    n_h: np.ndarray  # (Pa,) sampled units per parent
+    scale_h: np.ndarray  # (Pa,) product of earlier fractions x (1 - f_p) n_p / (n_p - 1)
+    single: np.ndarray  # (Pa,) parent holds one sampled unit and is not a certainty unit
+
+    @property
+    def n_units(self) -> int:
+        return int(len(self.unit_parent))
+
+
+def _stage_covariance(stage: StageStructure, z: np.ndarray, lonely_psu: str) -> np.ndarray:
+    """This stage's term of the covariance of the totals of ``z`` (n, k): the between-unit variance within each
+    parent, with the ``lonely_psu`` rule applied to parents holding one non-certainty unit."""
+    U, k = stage.n_units, z.shape[1]
+    Z = np.column_stack([np.bincount(stage.unit, weights=z[:, j], minlength=U) for j in range(k)])
+    D, factor = _stage_deviations(stage, Z, lonely_psu)
+    return (D.T @ D) * factor
+
+
+def _stage_total_variances(stage: StageStructure, Z: np.ndarray, lonely_psu: str) -> np.ndarray:
+    """This stage's term of the variance of each column's total from dense unit totals ``Z`` (U, k)."""
+    D, factor = _stage_deviations(stage, Z, lonely_psu)
+    return (D * D).sum(axis=0) * factor
+
+
+def _stage_deviations(stage: StageStructure, Z: np.ndarray, lonely_psu: str) -> tuple[np.ndarray, float]:
+    """Unit totals centred within their parent and scaled (``StageStructure.scale_h``, the lonely rule), and the
+    factor of the "average" rule: the stage's term is ``D' D * factor``."""
+    U, Pa, k = stage.n_units, len(stage.n_h), Z.shape[1]
+    hs = stage.unit_parent
+    mean = np.column_stack([np.bincount(hs, weights=Z[:, j], minlength=Pa) for j in range(k)]) / stage.n_h[:, None]
+    centre = mean[hs]
+    single = stage.single[hs]
+    weight = stage.scale_h[hs].copy()
+    if lonely_psu == "adjust":
+        centre[single] = Z.sum(axis=0) / U
+    else:
+        weight[single] = 0.0
+    D = (Z - centre) * np.sqrt(weight)[:, None]
+    factor = 1.0
+    if lonely_psu == "average" and stage.single.any():
+        ok = int((~stage.single).sum())
+        factor = Pa / ok if ok else np.nan
+    return D, factor
+
+
+def _stage_domain_variance(stage: StageStructure, z: np.ndarray, rows: np.ndarray, g: np.ndarray, G: int, lonely_psu: str) -> np.ndarray:
+    """This stage's term of the variance of the total of ``z`` (one per row in ``rows``) for each domain ``g``;
+    the sparse form of ``_stage_covariance`` (units without domain rows are zero totals, counted via ``n_h``)."""
+    U, Pa = stage.n_units, len(stage.n_h)
+    uniq, inv = np.unique(g * U + stage.unit[rows], return_inverse=True)
+    Z = np.bincount(inv, weights=z, minlength=len(uniq))
+    gg, uu = uniq // U, uniq % U
+    key = gg * Pa + stage.unit_parent[uu]
+    u2, inv2 = np.unique(key, return_inverse=True)
+    S1 = np.bincount(inv2, weights=Z, minlength=len(u2))
+    S2 = np.bincount(inv2, weights=Z * Z, minlength=len(u2))
+    g2, p2 = u2 // Pa, u2 % Pa
+    n_p = stage.n_h[p2]
+    single = stage.single[p2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        contrib = np.where(~single & (n_p > 1), stage.scale_h[p2] * (S2 - S1 * S1 / n_p), 0.0)
+    V = np.bincount(g2, weights=contrib, minlength=G)
+    if lonely_psu == "adjust" and stage.single.any():
+        m = np.bincount(g, weights=z, minlength=G) / U
+        lonely = np.where(single, stage.scale_h[p2] * (S2 - 2.0 * m[g2] * S1), 0.0)
+        V = V + np.bincount(g2, weights=lonely, minlength=G) + m * m * stage.scale_h[stage.single].sum()
+    elif lonely_psu == "average" and stage.single.any():
+        ok = int((~stage.single).sum())
+        V = V * (Pa / ok) if ok else V * np.nan
+    return V
+
+
+def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc"), allow_missing_fpc: bool = True) -> DesignStructure:
     """The ``DesignStructure`` of ``n`` rows from per-row ``strata`` and ``psu`` labels (``None``: one stratum /
     each row its own PSU; PSUs nested within strata, R ``svydesign(nest=TRUE)``) and the optional per-row
-    ``fpc`` (population PSUs per stratum > 1, or a sampling fraction <= 1, constant within a stratum).
-    ``names`` are the column names quoted in ``InputError`` messages."""
+    ``fpc`` (population units > 1, or a sampling fraction <= 1, constant within a stratum).
+
+    Multistage: ``psu`` may be a list of per-row label arrays, one per stage (stage-k units nested in the
+    stage-(k-1) unit), and ``fpc`` a list of the same length (stage k's fpc constant within its parent unit).
+    With the fpc of every stage the variance is R's ``svydesign(ids=~a+b, fpc=~f1+f2)``: the first stage's
+    stratified without-replacement term plus, for each later stage, the between-unit variance within each
+    sampled parent scaled by the earlier stages' sampling fractions (Sarndal et al. 1992 sec. 4.3-4.4; Cochran
+    1977 sec. 10.8). Without an fpc the later stages add nothing: the ultimate-cluster (with-replacement)
+    estimator of the first stage (Wolter 2007 ch. 6; Lumley 2010 sec. 3.2).
+
+    A later-stage parent holding a single sampled unit (not a certainty one) follows ``lonely_psu`` within its
+    stage: "fail" raises, "remove"/"certainty" drop it, "adjust" centres it at the grand mean of that stage's
+    unit totals (zero for the scores of a mean, as R), "average" scales the stage's term by parents / parents
+    with variance (R returns NaN for the whole variance there instead).
+
+    A stratum (or later-stage parent) whose fpc makes f = 1 (N = n) is a *certainty* unit: it contributes no
+    variance at that stage, is never lonely (``lonely_psu`` does not apply to it and it counts as a stratum
+    with variance for ``"average"``, as R's ``onestrat``), and its later stages contribute with factor 1.
+    ``names`` are the column names quoted in ``InputError`` messages (for a multistage design ``names[1]``
+    and ``names[2]`` may be lists). ``allow_missing_fpc``: a stratum (parent) whose fpc is missing in all its
+    rows is sampled with replacement at that stage (f = 0; the stages below it then add nothing, the
+    ultimate-cluster estimator covers them, Lumley 2010 sec. 3.2).
+    """
     if lonely_psu not in LONELY_PSU_OPTIONS:
         raise InputError("bad_option", f"lonely_psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, not '{lonely_psu}'", source)
+    psu_stages = _as_stages(psu)
+    fpc_stages = _as_stages(fpc)
+    if psu_stages is not None and fpc_stages is not None and len(fpc_stages) != len(psu_stages):
+        raise InputError("bad_fpc", f"{len(fpc_stages)} fpc column(s) for {len(psu_stages)} sampling stage(s): give one fpc per stage, or none", source)
+    if psu_stages is None and fpc_stages is not None and len(fpc_stages) != 1:
+        raise InputError("bad_fpc", f"{len(fpc_stages)} fpc columns for a one-stage design without PSUs", source)
     h_row = np.zeros(n, dtype=np.int64) if strata is None else _codes(strata, names[0], source)
-    if psu is None:
+    if psu_stages is None:
         psu_row = np.arange(n, dtype=np.int64)
         psu_stratum = h_row.copy()
     else:
-        p_raw = _codes(psu, names[1], source)
+        p_raw = _codes(psu_stages[0], _stage_name(names[1], 0, "psu"), source)
         # PSUs nested within strata: the pair (stratum, psu) identifies a PSU.
         pair = h_row * (int(p_raw.max()) + 1 if n else 1) + p_raw
         psu_row, uniq = pd.factorize(pair, sort=True)
@@ -126,28 +318,32 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
     H = int(h_row.max()) + 1 if n else 0
     n_h = np.bincount(psu_stratum, minlength=H).astype(float)
     f_h = np.zeros(H)
-    if fpc is not None:
-        f = pd.to_numeric(pd.Series(fpc), errors="coerce").to_numpy(dtype=float)
-        if np.isnan(f).all():
-            f_h[:] = 0.0
-        else:
-            if (f[~np.isnan(f)] <= 0).any():
-                raise InputError("bad_fpc", f"'{names[2]}' must be positive (population PSUs per stratum, or a sampling fraction <= 1)", source)
-            frame = pd.DataFrame({"h": h_row, "f": f})
-            per = frame.groupby("h")["f"].agg(["min", "max"])
-            both = per.dropna()
-            if (both["min"] != both["max"]).any():
-                raise InputError("bad_fpc", f"'{names[2]}' must be constant within each stratum", source)
-            value = per["max"].reindex(range(H)).to_numpy()
-            frac = np.where(np.isnan(value), 0.0, np.where(value <= 1.0, value, n_h / np.where(np.isnan(value), 1.0, value)))
-            if (frac > 1.0 + 1e-9).any():
-                raise InputError("bad_fpc", f"'{names[2]}' gives fewer population PSUs than sampled PSUs in some stratum", source)
-            f_h = np.clip(frac, 0.0, 1.0)
-    if lonely_psu == "fail" and (n_h == 1).any():
-        raise InputError("lonely_psu", f"{int((n_h == 1).sum())} stratum/strata have a single PSU; choose lonely_psu='adjust', 'remove' or 'average'", source)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale_h = np.where(n_h > 1, (1.0 - f_h) * n_h / (n_h - 1.0), 1.0 - f_h)
-    return DesignStructure(psu=psu_row, psu_stratum=psu_stratum, n_h=n_h, scale_h=scale_h, lonely_psu=lonely_psu)
+    if fpc_stages is not None:
+        f_h = _stage_fraction(fpc_stages[0], h_row, n_h, _stage_name(names[2], 0, "fpc"), 1, source, allow_missing_fpc)
+    lonely = (n_h == 1) & ~_is_certain(f_h)
+    if lonely_psu == "fail" and lonely.any():
+        raise InputError("lonely_psu", f"{int(lonely.sum())} stratum/strata have a single PSU; choose lonely_psu='adjust', 'remove' or 'average'", source)
+    scale_h = np.where(_is_certain(f_h), 0.0, _scale(f_h, n_h))
+    later: list[StageStructure] = []
+    if psu_stages is not None and fpc_stages is not None and len(psu_stages) > 1:
+        parent_row, n_parent_units = psu_row, len(psu_stratum)
+        carried = f_h[psu_stratum]  # (units of the previous stage,) product of the earlier sampling fractions
+        for k in range(1, len(psu_stages)):
+            raw = _codes(psu_stages[k], _stage_name(names[1], k, f"psu{k + 1}"), source)
+            unit_row, uniq = pd.factorize(parent_row * (int(raw.max()) + 1 if n else 1) + raw, sort=True)
+            unit_row = unit_row.astype(np.int64)
+            unit_parent = np.empty(len(uniq), dtype=np.int64)
+            unit_parent[unit_row] = parent_row
+            n_p = np.bincount(unit_parent, minlength=n_parent_units).astype(float)
+            f_p = _stage_fraction(fpc_stages[k], parent_row, n_p, _stage_name(names[2], k, f"fpc{k + 1}"), k + 1, source, allow_missing_fpc)
+            single = (n_p == 1) & ~_is_certain(f_p)
+            if lonely_psu == "fail" and single.any():
+                raise InputError("lonely_psu", f"{int(single.sum())} stage-{k} unit(s) hold a single sampled stage-{k + 1} unit; choose lonely_psu='adjust', 'remove' or 'average'", source)
+            scale_p = carried * np.where(_is_certain(f_p), 0.0, _scale(f_p, n_p))
+            later.append(StageStructure(stage=k + 1, unit=unit_row, unit_parent=unit_parent, n_h=n_p, scale_h=scale_p, single=single))
+            carried = (carried * f_p)[unit_parent]
+            parent_row, n_parent_units = unit_row, len(unit_parent)
+    return DesignStructure(psu=psu_row, psu_stratum=psu_stratum, n_h=n_h, scale_h=scale_h, lonely_psu=lonely_psu, later=tuple(later))
 
 
 def _covariance(structure: DesignStructure, scores: np.ndarray) -> np.ndarray:
@@ -158,11 +354,15 @@ def _covariance(structure: DesignStructure, scores: np.ndarray) -> np.ndarray:
     P, k = structure.n_psu, z.shape[1]
     Z = np.column_stack([np.bincount(structure.psu, weights=z[:, j], minlength=P) for j in range(k)]) if k else np.zeros((P, 0))
     D, factor = _scaled_deviations(structure, Z)
-    return (D.T @ D) * factor
+    V = (D.T @ D) * factor
+    for stage in structure.later:
+        V = V + _stage_covariance(stage, z, structure.lonely_psu)
+    return V
 
 
 def _psu_total_variances(structure: DesignStructure, Z: np.ndarray) -> np.ndarray:
-    """Variance of each column's total from dense PSU totals ``Z`` (P, k): the diagonal of ``_covariance``."""
+    """First-stage variance of each column's total from dense PSU totals ``Z`` (P, k): the diagonal of the first
+    term of ``_covariance`` (a calibrated design's residual totals; the later stages: ``_stage_total_variances``)."""
     D, factor = _scaled_deviations(structure, Z)
     return (D * D).sum(axis=0) * factor
 
@@ -333,36 +533,56 @@ class SurveyDesign:
     ``data`` is a pandas DataFrame; ``weight``, ``strata``, ``psu`` and ``fpc`` are column names. Rows are kept
     whole: estimates for a subpopulation use ``by`` (domains) or ``where`` (a mask or boolean column), never a
     subset of rows.
+
+    Multistage designs: ``psu`` a list of columns, one per stage (``["district", "school"]``), and ``fpc`` a
+    list of the same length, stage k's fpc constant within its stage-(k-1) unit: R ``svydesign(ids=~a+b,
+    fpc=~f1+f2)`` (see ``design_structure``). ``weight=None`` with an fpc at every stage computes the weights
+    from the fpcs as R does, ``w = prod_k N_k / n_k`` (simple random sampling within strata at each stage).
+    ``missing_fpc``: "error" (default: a missing fpc value is an ``InputError``) or "with_replacement": a
+    stratum (or later-stage parent) whose fpc is missing in all its rows is analysed as sampled with
+    replacement at that stage (f = 0, the stages below it add nothing), e.g. a PPS stage without joint
+    inclusion probabilities (Lumley 2010 sec. 3.2; Sarndal et al. 1992 sec. 4.5).
     """
 
-    def __init__(self, data: pd.DataFrame, weight: str, strata: str | None = None, psu: str | None = None, fpc: str | None = None, lonely_psu: str = "adjust", source: str | None = None, calibration=None):
+    def __init__(self, data: pd.DataFrame, weight: str | None, strata: str | None = None, psu: str | list[str] | None = None, fpc: str | list[str] | None = None, lonely_psu: str = "adjust", source: str | None = None, missing_fpc: str = "error", calibration=None):
         if not isinstance(data, pd.DataFrame):
             raise InputError("bad_data", "the survey data must be a pandas DataFrame", source)
         self.source = source
         self.data = data
-        for role, col in (("weight", weight), ("strata", strata), ("psu", psu), ("fpc", fpc)):
-            if col is not None:
-                self._require(col, role)
+        if missing_fpc not in ("error", "with_replacement"):
+            raise InputError("bad_option", f"missing_fpc must be 'error' or 'with_replacement', not '{missing_fpc}'", source)
+        psu_cols = None if psu is None else ([psu] if isinstance(psu, str) else list(psu))
+        fpc_cols = None if fpc is None else ([fpc] if isinstance(fpc, str) else list(fpc))
+        for role, cols in (("weight", [weight]), ("strata", [strata]), ("psu", psu_cols or []), ("fpc", fpc_cols or [])):
+            for col in cols:
+                if col is not None:
+                    self._require(col, role)
+        if psu_cols is not None and len(psu_cols) == 0:
+            raise InputError("bad_design", "psu must name at least one column", source)
+        if fpc_cols is not None and len(fpc_cols) != (len(psu_cols) if psu_cols else 1):
+            raise InputError("bad_fpc", f"{len(fpc_cols)} fpc column(s) ({', '.join(repr(c) for c in fpc_cols)}) for {len(psu_cols) if psu_cols else 1} sampling stage(s) ({', '.join(repr(c) for c in psu_cols) if psu_cols else 'one row per unit'}): give one fpc per stage, or none", source)
         self.weight_col, self.strata_col, self.psu_col, self.fpc_col = weight, strata, psu, fpc
         self.lonely_psu = lonely_psu
-        self.w = self._weights(data[weight])
+        self.missing_fpc = missing_fpc
+        self._group_cache: dict = {}
+        self._s = design_structure(
+            len(data),
+            None if strata is None else data[strata].to_numpy(),
+            None if psu_cols is None else [data[c].to_numpy() for c in psu_cols],
+            None if fpc_cols is None else [data[c].to_numpy() for c in fpc_cols],
+            lonely_psu,
+            source,
+            names=(strata, psu_cols, fpc_cols),
+            allow_missing_fpc=missing_fpc == "with_replacement",
+        )
+        self.w = self._weights(data[weight]) if weight is not None else self._weights_from_fpc(psu_cols, fpc_cols)
         # a calibrated design (analysis.stats.calibration) carries its calibrated weights and the model whose
         # residuals replace the scores in every variance (Sarndal, Swensson & Wretman 1992 result 6.6.1)
         self.calibration = calibration
         if calibration is not None:
             if len(calibration.weights) != len(data):
                 raise InputError("bad_length", f"calibrated weights have {len(calibration.weights)} values for {len(data)} rows", source)
-            self.w = self._weights(pd.Series(np.asarray(calibration.weights, dtype=float), name=f"{weight} (calibrated)"))
-        self._group_cache: dict = {}
-        self._s = design_structure(
-            len(data),
-            None if strata is None else data[strata].to_numpy(),
-            None if psu is None else data[psu].to_numpy(),
-            None if fpc is None else data[fpc].to_numpy(),
-            lonely_psu,
-            source,
-            names=(strata, psu, fpc),
-        )
+            self.w = self._weights(pd.Series(np.asarray(calibration.weights, dtype=float), name=f"{weight or 'weights'} (calibrated)"))
 
     # -- design facts --
 
@@ -406,19 +626,38 @@ class SurveyDesign:
         if pd.api.types.is_bool_dtype(series.dtype) or not (pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == object):
             raise InputError("non_numeric_weight", f"weight column '{name}' is not numeric", self.source)
         values = pd.to_numeric(series, errors="coerce")
-        bad = values.isna() & series.notna()
+        bad = (values.isna() & series.notna()).to_numpy()
         if bad.any():
-            raise InputError("non_numeric_weight", f"weight column '{name}' has {int(bad.sum())} non-numeric value(s)", self.source)
+            raise InputError("non_numeric_weight", f"weight column '{name}' has {int(bad.sum())} non-numeric value(s), the first in data row {_first_row(bad)}", self.source)
         w = values.to_numpy(dtype=float, na_value=np.nan)
         if np.isnan(w).any():
-            raise InputError("missing_weight", f"weight column '{name}' has {int(np.isnan(w).sum())} missing value(s)", self.source)
+            raise InputError("missing_weight", f"weight column '{name}' has {int(np.isnan(w).sum())} missing value(s), the first in data row {_first_row(np.isnan(w))}", self.source)
         if not np.isfinite(w).all():
-            raise InputError("non_numeric_weight", f"weight column '{name}' has infinite values", self.source)
+            raise InputError("non_numeric_weight", f"weight column '{name}' is infinite in data row {_first_row(~np.isfinite(w))}", self.source)
         if (w < 0).any():
-            raise InputError("negative_weight", f"weight column '{name}' has {int((w < 0).sum())} negative value(s)", self.source)
+            raise InputError("negative_weight", f"weight column '{name}' has {int((w < 0).sum())} negative value(s), the first in data row {_first_row(w < 0)}", self.source)
         if len(w) and not (w > 0).any():
             raise InputError("zero_weights", f"weight column '{name}' is zero in every row: nothing to estimate", self.source)
         return w
+
+    def _weights_from_fpc(self, psu_cols, fpc_cols) -> np.ndarray:
+        """Weights of a design given by its fpcs alone: ``prod_k N_k / n_k`` over the stages, the inverse of the
+        simple-random-sampling inclusion probabilities (R ``svydesign`` without weights, ``weights.survey_fpc``)."""
+        if fpc_cols is None:
+            raise InputError("missing_weight", "no weight column given and no fpc to compute the weights from: give --weight, or the fpc (population sizes) of every stage", self.source)
+        s = self._s
+        parent = pd.factorize(self.data[self.strata_col], sort=True)[0] if self.strata_col is not None else np.zeros(self.n, dtype=np.int64)
+        fractions = []
+        for k, col in enumerate(fpc_cols):
+            unit = np.arange(self.n) if psu_cols is None else (s.psu if k == 0 else s.later[k - 1].unit)
+            n_parent = np.bincount(np.unique(np.column_stack([parent, unit]), axis=0)[:, 0], minlength=int(parent.max()) + 1).astype(float)
+            value = pd.to_numeric(self.data[col]).to_numpy(dtype=float)
+            fractions.append(np.where(value <= 1.0, value, n_parent[parent] / value))
+            parent = unit
+        prob = np.prod(np.vstack(fractions), axis=0)
+        if not (np.isfinite(prob) & (prob > 0)).all():
+            raise InputError("missing_weight", f"no weight column given and the fpc is missing in data row {_first_row(~(np.isfinite(prob) & (prob > 0)))}: the weights cannot be computed", self.source)
+        return 1.0 / prob
 
     def _variable(self, y, binary: bool = False) -> np.ndarray:
         if isinstance(y, str):
@@ -564,6 +803,8 @@ class SurveyDesign:
         elif s.lonely_psu == "average" and s.single.any():
             ok = int((~s.single).sum())
             V = V * (H / ok) if ok else V * np.nan
+        for stage in s.later:
+            V = V + _stage_domain_variance(stage, z, rows, g, G, s.lonely_psu)
         return np.maximum(V, 0.0), domain_df
 
     def _calibrated_domain_variance(self, z: np.ndarray, rows: np.ndarray, g: np.ndarray, G: int) -> tuple[np.ndarray, np.ndarray]:
@@ -572,6 +813,9 @@ class SurveyDesign:
         s = self._s
         Z = self.calibration.residual_psu_totals(z, rows, g, G, s.psu, s.n_psu, self.w)
         V = _psu_total_variances(s, Z)
+        for stage in s.later:
+            units = self.calibration.residual_psu_totals(z, rows, g, G, stage.unit, stage.n_units, self.w)
+            V = V + _stage_total_variances(stage, units, s.lonely_psu)
         pairs = np.unique(g * s.n_psu + s.psu[rows])
         gg, pp = pairs // s.n_psu, pairs % s.n_psu
         strata = np.unique(gg * s.n_strata + s.psu_stratum[pp]) // s.n_strata

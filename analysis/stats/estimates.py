@@ -10,7 +10,9 @@ the survey stage (``survey_households``, ``survey_persons``; docs/ARTEFACTS.md):
   (``level="domain"``, ``area_code`` the city, kota or kelurahan).
 
 Every one of these is a domain of the one city-wide design (strata, PSUs, weights, fpc of the sample), so
-standard errors keep every PSU (Lohr 2022 sec. 4.2). Households are classified by their respondent's
+standard errors keep every PSU (Lohr 2022 sec. 4.2). City and kota rows use the kelurahan as first-stage unit
+when the survey tables carry the kelurahan stage (``survey_design``: two stages, certainty kelurahan as
+certainty units); kelurahan rows always use the RWs within the kelurahan (``rw_design``). Households are classified by their respondent's
 education, age group and sex. Degrees of freedom are counted within the domain (PSUs holding domain members
 minus their strata; Korn & Graubard 1999 sec. 5.2): a kelurahan sampled in four RWs has 3, not the design's
 hundreds. Proportions carry the Korn-Graubard (1998) interval (Clopper-Pearson on the design-effective sample
@@ -96,9 +98,49 @@ def household_frame(households: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def survey_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
+KELURAHAN_STAGE_COLUMNS = ("certainty_kelurahan", "n_rw_kelurahan")
+
+
+def has_kelurahan_stage(frame: pd.DataFrame) -> bool:
+    """Does the survey frame carry the kelurahan stage of the design (the design file's ``certainty_kelurahan``
+    and ``n_rw_kelurahan`` for every row), so that the kelurahan can be the first-stage unit."""
+    return all(c in frame.columns and frame[c].notna().all() for c in KELURAHAN_STAGE_COLUMNS) and "kode_kemendagri" in frame.columns
+
+
+def rw_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
+    """The RW (``psu``) as the PSU within the kota strata, with the stratum's RW count as fpc (``fpc_psu``): the
+    ultimate-cluster design of the survey tables (docs/ARTEFACTS.md). Kelurahan direct estimates always use it:
+    within a sampled kelurahan its RWs are the sampled units."""
     fpc = "fpc_psu" if "fpc_psu" in frame.columns and frame["fpc_psu"].notna().any() else None
     return SurveyDesign(frame, "weight", strata="stratum", psu="psu", fpc=fpc, source=source)
+
+
+def survey_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
+    """The design for city and kota estimates.
+
+    When the frame has the kelurahan stage (``has_kelurahan_stage``): a two-stage design, kelurahan then RW
+    (R ``svydesign(ids=~kelurahan+rw, strata=~stratum, fpc=~f1+f2)``). The kelurahan were drawn by systematic
+    PPS without replacement, whose joint inclusion probabilities are unknown, so the first stage is analysed
+    *with replacement* (no fpc: the between-kelurahan variance of the weighted kelurahan totals within each
+    kota, which also covers the variance of the later stages; Lumley 2010 sec. 3.2-3.3 on PPS designs;
+    Sarndal, Swensson & Wretman 1992 sec. 4.5 and Result 4.5.1 on the with-replacement approximation). The
+    kelurahan taken with certainty (the oversampled Tengah and Gedong, and any whose PPS probability reached 1)
+    are *certainty units* in a stratum of their own per kota with f = 1: no first-stage variance, and their
+    variance is the RW stage's, with the kelurahan's RW count ``n_rw_kelurahan`` as the second-stage fpc
+    (the simple-random-sampling fpc as the usual approximation for the PPS RW draw; Sarndal et al. 1992 sec.
+    4.3). Otherwise (a design file without the kelurahan stage) the RW design ``rw_design``.
+    """
+    if not has_kelurahan_stage(frame):
+        return rw_design(frame, source)
+    certain = frame["certainty_kelurahan"].astype(bool).to_numpy()
+    staged = frame.assign(
+        _stratum_stage1=np.where(certain, frame["stratum"].astype(str) + " certainty", frame["stratum"].astype(str)),
+        _fpc_stage1=np.where(certain, 1.0, np.nan),
+        _fpc_stage2=pd.to_numeric(frame["n_rw_kelurahan"]).astype(float).to_numpy(),
+    )
+    return SurveyDesign(staged, "weight", strata="_stratum_stage1", psu=["kode_kemendagri", "psu"],
+                        fpc=["_fpc_stage1", "_fpc_stage2"], missing_fpc="with_replacement", source=source)
+
 
 
 KOTA = "kode_kab_kemendagri"
@@ -141,32 +183,45 @@ def dukcapil_margins(covariates: pd.DataFrame) -> PopulationMargins:
     return PopulationMargins(sex=long(sex, "sex"), age=long(age, CALIBRATION_BAND))
 
 
-def calibrated_person_design(persons: pd.DataFrame, margins: PopulationMargins, source: str) -> SurveyDesign:
-    """The persons' design raked to ``margins`` (module docstring): kota x sex and kota x age band, only the
-    kota the sample holds; persons with a missing sex or age keep their design weight."""
-    frame = persons.assign(**{CALIBRATION_BAND: calibration_band(persons["age"]).to_numpy()})
-    design = survey_design(frame, source)
-    sampled = set(frame[KOTA].dropna().astype(str))
+def with_calibration_band(persons: pd.DataFrame) -> pd.DataFrame:
+    """The persons with their register age band (``CALIBRATION_BAND``), the column the raking margins use."""
+    return persons.assign(**{CALIBRATION_BAND: calibration_band(persons["age"]).to_numpy()})
+
+
+def rake_persons(design: SurveyDesign, margins: PopulationMargins) -> SurveyDesign:
+    """A persons' design (its data with ``CALIBRATION_BAND``) raked to ``margins`` (module docstring): kota x sex
+    and kota x age band, only the kota the sample holds; persons with a missing sex or age keep their design
+    weight. The raked weights do not depend on the design's stages; the calibrated variance does."""
+    sampled = set(design.data[KOTA].dropna().astype(str))
     sex = margins.sex[margins.sex[KOTA].astype(str).isin(sampled)]
     age = margins.age[margins.age[KOTA].astype(str).isin(sampled)]
     return calibration.rake(design, [[KOTA, "sex"], [KOTA, CALIBRATION_BAND]], [sex, age], missing="keep")
 
 
-def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: ind.Indicator, suppress: bool) -> list[pd.DataFrame]:
+def calibrated_person_design(persons: pd.DataFrame, margins: PopulationMargins, source: str) -> SurveyDesign:
+    """The persons' city and kota design (``survey_design``) raked to ``margins``."""
+    return rake_persons(survey_design(with_calibration_band(persons), source), margins)
+
+
+
+def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: ind.Indicator, suppress: bool, kelurahan_design: SurveyDesign | None = None) -> list[pd.DataFrame]:
+    """Rows of one indicator: city, kota and their domains from ``design``; kelurahan and kelurahan-by-group
+    rows from ``kelurahan_design`` (the RW design; ``design`` when not given)."""
+    kelurahan_design = design if kelurahan_design is None else kelurahan_design
     y, universe = indicator.values(frame)
     if indicator.measure == ind.PROPORTION:
-        def run(by):
-            return design.prop(y, by=by, where=universe, ci=PROPORTION_CI, suppress=suppress, df="domain")
+        def run(by, d=design):
+            return d.prop(y, by=by, where=universe, ci=PROPORTION_CI, suppress=suppress, df="domain")
     else:
-        def run(by):
-            return design.mean(y, by=by, where=universe, suppress=suppress, df="domain")
+        def run(by, d=design):
+            return d.mean(y, by=by, where=universe, suppress=suppress, df="domain")
     parts = []
     city = run(None)
     city.insert(0, "area_code", CITY_CODE)
     city.insert(0, "level", "city")
     parts.append(city)
     for level, column in (("kota", "kode_kab_kemendagri"), ("kelurahan", "kode_kemendagri")):
-        res = run(column).rename(columns={column: "area_code"})
+        res = run(column, design if level == "kota" else kelurahan_design).rename(columns={column: "area_code"})
         res["area_code"] = res["area_code"].astype(str)
         res.insert(0, "level", level)
         parts.append(res)
@@ -176,7 +231,7 @@ def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: in
         # the city by group, and each kota and kelurahan by group: "who is left out" at the smallest level the
         # sample supports (small cells are suppressed by the same rule as everything else)
         for area in (None, "kode_kab_kemendagri", "kode_kemendagri"):
-            res = run(var if area is None else [area, var]).rename(columns={var: "domain_value"})
+            res = run(var if area is None else [area, var], kelurahan_design if area == "kode_kemendagri" else design).rename(columns={var: "domain_value"})
             res["domain_value"] = res["domain_value"].astype(str)
             res.insert(0, "domain_var", var)
             if area is None:
@@ -200,16 +255,21 @@ def compute(households: pd.DataFrame, persons: pd.DataFrame | None = None, suppr
     if persons is not None and len(persons):
         frames[ind.PERSON] = persons
     designs = {unit: survey_design(f, ind.SOURCE_TABLE[unit]) for unit, f in frames.items()}
+    kelurahan_designs = {unit: rw_design(f, ind.SOURCE_TABLE[unit]) if has_kelurahan_stage(f) else designs[unit] for unit, f in frames.items()}
     if margins is not None and ind.PERSON in frames:
-        designs[ind.PERSON] = calibrated_person_design(frames[ind.PERSON], margins, ind.SOURCE_TABLE[ind.PERSON])
-        frames[ind.PERSON] = designs[ind.PERSON].data
+        # the raked weights are the same in both designs; each design's variance uses its own stages
+        frames[ind.PERSON] = with_calibration_band(frames[ind.PERSON])
+        source = ind.SOURCE_TABLE[ind.PERSON]
+        designs[ind.PERSON] = rake_persons(survey_design(frames[ind.PERSON], source), margins)
+        kelurahan_designs[ind.PERSON] = (rake_persons(rw_design(frames[ind.PERSON], source), margins)
+                                         if has_kelurahan_stage(frames[ind.PERSON]) else designs[ind.PERSON])
     parts = []
     for indicator in ind.REGISTRY:
         if indicator_ids is not None and indicator.indicator_id not in indicator_ids:
             continue
         if indicator.unit not in frames:
             continue
-        parts.extend(_estimate_indicator(designs[indicator.unit], frames[indicator.unit], indicator, suppress))
+        parts.extend(_estimate_indicator(designs[indicator.unit], frames[indicator.unit], indicator, suppress, kelurahan_designs[indicator.unit]))
     out = pd.concat(parts, ignore_index=True)
     for col in ("domain_var", "domain_value"):
         if col not in out:

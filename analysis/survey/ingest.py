@@ -240,6 +240,16 @@ def _read_design(design) -> pd.DataFrame:
         df.loc[~np.isfinite(df["fpc_psu"].to_numpy(dtype=float)), "fpc_psu"] = np.nan
     else:
         df["fpc_psu"] = np.nan
+    # the kelurahan stage (optional): certainty kelurahan and the RW count of the kelurahan's frame
+    if "certainty_kelurahan" in df.columns:
+        df["certainty_kelurahan"] = df["certainty_kelurahan"].astype(object).str.strip().str.lower().map({"true": True, "false": False, "1": True, "0": False})
+    else:
+        df["certainty_kelurahan"] = pd.NA
+    if "n_rw_kelurahan" in df.columns:
+        df["n_rw_kelurahan"] = pd.to_numeric(df["n_rw_kelurahan"], errors="coerce")
+        df.loc[~(df["n_rw_kelurahan"] >= 1), "n_rw_kelurahan"] = np.nan
+    else:
+        df["n_rw_kelurahan"] = np.nan
     return df
 
 
@@ -485,6 +495,8 @@ def _ingest(files, *, register, design, source_name, survey_id, synthetic, form,
         H["_psu"] = joined["psu"]
         H["_weight"] = joined["weight"]
         H["_fpc"] = joined["fpc_psu"]
+        H["_certain"] = joined["certainty_kelurahan"]
+        H["_n_rw"] = joined["n_rw_kelurahan"]
         reject_h(H["_weight"].isna(), "not in the design file")
         weighted = True
     else:
@@ -492,6 +504,8 @@ def _ingest(files, *, register, design, source_name, survey_id, synthetic, form,
         H["_psu"] = H["_key"]
         H["_weight"] = 1.0
         H["_fpc"] = np.nan
+        H["_certain"] = pd.NA
+        H["_n_rw"] = np.nan
         weighted = False
         notes.append(
             "No design file: the export is treated as a simple random sample of households in each kampung "
@@ -551,10 +565,12 @@ def _ingest(files, *, register, design, source_name, survey_id, synthetic, form,
     Hd["psu"] = H["_psu"].astype("str").to_numpy()
     Hd["weight"] = pd.to_numeric(H["_weight"]).astype(float).to_numpy()
     Hd["fpc_psu"] = pd.array(pd.to_numeric(H["_fpc"]).astype(float).to_numpy(), dtype="Float64")
+    Hd["certainty_kelurahan"] = pd.array(H["_certain"].to_numpy(dtype=object), dtype="boolean")
+    Hd["n_rw_kelurahan"] = pd.array(pd.to_numeric(H["_n_rw"]).round().to_numpy(dtype=float), dtype="Float64").astype("Int64")
     Hd["survey_id"] = survey_id or "survey"  # never the file name (the user chose it: it could hold anything)
     Hd["synthetic"] = synthetic
     Pd = derive_persons(P)
-    copy_cols = ["survey_id", "synthetic", "kode_kemendagri", "kode_kab_kemendagri", "stratum", "psu", "weight", "fpc_psu", "income_quintile", "hh_size"]
+    copy_cols = ["survey_id", "synthetic", "kode_kemendagri", "kode_kab_kemendagri", "stratum", "psu", "weight", "fpc_psu", "certainty_kelurahan", "n_rw_kelurahan", "income_quintile", "hh_size"]
     Pd = Pd.join(Hd.set_index("hh_id")[copy_cols], on="hh_id")
     Hd = add_respondent(Hd, Pd)
     households = S.coerce(Hd.reset_index(drop=True), S.HOUSEHOLDS)

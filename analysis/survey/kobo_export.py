@@ -307,7 +307,7 @@ def inject_dirt(sub: Submissions, rng: np.random.Generator, form: q.FormDefiniti
     dmain["_submission_time"] = later.dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy()
     new_pos = {old: n + k for k, old in enumerate(dup)}
     drep = rep[rep["_parent"].isin(dup)].copy()
-    drep["_parent"] = drep["_parent"].map(new_pos)
+    drep["_parent"] = drep["_parent"].map(new_pos).astype(np.int64)  # int even when no duplicate is drawn
     counts["duplicate_submission"] = int(len(dup))
 
     # test submissions before fieldwork, by "test"/"coba"

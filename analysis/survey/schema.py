@@ -139,6 +139,8 @@ _DESIGN_TAIL = (
     Column("psu", "str", "Primary sampling unit (the RW within its kelurahan in the demo design, e.g. 31.75.03.1005-RW05; the household itself when an export has no design file).", nullable=False),
     Column("weight", "float64", "Design weight: households (or persons) in the population this record stands for. Equal weights when the export came without a design file (simple random sample of its kampung).", nullable=False, min=0.0, unit="households"),
     Column("fpc_psu", "Float64", "Number of PSUs in the stratum for the finite population correction; NA when unknown.", min=1.0),
+    Column("certainty_kelurahan", "boolean", "True when the household's kelurahan is a first-stage certainty unit of the design (inclusion probability 1, e.g. the oversampled kelurahan); from the design file; NA when it does not say."),
+    Column("n_rw_kelurahan", "Int64", "Number of RW in the kelurahan's frame (the second-stage population count when the kelurahan is the first-stage unit); from the design file; NA when unknown.", min=1),
 )
 
 HOUSEHOLDS = Schema(

@@ -108,6 +108,20 @@ def test_domain_estimates_on_a_calibrated_design_keep_working(dclus1):
     assert np.sqrt(ps.covariance(z)[0, 0]) == pytest.approx(float(across["se"].iloc[1]), rel=1e-10)
 
 
+def test_calibrated_multistage_design_keeps_its_later_stages():
+    """On a two-stage without-replacement design (R ``svydesign(id=~dnum+snum, fpc=~fpc1+fpc2, data=apiclus2)``)
+    the calibrated domain variance (PSU and stage-2 unit totals of the residuals) equals the covariance of the
+    domain's residual scores computed row by row, and the second stage still adds variance."""
+    data = pd.read_csv(FIXTURES / "apiclus2.csv")
+    two = SurveyDesign(data, None, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    ps = cal.post_stratify(two, "stype", POP_TYPES)
+    by = ps.mean("api00", by="sch.wide", suppress=False)
+    z = ps.scores_mean("api00", domain_mask=(data["sch.wide"] == "Yes").to_numpy())
+    assert np.sqrt(ps.covariance(z)[0, 0]) == pytest.approx(float(by["se"].iloc[1]), rel=1e-10)
+    one = cal.post_stratify(SurveyDesign(data, "pw", psu="dnum", fpc="fpc1"), "stype", POP_TYPES)  # first stage only
+    assert float(ps.mean("api00", suppress=False)["se"].iloc[0]) > float(one.mean("api00", suppress=False)["se"].iloc[0])
+
+
 # --- raking ---------------------------------------------------------------------------------------------------------
 
 

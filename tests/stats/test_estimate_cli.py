@@ -186,3 +186,38 @@ def test_csv_output_describes_design_and_interval(capsys):
     row = pd.read_csv(io.StringIO(out)).iloc[0]
     assert row["level"] == 0.95 and row["ci_method"] == "wald" and row["df_method"] == "domain"
     assert "weight=pw" in row["design"] and "psu=dnum" in row["design"] and "fpc=fpc" in row["design"] and "lonely_psu=adjust" in row["design"]
+
+
+APICLUS2 = Path(__file__).parent / "fixtures" / "apiclus2.csv"
+
+
+@pytest.mark.parametrize("weight", [["--weight", "pw"], []])
+def test_two_stage_design_reproduces_published_r_and_is_recorded(capsys, weight):
+    """svydesign(id=~dnum+snum, fpc=~fpc1+fpc2, data=apiclus2): svymean(~api00) 670.81 SE 30.099 (R docs,
+    Lumley 2010 sec. 3.2); without --weight the weights come from the fpcs, as in R."""
+    rc, out, _ = run(capsys, APICLUS2, *weight, "--psu", "dnum", "snum", "--fpc", "fpc1", "fpc2", "--mean", "api00")
+    assert rc == 0
+    payload = json.loads(out)
+    (row,) = payload["results"]
+    assert row["estimate"] == pytest.approx(670.81, abs=0.005) and row["se"] == pytest.approx(30.099, abs=5e-4)
+    assert payload["design"]["psu"] == ["dnum", "snum"] and payload["design"]["fpc"] == ["fpc1", "fpc2"]
+    rc, out, _ = run(capsys, APICLUS2, *weight, "--psu", "dnum", "snum", "--fpc", "fpc1", "fpc2", "--total", "enroll", "--format", "csv")
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["estimate"] == pytest.approx(2639273, abs=0.5) and row["se"] == pytest.approx(799638, abs=0.5)
+    assert "psu=dnum snum" in row["design"] and "fpc=fpc1 fpc2" in row["design"]
+
+
+def test_fpc_count_must_match_the_stages(capsys):
+    rc, out, err = run(capsys, APICLUS2, "--weight", "pw", "--psu", "dnum", "snum", "--fpc", "fpc1", "--mean", "api00")
+    assert rc == 2 and out == "" and err.startswith("error [bad_fpc]") and "--fpc" in err and len(err.strip().splitlines()) == 1
+    rc, out, err = run(capsys, APICLUS2, "--psu", "dnum", "snum", "--mean", "api00")
+    assert rc == 2 and err.startswith("error [missing_weight]")
+
+
+def test_fpc_varying_within_a_psu_names_column_and_row(capsys, tmp_path):
+    path = tmp_path / "bad_fpc2.csv"
+    data = pd.read_csv(APICLUS2)
+    data.loc[3, "fpc2"] = 4  # district 83 (rows 3-5 as a user counts them) has fpc2 3 elsewhere
+    data.to_csv(path, index=False)
+    rc, out, err = run(capsys, path, "--psu", "dnum", "snum", "--fpc", "fpc1", "fpc2", "--mean", "api00")
+    assert rc == 2 and out == "" and err.startswith("error [bad_fpc]") and "'fpc2'" in err and "data row 4" in err

@@ -250,3 +250,16 @@ def test_cli_generate_and_ingest(tmp_path):
     rc = main(["survey", "ingest", str(out / f"{STEM}.csv"), "--out", str(tmp_path / "ingested"),
                "--design", str(out / "design.csv")])
     assert rc == 0
+
+
+def test_a_tiny_demo_with_no_duplicate_drawn_is_written(tmp_path):
+    """100 households in 4 kelurahan draw no duplicate submission (rate 1%): the export is still written, with
+    every roster row attached to its household (this raised IndexError when the empty duplicates' parent
+    column came back as object dtype)."""
+    out, truth = small(tmp_path, "tiny", households=100, kelurahan=4)
+    assert truth["dirt"]["counts"]["duplicate_submission"] == 0
+    main = read_csv(out / f"{STEM}.csv")
+    roster = read_csv(out / f"{STEM}-anggota.csv")
+    assert len(main) == truth["dirt"]["submissions_exported"]
+    assert len(roster) == truth["dirt"]["roster_rows_exported"]
+    assert set(roster["_parent_index"].astype(int)) <= set(main["_index"].astype(int))

@@ -229,3 +229,20 @@ def test_escape_formula_neutralises_spreadsheet_formulas():
     assert pd.isna(out["t"].iloc[7])
     assert out["n"].tolist() == df["n"].tolist()
     assert df["t"].iloc[0] == "=1+1"  # the input is not modified
+
+
+def test_design_file_kelurahan_stage_reaches_households_and_persons(demo, register):
+    """The design file's kelurahan stage (certainty kelurahan, RW count of the kelurahan frame) is carried, so
+    the city and kota estimates can use the kelurahan as first-stage unit; without a design file it is NA."""
+    hh, pp = demo["result"].households, demo["result"].persons
+    design = pd.read_csv(demo["export_dir"] / "design.csv", dtype={"kode_kemendagri": str, "stratum": str})
+    first = design.drop_duplicates("kode_kemendagri").set_index("kode_kemendagri")
+    assert hh["certainty_kelurahan"].notna().all() and hh["n_rw_kelurahan"].notna().all()
+    assert (hh["certainty_kelurahan"].astype(bool) == hh["kode_kemendagri"].map(first["certainty_kelurahan"]).astype(bool)).all()
+    assert (hh["n_rw_kelurahan"] == hh["kode_kemendagri"].map(first["n_rw_kelurahan"])).all()
+    assert {"31.75.04.1002", "31.75.05.1001"} <= set(hh.loc[hh["certainty_kelurahan"].astype(bool), "kode_kemendagri"])  # Tengah, Gedong
+    j = pp.merge(hh[["hh_id", "certainty_kelurahan", "n_rw_kelurahan"]], on="hh_id", suffixes=("", "_hh"))
+    assert (j["certainty_kelurahan"] == j["certainty_kelurahan_hh"]).all() and (j["n_rw_kelurahan"] == j["n_rw_kelurahan_hh"]).all()
+    src = demo["export_dir"]
+    res = ingest_export(export_files(src / f"{kobo_export.FILE_STEM}.csv"), register=register, source_name="ngo")
+    assert res.households["certainty_kelurahan"].isna().all() and res.households["n_rw_kelurahan"].isna().all()
