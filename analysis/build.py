@@ -59,6 +59,7 @@ class BuildContext:
     notes: list[dict] = field(default_factory=list)
     extra_resources: list[dict] = field(default_factory=list)
     repairs: list[dict] = field(default_factory=list)  # every geometry repaired (etl.boundaries._repair_record)
+    shared: dict = field(default_factory=dict)  # intermediate results later stages share, never published (e.g. raked person weights)
 
     def available(self, source_id: str) -> bool:
         return sources.available(source_id, self.manifest, self.raw)

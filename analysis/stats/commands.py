@@ -193,7 +193,7 @@ def register(subparsers) -> None:
     p.add_argument("--df", choices=("design", "domain"), default="design", help="degrees of freedom: design (PSUs - strata, as R/Stata) or per domain (PSUs - strata holding the domain)")
     p.add_argument("--lonely-psu", choices=LONELY_PSU_OPTIONS, default="adjust", help="strata with one PSU (as R survey.lonely.psu)")
     p.add_argument("--format", choices=("json", "csv"), default="json")
-    p.add_argument("--no-suppress", action="store_true", help="print estimates that fail the reliability rule (n < 30 or RSE > 50%%)")
+    p.add_argument("--no-suppress", action="store_true", help="print estimates that fail the reliability rules (BPS: n < 30 or RSE > 50%%; proportions also the NCHS standard: effective n < 30 or a CI too wide)")
     weighting = p.add_mutually_exclusive_group()
     weighting.add_argument("--poststratify", type=Path, default=None, metavar="TOTALS", help="post-stratify to a totals file: category column(s) named as in DATA and a 'total' column")
     weighting.add_argument("--rake", type=Path, nargs="+", default=None, metavar="TOTALS", help="rake to one totals file per margin (each: category column(s) and 'total')")

@@ -43,6 +43,7 @@ estimate itself is not publishable). It is never written to ``data/processed``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -79,7 +80,7 @@ FIELDS = [
     Field("cv", "Coefficient of variation (relative standard error) se / estimate; empty when suppressed."),
     Field("n", "Unweighted number of respondents in the universe and domain with an answer."),
     Field("df", "Degrees of freedom of the domain: PSUs holding respondents of the domain minus their strata."),
-    Field("reliability", "ok; flag (RSE 25-50%: use with caution); suppressed (n < 30 or RSE > 50%: not published)."),
+    Field("reliability", "ok; flag (RSE 25-50%: use with caution); suppressed (not published: n < 30 or RSE > 50% (BPS), and for proportions effective n < 30, CI width >= 30 points or relative CI width > 130% (NCHS 2017))."),
     Field("synthetic", "True when the survey is the project's generated demo survey, not real respondents."),
 ]
 
@@ -203,6 +204,33 @@ def calibrated_person_design(persons: pd.DataFrame, margins: PopulationMargins, 
     return rake_persons(survey_design(with_calibration_band(persons), source), margins)
 
 
+def calibrated_persons(persons: pd.DataFrame, margins: PopulationMargins | None, source: str = "survey_persons") -> pd.DataFrame:
+    """The persons with ``weight`` replaced by their raked weight (``rake_persons``; the weights do not depend on
+    the design's stages), so that every stage after this one (gaps, small-area estimates, models, inequality)
+    estimates from the same person weights as the published ``estimates``. Their SEs use these weights with the
+    design's (uncalibrated) linearisation, a slightly conservative variance for kota-level margins. Without
+    ``margins`` the persons are returned unchanged."""
+    if margins is None or persons is None or len(persons) == 0:
+        return persons
+    design = rake_persons(rw_design(with_calibration_band(persons), source), margins)
+    return persons.assign(weight=design.w)
+
+
+def stage_persons(ctx) -> Table | None:
+    """``survey_persons`` as the stages after the estimates see it: the same table with the raked person weights
+    of ``calibrated_persons`` (computed once per build and kept on the context)."""
+    pe = ctx.tables.get("survey_persons")
+    if pe is None or len(pe.data) == 0:
+        return pe
+    cached = ctx.shared.get("calibrated_persons")
+    if cached is not None and cached[0] is pe:
+        return cached[1]
+    margins = build_margins(ctx)
+    table = pe if margins is None else dataclasses.replace(pe, data=calibrated_persons(pe.data, margins))
+    ctx.shared["calibrated_persons"] = (pe, table)
+    return table
+
+
 
 def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: ind.Indicator, suppress: bool, kelurahan_design: SurveyDesign | None = None) -> list[pd.DataFrame]:
     """Rows of one indicator: city, kota and their domains from ``design``; kelurahan and kelurahan-by-group
@@ -303,7 +331,7 @@ def estimates_table(households: pd.DataFrame, persons: pd.DataFrame | None, sour
         description=(
             "Design-based (Taylor linearisation) estimates of every indicator for the city, each kota, each sampled "
             "kelurahan and the city by income quintile, education, age group and sex, with SE, 95% CI, CV, n and df. "
-            "Suppressed estimates (n < 30 or RSE > 50%) are empty."
+            "Suppressed estimates (BPS: n < 30 or RSE > 50%; proportions also the NCHS 2017 standard) are empty."
             + (" Person indicators use weights raked to the Dukcapil 2019 register's kota x sex and kota x age-band "
                "totals, with calibrated SEs." if margins is not None else "")
         ),
@@ -338,7 +366,7 @@ def build(ctx) -> list[Table]:
         sources = sorted(set(sources) | set(ctx.tables["kelurahan_covariates"].sources))
     table = estimates_table(households.data, None if persons is None else persons.data, sources, None if reg is None else reg.data, margins)
     suppressed = int((table.data["reliability"] == "suppressed").sum())
-    ctx.note(STAGE, f"{len(table.data)} direct estimates, {suppressed} suppressed (n < 30 or RSE > 50%)")
+    ctx.note(STAGE, f"{len(table.data)} direct estimates, {suppressed} suppressed (BPS: n < 30 or RSE > 50%; proportions also the NCHS 2017 standard)")
     if margins is not None:
         ctx.note(STAGE, "person weights raked to the Dukcapil 2019 register's kota x sex and kota x age-band (0-14, 15-24, 25-59, 60+) "
                  "totals (analysis.stats.calibration.rake); person SEs are calibrated linearisation SEs; households keep their design weights")
@@ -366,6 +394,6 @@ def survey_inputs(ctx, stage: str, what: str) -> SurveyInputs | None:
     if hh is None or est is None or len(hh.data) == 0:
         ctx.note(stage, f"{what} skipped: survey_households or estimates not built", "warning")
         return None
-    pe = ctx.tables.get("survey_persons")
+    pe = stage_persons(ctx)
     sources = sorted(set(hh.sources) | set(est.sources) | (set(pe.sources) if pe is not None else set()))
     return SurveyInputs(hh, pe, est, sources, bool(hh.synthetic or est.synthetic))

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis.errors import InputError
+from analysis.stats import estimates as est_mod
 from analysis.stats.logit import SurveyLogit, Term, design_matrix, expit, fit_survey_logit
 from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS, EDUCATION_LEVELS, INCOME_QUINTILES, SEXES
 from analysis.tables import Field, Table
@@ -400,7 +401,7 @@ def run_models(households: pd.DataFrame | None, persons: pd.DataFrame | None, sp
 
 def build(ctx) -> list[Table]:
     hh = ctx.tables.get("survey_households")
-    pe = ctx.tables.get("survey_persons")
+    pe = est_mod.stage_persons(ctx)  # the raked person weights of the published estimates
     if hh is None or pe is None:
         ctx.note(STAGE, "access models skipped: survey_households / survey_persons not built", "warning")
         return []

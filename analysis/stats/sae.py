@@ -316,7 +316,7 @@ FIELDS = [
     Field("ci_low", "Lower limit of estimate - 1.96 rmse, clipped to [0, 1] (model-based interval)."),
     Field("ci_high", "Upper limit of estimate + 1.96 rmse, clipped to [0, 1]."),
     Field("kind", "composite (sampled kelurahan: weighted mix of the direct and the model estimate) or synthetic (unsampled: model only)."),
-    Field("direct_estimate", "Direct design-based estimate; empty when unsampled or suppressed (n < 30 or RSE > 50%)."),
+    Field("direct_estimate", "Direct design-based estimate; empty when unsampled or suppressed (BPS: n < 30 or RSE > 50%; proportions also NCHS: effective n < 30 or CI too wide)."),
     Field("direct_se", "SE of the direct estimate as the model uses it: the kelurahan-stage SE (its RWs centred within the kelurahan, analysis.stats.gaps.kelurahan_stage_se), larger than the estimates table's kota-centred SE; empty when unsampled or suppressed."),
     Field("gamma", "Shrinkage weight of the direct estimate, sigma2_u / (sigma2_u + psi); 0 for synthetic."),
     Field("n", "Unweighted respondents of the kelurahan in the indicator's universe (0 when unsampled)."),
@@ -420,7 +420,7 @@ def build(ctx) -> list[Table]:
         missing = [n for n, t in (("survey_households", hh), ("kelurahan_covariates", cov), ("estimates", published)) if t is None]
         ctx.note(STAGE, f"small-area estimates skipped: missing {', '.join(missing) or 'survey rows'}", "warning")
         return []
-    pe = ctx.tables.get("survey_persons")
+    pe = est_mod.stage_persons(ctx)  # the raked person weights of the published estimates
     direct = est_mod.compute(hh.data, None if pe is None else pe.data, suppress=False, indicator_ids=SAE_INDICATORS)
     direct = gaps_mod.kelurahan_stage_se(direct, hh.data, None if pe is None else pe.data)
     reg = ctx.tables.get("wilayah_register")

@@ -163,6 +163,8 @@ def test_compute_on_the_simulated_survey():
         assert (g.loc[sampled, "kind"] == "composite").all() and (g.loc[~sampled, "kind"] == "synthetic").all()
         weight = cov.set_index("kode_kemendagri").loc[g["kode_kemendagri"], "population" if iid.startswith("person") else "households"].to_numpy()
         city = direct[(direct["indicator_id"] == iid) & (direct["level"] == "city")]["estimate"].iloc[0]
+        # benchmarked to the published city estimate, which the raked weights reproduce
+        assert city == pytest.approx(published[(published["indicator_id"] == iid) & (published["level"] == "city") & published["domain_var"].isna()]["estimate"].iloc[0], abs=1e-9)
         assert np.sum(weight * g["estimate"]) / weight.sum() == pytest.approx(city, abs=1e-10)
         assert g["estimate"].between(0, 1).all() and (g["mse"] > 0).all()
         assert ((g["ci_low"] <= g["estimate"]) & (g["estimate"] <= g["ci_high"])).all()
@@ -185,13 +187,18 @@ def test_demo_survey_sae_is_closer_to_the_truth_than_the_direct_estimates(built)
     assert built.tables["sae_estimates"].synthetic
     assert out.groupby("indicator_id")["kode_kemendagri"].nunique().eq(267).all()
     hh, pe = built.tables["survey_households"].data, built.tables["survey_persons"].data
+    # the person weights the published estimates use (raked to the Dukcapil register), as the sae stage does
+    pe = estimates.calibrated_persons(pe, estimates.dukcapil_margins(built.tables["kelurahan_covariates"].data))
     direct = estimates.compute(hh, pe, suppress=False, indicator_ids=sae.SAE_INDICATORS)
+    published = built.tables["estimates"].data
     cov = built.tables["kelurahan_covariates"].data.set_index("kode_kemendagri")
     truth = built.tables["survey_truth"].data
     rates = truth[truth["kind"] == "kelurahan_rate"]
     for iid, tname in (("person_internet", "uses_internet"), ("hh_internet", "has_internet"), ("jaki_aware", "knows_jaki")):
         g = out[out["indicator_id"] == iid].set_index("kode_kemendagri")
         city = direct[(direct["indicator_id"] == iid) & (direct["level"] == "city")]["estimate"].iloc[0]
+        # benchmarked to the published city estimate, which the raked weights reproduce
+        assert city == pytest.approx(published[(published["indicator_id"] == iid) & (published["level"] == "city") & published["domain_var"].isna()]["estimate"].iloc[0], abs=1e-9)
         wcol = "population" if iid.startswith("person") else "households"
         w = cov.loc[g.index, wcol].to_numpy(dtype=float)
         assert np.sum(w * g["estimate"]) / w.sum() == pytest.approx(city, abs=1e-9)
