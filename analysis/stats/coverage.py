@@ -55,6 +55,7 @@ TRUTH_INDICATORS = {
 }
 TYPES = ("direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled", "model_coefficient", "marginal_effect")
 HOLDOUT_SHARE = 0.25
+FIRST_KOTA = "first"  # model_coverage(kota_reference=...): the first kota code, R's default coding (before issue 12)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,11 @@ def census_model(inputs: Inputs, seed: int, households: int, kelurahan: int) -> 
     census["income_quintile"] = census["income_quintile"].astype("Int64")
     census["stratum"], census["psu"], census["fpc_psu"], census["in_model"] = "all", np.arange(len(census)), np.nan, True
     spec = models.MODELS[0]
-    fit = fit_survey_logit(census, spec.terms, kota_reference=models.PUBLISHED_KOTA_REFERENCE)
+    # the survey fit's kota reference (``models.PUBLISHED_KOTA_REFERENCE``: the kota with the most sampled PSUs,
+    # ties to the first code), read from the design, so the census coefficients are the same contrasts
+    sampled_rw = rw.loc[rw["sampled"], ["kode_kemendagri"]].merge(sample[["kode_kemendagri", "kode_kab_kemendagri"]], on="kode_kemendagri")
+    reference = sampled_rw.groupby(sampled_rw["kode_kab_kemendagri"].astype(str)).size().idxmax()
+    fit = fit_survey_logit(census, spec.terms, kota_reference=reference)
     kel_rate = pd.Series(np.bincount(hh["kel"][h], weights=pp["internet"][keep].astype(float)) / np.bincount(hh["kel"][h]),
                          index=pop.kel["kode_kemendagri"].astype(str).to_numpy())
     return {"model": spec.model_id, "odds_ratios": models.odds_ratios(spec.model_id, fit),
@@ -231,22 +236,46 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
     return pd.concat(rows, ignore_index=True)
 
 
-def model_coverage(rep: Replicate, inference: str | None = None) -> list[pd.DataFrame]:
+def census_contrasts(census: dict, reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The census odds ratios and AMEs with the kota terms re-expressed against ``reference``: a change of
+    treatment coding leaves the fitted model unchanged, so the log odds ratio of kota ``k`` against ``r`` is
+    ``b_k - b_r`` and its AME ``AME_k - AME_r`` (both against the census fit's own reference, which counts 0)."""
+    ors, ames = census["odds_ratios"].copy(), census["marginal_effects"].copy()
+    own = ors.loc[ors["variable"] == "kota", "reference"]
+    if own.empty or own.iloc[0] == reference:
+        return ors, ames
+    own = own.iloc[0]
+    b = ors[ors["variable"] == "kota"].set_index("level")["coef"].to_dict() | {own: 0.0}
+    a = ames[ames["variable"] == "kota"].set_index("level")["ame"].to_dict() | {own: 0.0}
+    kota_or = pd.DataFrame({"term": [f"kota[{k}]" for k in b if k != reference], "variable": "kota",
+                            "level": [k for k in b if k != reference], "reference": reference})
+    kota_or["coef"] = kota_or["level"].map(b) - b[reference]
+    kota_or["odds_ratio"] = np.exp(kota_or["coef"])
+    kota_ame = pd.DataFrame({"variable": "kota", "level": [k for k in a if k != reference], "reference": reference})
+    kota_ame["ame"] = kota_ame["level"].map(a) - a[reference]
+    return (pd.concat([ors[ors["variable"] != "kota"], kota_or], ignore_index=True),
+            pd.concat([ames[ames["variable"] != "kota"], kota_ame], ignore_index=True))
+
+
+def model_coverage(rep: Replicate, inference: str | None = None, kota_reference=None) -> list[pd.DataFrame]:
     """Odds-ratio and AME intervals of the persons' internet-use model against their census values, by the
-    published inference method (``models.PUBLISHED_INFERENCE``) unless ``inference`` says otherwise."""
+    published inference method and kota reference (``models.PUBLISHED_INFERENCE``, ``PUBLISHED_KOTA_REFERENCE``)
+    unless told otherwise: ``inference=logit.PLAIN, kota_reference=FIRST_KOTA`` is the model before issue 12 (R
+    svyglm's df and coding), measured on the same replicates."""
     from analysis.stats import models
 
     spec = models.MODELS[0]
     frame = models.model_frame(spec, None, rep.persons)
-    fit = models.fit_survey_logit(frame, spec.terms, inference=inference or models.PUBLISHED_INFERENCE,
-                                  kota_reference=models.PUBLISHED_KOTA_REFERENCE)
-    census_terms = set(rep.census["odds_ratios"]["term"])
-    if census_terms != set(fit.names) - {"intercept"}:  # e.g. the largest kota differs: the terms mean other contrasts
-        raise ValueError(f"census and survey models have different terms: {sorted(census_terms ^ (set(fit.names) - {'intercept'}))}")
+    reference = models.PUBLISHED_KOTA_REFERENCE if kota_reference is None else (None if kota_reference == FIRST_KOTA else kota_reference)
+    fit = models.fit_survey_logit(frame, spec.terms, inference=inference or models.PUBLISHED_INFERENCE, kota_reference=reference)
+    kota_ref = next(t.reference for t in fit.terms if t.column == "kota")
+    census_or, census_ame = census_contrasts(rep.census, kota_ref)
+    if set(census_or["term"]) != set(fit.names) - {"intercept"}:
+        raise ValueError(f"census and survey models have different terms: {sorted(set(census_or['term']) ^ (set(fit.names) - {'intercept'}))}")
     out = []
     for kind, table, value, key in (("model_coefficient", models.odds_ratios(spec.model_id, fit), "odds_ratio", "term"),
                                     ("marginal_effect", models.marginal_effects(spec.model_id, fit), "ame", None)):
-        census = rep.census["odds_ratios" if kind == "model_coefficient" else "marginal_effects"]
+        census = census_or if kind == "model_coefficient" else census_ame
         on = [key] if key else ["variable", "level"]
         j = table.merge(census[on + [value]].rename(columns={value: "_t"}), on=on)
         label = j[key] if key else j["variable"] + "=" + j["level"]

@@ -31,7 +31,8 @@ Estimation (Binder 1983; Lumley 2010, *Complex Surveys*, ch. 5; Lumley & Scott 2
   reference kota sampled in 6 PSUs) has about 5 degrees of freedom, not 300.
 
 - The kota term's reference is the first kota code (R's default) unless ``kota_reference`` says otherwise;
-  the build uses ``LARGEST``, the kota with the largest weighted population. Measured on the demo survey
+  the build uses ``MOST_PSUS``, the kota sampled in the most PSUs (the best-measured contrast: Jakarta Timur
+  in the demo, which also holds the two oversampled kelurahan). Measured on the demo survey
   (``bench/bench_coverage.py``, issue 12): against Kepulauan Seribu (the first code: 6 PSUs, 2 kelurahan)
   every kota odds ratio is a contrast with the islands' few PSUs, its variance is underestimated (mean
   ``((b - beta) / se)^2`` 2.2 instead of 1) and its interval covered the census value in 81% of cases; against
@@ -54,7 +55,7 @@ MIN_INTERACTION_CELL = 30  # units in an income x education cell for it to get i
 PLAIN = "svyglm"  # ultimate-cluster variance with the design's fpc, t on design df - (k - 1): R svyglm
 SATTERTHWAITE = "satterthwaite"  # the same variance, each estimate's Satterthwaite df over the strata's contributions
 INFERENCE_METHODS = (PLAIN, SATTERTHWAITE)
-LARGEST = "largest"  # kota_reference: the kota with the largest weighted population in the model
+MOST_PSUS = "most_psus"  # kota_reference: the kota with the most PSUs holding units of the model
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Term:
 
 def _kota_term(reference=None) -> Term:
     """The kota term: reference the first kota code (R's default treatment coding) unless ``reference`` is a
-    kota code or ``LARGEST`` (the kota with the largest weighted population in the model)."""
+    kota code or ``MOST_PSUS`` (the kota with the most PSUs holding units of the model)."""
     return Term("kota", None, reference)
 
 
@@ -199,8 +200,9 @@ def _resolve_terms(frame: pd.DataFrame, terms) -> tuple[Term, ...]:
             sel = frame.loc[frame["in_model"], ["kota", "weight"]].dropna(subset=["kota"])
             levels = tuple(sorted(sel["kota"].unique()))
             ref = levels[0] if levels else None
-            if t.reference == LARGEST and levels:
-                ref = pd.to_numeric(sel["weight"], errors="coerce").groupby(sel["kota"]).sum().idxmax()
+            if t.reference == MOST_PSUS and levels:
+                units = frame.loc[frame["in_model"] & frame["kota"].notna(), ["kota", "stratum", "psu"]]
+                ref = units.drop_duplicates().groupby("kota").size().idxmax()  # ties: the first code
             elif t.reference in levels:
                 ref = t.reference
             resolved.append(Term("kota", levels, ref))
@@ -315,7 +317,7 @@ def fit_survey_logit(frame: pd.DataFrame, terms, interaction: bool = False, kota
     ``cache``: a dict shared by fits on the same frame (PSU structure and covariate patterns are computed once).
     ``inference``: ``PLAIN`` (R svyglm) or ``SATTERTHWAITE`` (the published intervals; module docstring).
     ``kota_reference``: the kota the kota coefficients compare with: the first code (None, R's default), a
-    code, or ``LARGEST``."""
+    code, or ``MOST_PSUS``."""
     if inference not in INFERENCE_METHODS:
         raise InputError("bad_inference", f"inference must be one of {', '.join(INFERENCE_METHODS)}, not {inference!r}")
     cache = {} if cache is None else cache

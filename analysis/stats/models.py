@@ -6,7 +6,7 @@ SEs from the design covariance of the score totals: strata, PSUs, fpc, the SEs o
 intervals and tests (``PUBLISHED_INFERENCE``, column ``df_method``) use t with each estimate's own
 Satterthwaite df over the strata's contributions to its variance (Korn & Graubard 1999 sec. 5.2), not the
 ``design df - (number of coefficients - 1)`` of R ``svyglm`` for every estimate (``logit.PLAIN``, still
-available), and the kota terms compare each kota with the largest kota (``PUBLISHED_KOTA_REFERENCE``), not
+available), and the kota terms compare each kota with the kota sampled in the most PSUs (``PUBLISHED_KOTA_REFERENCE``), not
 with Kepulauan Seribu and its 6 PSUs: with both, the intervals cover the demo survey's census parameters at
 the nominal rate (``bench/bench_coverage.py``; ``analysis.stats.logit`` gives the measurements). Reported here:
 
@@ -34,7 +34,7 @@ from scipy import sparse, stats
 
 from analysis.errors import InputError
 from analysis.stats.logit import (
-    LARGEST,
+    MOST_PSUS,
     PLAIN,
     SATTERTHWAITE,
     SurveyLogit,
@@ -48,10 +48,10 @@ from analysis.tables import Field, Table
 
 STAGE = "analysis.stats.models"
 # What the published tables use (``analysis.stats.logit``, measured in ``bench/bench_coverage.py``): each
-# estimate's Satterthwaite df over the strata, and the kota terms against the largest kota. ``logit.PLAIN`` with
+# estimate's Satterthwaite df over the strata, and the kota terms against the kota sampled in the most PSUs. ``logit.PLAIN`` with
 # the first kota as reference (R svyglm: design df - (k - 1) for every coefficient) stays available.
 PUBLISHED_INFERENCE = SATTERTHWAITE
-PUBLISHED_KOTA_REFERENCE = LARGEST
+PUBLISHED_KOTA_REFERENCE = MOST_PSUS
 DF_METHODS = {
     PLAIN: "svyglm: design df - (coefficients - 1) for every estimate (R svyglm)",
     SATTERTHWAITE: "satterthwaite: the estimate's own Satterthwaite df over the strata's contributions to its variance (Korn & Graubard 1999 sec. 5.2)",
@@ -351,7 +351,7 @@ OR_FIELDS = [
     Field("term", "Coefficient name: variable[level] (treatment coding) or a numeric variable."),
     Field("variable", "Covariate."),
     Field("level", "Level compared with the reference (empty for a numeric covariate)."),
-    Field("reference", "Reference level of the covariate (kota: the kota with the largest weighted population)."),
+    Field("reference", "Reference level of the covariate (kota: the kota sampled in the most PSUs)."),
     Field("coef", "Log-odds coefficient (survey-weighted pseudo-maximum likelihood)."),
     Field("se", "Design-based standard error of the coefficient (Binder 1983 linearisation; strata, PSU, fpc)."),
     Field("odds_ratio", "Odds ratio exp(coef)."),

@@ -218,8 +218,8 @@ def test_stratum_satterthwaite_df_is_the_satterthwaite_formula_over_the_strata(p
 def test_published_intervals_give_kota_terms_of_a_small_reference_stratum_its_few_df(persons):
     """Issue 12: against a reference kota sampled in 4 PSUs every kota coefficient is a contrast with those PSUs.
     svyglm (``logit.PLAIN``) gives it the design's ~150 df; the published method gives it about 3 (its own
-    Satterthwaite df) with the very same SEs, and the largest kota as reference leaves the small kota alone with
-    few df. The build's tables say which method they use (``df_method``)."""
+    Satterthwaite df) with the very same SEs, and the kota with the most PSUs as reference leaves the small kota
+    alone with few df. The build's tables say which method they use (``df_method``)."""
     frame = models.model_frame(SPEC, persons=with_small_stratum(persons))
     plain = logit.fit_survey_logit(frame, SPEC.terms)
     honest = logit.fit_survey_logit(frame, SPEC.terms, inference=logit.SATTERTHWAITE)
@@ -230,9 +230,8 @@ def test_published_intervals_give_kota_terms_of_a_small_reference_stratum_its_fe
     other = ~kota & (np.array(plain.names) != "intercept")  # the intercept is the small kota's log-odds: few df too
     assert np.all(honest.coef_df[kota] < 6) and np.all(honest.coef_df[other] > 60)
 
-    largest = logit.fit_survey_logit(frame, SPEC.terms, inference=logit.SATTERTHWAITE, kota_reference=logit.LARGEST)
-    weight = frame.loc[frame["in_model"]].groupby("kota")["weight"].sum()
-    assert next(t.reference for t in largest.terms if t.column == "kota") == weight.idxmax() != "31.01"
+    largest = logit.fit_survey_logit(frame, SPEC.terms, inference=logit.SATTERTHWAITE, kota_reference=logit.MOST_PSUS)
+    assert next(t.reference for t in largest.terms if t.column == "kota") == "31.71"  # 30 PSUs each: the first code
     ors = models.odds_ratios("internet_use", largest).set_index("term")
     assert (ors["df_method"] == logit.SATTERTHWAITE).all()
     assert ors.loc["kota[31.01]", "df"] < 6 and (ors.loc[ors["variable"].eq("kota") & (ors.index != "kota[31.01]"), "df"] > 30).all()
@@ -267,7 +266,7 @@ def test_demo_survey_model_tables_and_known_income_coefficients(built):
     for name in ("model_odds_ratios", "model_marginal_effects", "model_predicted_grid"):
         assert (built.tables[name].data["df_method"] == models.PUBLISHED_INFERENCE).all(), name
     kota_ref = built.tables["model_odds_ratios"].data.query("model == 'internet_use' and variable == 'kota'")["reference"]
-    assert set(kota_ref) == {"31.75"}  # Jakarta Timur, the largest kota, not Kepulauan Seribu (31.01) and its 6 PSUs
+    assert set(kota_ref) == {"31.75"}  # Jakarta Timur, the most PSUs, not Kepulauan Seribu (31.01) and its 6 PSUs
     fit = built.tables["model_fit"].data.set_index("model")
     assert set(fit.index) == {"internet_use", "household_internet", "jaki_awareness"}
     assert (fit["n"] > 1000).all() and (fit["auc"] > 0.6).all()
