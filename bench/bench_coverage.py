@@ -4,8 +4,10 @@
 The harness is ``analysis.stats.coverage`` (the fast CI form is ``tests/stats/test_coverage.py``). For each seed
 the demo survey is generated and ingested as the build does, and every interval compared with the truth:
 kelurahan direct estimates, gaps vs kota and vs city, small-area intervals of sampled kelurahan, of held-out
-kelurahan (synthetic), and the modelled gaps of the held-out ones. Prints a Markdown table with coverage, its
-cluster-robust Monte Carlo SE (clusters = seed x kelurahan) and the mean interval width.
+kelurahan (synthetic), the modelled gaps of the held-out ones, and the internet-use model's odds ratios and
+AMEs (published method, and the method before issue 12 on the same replicates: R svyglm's design df for every
+term, Kepulauan Seribu as kota reference). Prints a Markdown table with coverage, its cluster-robust Monte Carlo
+SE (clusters = seed x kelurahan; seed x term for the models) and the mean interval width.
 
     .venv/bin/python bench/bench_coverage.py [--seeds 20] [--first 1] [--households 4000] [--kelurahan 80]
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+BEFORE_SUFFIX = " (svyglm df, first kota)"
 
 
 def main(argv=None) -> int:
@@ -41,9 +44,15 @@ def main(argv=None) -> int:
     rows = []
     import pandas as pd
 
+    from analysis.stats import logit
+
     for seed in range(args.first, args.first + args.seeds):
         t = time.perf_counter()
-        rows.append(coverage.replicate_coverage(coverage.replicate(inputs, seed, args.households, args.kelurahan), inputs.covariates))
+        rep = coverage.replicate(inputs, seed, args.households, args.kelurahan)
+        rows.append(coverage.replicate_coverage(rep, inputs.covariates))
+        # the model intervals before issue 12 on the same replicates: R svyglm's df, Kepulauan Seribu as kota reference
+        for before in coverage.model_coverage(rep, logit.PLAIN, coverage.FIRST_KOTA):
+            rows.append(before.assign(type=before["type"] + BEFORE_SUFFIX))
         print(f"seed {seed}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     cov = pd.concat(rows, ignore_index=True)
     if args.out:

@@ -17,12 +17,14 @@ design's ~325 df and the kota-centred variance it covered the demo survey's true
   rate: its RWs are centred at their own mean with ``m / (m - 1)`` (the second-stage variance given the
   kelurahan; ``_contrast_components``), the other PSUs keep the ultimate-cluster form within their strata.
 - **The kelurahan's few degrees of freedom.** The CI is the MOVER interval (Newcombe 1998; Zou & Donner 2008:
-  ``mover``) built from the two intervals the dashboard publishes for the two sides (Korn-Graubard with each
-  side's domain df: 2-7 for a kelurahan; ``SIDE_INTERVAL``) and the two sides' correlation from the joint
-  linearisation, so a kelurahan whose own interval holds the city value is not "significant" because of a
-  t quantile with 325 df. The p-value is a t test of ``diff / se`` with the Satterthwaite (1946) df of the two
-  variance components (``satterthwaite_df``), reported as ``df``. On the demo survey
-  (``bench/bench_coverage.py``) the published gap intervals cover about 97%.
+  ``mover``) built from an interval for each side with its own domain df (2-7 for a kelurahan) on its published
+  SE and effective sample size: the Wilson interval (``wilson_interval``; ``SIDE_INTERVAL``), the score
+  counterpart of the Korn-Graubard interval the dashboard publishes for each side, and the two sides'
+  correlation from the joint linearisation, so a kelurahan whose own interval holds the city value is not
+  "significant" because of a t quantile with 325 df. The p-value is a t test of ``diff / se`` with the
+  Satterthwaite (1946) df of the two variance components (``satterthwaite_df``), reported as ``df``. On the
+  demo survey (``bench/bench_coverage.py``) the gap intervals cover 96-97% (97.1-97.4% from the sides'
+  Korn-Graubard intervals, which are conservative).
 
 Kelurahan without a publishable direct estimate (suppressed or unsampled) get a **modelled** gap
 (``method = "modelled"``), appended by the small-area stage (``analysis.stats.sae.modelled_gaps``): the
@@ -49,11 +51,15 @@ from analysis.tables import Field, Table
 STAGE = "analysis.stats.gaps"
 DIRECT, MODELLED = "direct", "modelled"
 DF_METHOD = "satterthwaite"
-# The two sides' intervals MOVER combines: "published" (default): each side's published interval, Korn-Graubard on
-# the ultimate-cluster SE with its domain df (97% on the demo after NCHS suppression); "logit": logit intervals
-# on the kelurahan-stage SE (93-94% after NCHS suppression: the rule keeps the kelurahan whose variance came out
-# small); "korn-graubard": Korn-Graubard on the kelurahan-stage SE (98.5%).
-SIDE_INTERVAL = "published"
+# The two sides' intervals MOVER combines, measured on the demo survey (``bench/bench_coverage.py``, seeds 1-16,
+# vs kota / vs city): "wilson" (default): the Wilson interval of each side on its published (ultimate-cluster) SE,
+# effective n and domain df (``wilson_interval``; 96.5% / 96.1%); "published": each side's published interval,
+# Korn-Graubard on the same SE and df (97.2% / 97.1%: Clopper-Pearson is conservative by construction); "logit":
+# logit intervals on the kelurahan-stage SE (94.2% / 93.3%: after NCHS suppression the rule keeps the kelurahan
+# whose variance came out small); "korn-graubard": Korn-Graubard on the kelurahan-stage SE (98.5%). Logit
+# intervals on the published SE covered 91% / 89%.
+SIDE_INTERVAL = "wilson"
+SIDE_INTERVALS = ("wilson", "published", "logit", "korn-graubard")
 
 
 def _ratio_scores(agg: PsuAggregator, y, w, valid, group, n_groups):
@@ -75,6 +81,11 @@ def contrast(frame: pd.DataFrame, y, domain_mask, population_mask=None, level: f
 
     For an NGO's kampung (any boolean mask over the survey rows) against its kelurahan, kota or the city.
     ``y``: float array with NaN outside the indicator's universe. Returns diff, se, ci, p-value, n and df.
+
+    The t interval and test use the degrees of freedom of the rest of this module, not the design's: the
+    Satterthwaite (1946) combination (``satterthwaite_df``) of the variance contributed by the PSUs holding the
+    domain's respondents (with the domain df, those PSUs minus their strata; Korn & Graubard 1999 sec. 5.2) and
+    that of every other PSU. A domain with no df (all its respondents in one PSU per stratum) gets no interval.
     """
     agg = PsuAggregator(frame)
     w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(dtype=float)
@@ -86,11 +97,17 @@ def contrast(frame: pd.DataFrame, y, domain_mask, population_mask=None, level: f
     rd, nd, Td = _ratio_scores(agg, yy, w, valid & d, np.zeros(len(y), dtype=np.int64), 1)
     ru, nu, Tu = _ratio_scores(agg, yy, w, valid & u, np.zeros(len(y), dtype=np.int64), 1)
     diff = float(rd[0] - ru[0])
-    se = float(np.sqrt(agg.variances(Td - Tu)[0]))
-    t = stats.t.ppf(0.5 + level / 2, agg.df) if agg.df > 0 else np.nan
-    p = float(2 * stats.t.sf(abs(diff / se), agg.df)) if se > 0 and agg.df > 0 else np.nan
+    contributions = agg.contributions(Td - Tu)[:, 0]
+    se = float(np.sqrt(max(contributions.sum(), 0.0)))
+    present, df_domain = _domain_psus(agg, np.where(valid & d, 0, -1), valid & d, 1)
+    V1 = np.array([contributions[present[:, 0]].sum()])
+    V2 = np.array([contributions[~present[:, 0]].sum()])
+    df = float(satterthwaite_df(V1, V2, df_domain, agg.df)[0]) if agg.df > 0 else np.nan
+    ok = np.isfinite(df) and df >= 1
+    t = stats.t.ppf(0.5 + level / 2, df) if ok else np.nan
+    p = float(2 * stats.t.sf(abs(diff / se), df)) if se > 0 and ok else np.nan
     return {"diff": diff, "se": se, "ci_low": diff - t * se, "ci_high": diff + t * se, "p_value": p,
-            "estimate": float(rd[0]), "reference": float(ru[0]), "n": int(nd[0]), "n_reference": int(nu[0]), "df": agg.df}
+            "estimate": float(rd[0]), "reference": float(ru[0]), "n": int(nd[0]), "n_reference": int(nu[0]), "df": df}
 
 
 def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggregator | None = None, level: float = 0.95) -> pd.DataFrame:
@@ -114,12 +131,9 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
     proportion = indicator.measure == ind.PROPORTION
     kel_of_psu = _psu_group(agg, kel_code)
     var_d = np.sum(_contrast_components(agg, T_d[:, keep], kel_of_psu, np.flatnonzero(keep)), axis=0)
-    if SIDE_INTERVAL == "published":
-        var_pub = agg.variances(T_d[:, keep])
-        lo_d, hi_d = (korn_graubard_interval(r_d[keep], np.sqrt(var_pub), n_d[keep], np.maximum(df_d[keep], 1), level) if proportion
-                      else _interval(r_d[keep], np.sqrt(var_pub), n_d[keep], df_d[keep], level, proportion))
-    else:
-        lo_d, hi_d = _interval(r_d[keep], np.sqrt(var_d), n_d[keep], df_d[keep], level, proportion)
+    # the kelurahan side: its published (ultimate-cluster) SE for "wilson" / "published", else the kelurahan-stage SE
+    se_side = np.sqrt(agg.variances(T_d[:, keep]) if SIDE_INTERVAL in ("wilson", "published") else var_d)
+    lo_d, hi_d = _interval(r_d[keep], se_side, n_d[keep], df_d[keep], level, proportion)
     parts = []
     for vs, ref_est, ref_T, ref_code, ref_n, ref_df in (
         ("kota", r_k[kota_of], T_k[:, kota_of], np.asarray(kota_uniq, dtype=object)[kota_of], n_k[kota_of], df_k[kota_of]),
@@ -130,11 +144,7 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
         var = V1 + V2
         se = np.sqrt(var)
         var_u = agg.variances(ref_T[:, keep])
-        if SIDE_INTERVAL == "published":
-            lo_u, hi_u = (korn_graubard_interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], np.maximum(ref_df[keep], 1), level) if proportion
-                          else _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df[keep], level, proportion))
-        else:
-            lo_u, hi_u = _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df[keep], level, proportion)
+        lo_u, hi_u = _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df[keep], level, proportion)
         with np.errstate(divide="ignore", invalid="ignore"):
             corr = np.clip(np.nan_to_num((var_d + var_u - var) / (2.0 * np.sqrt(var_d * var_u))), -1.0, 1.0)
         ci_low, ci_high = mover(r_d[keep], lo_d, hi_d, ref_est[keep], lo_u, hi_u, corr)
@@ -160,21 +170,51 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
 
 
 def _interval(est, se, n, df, level, proportion):
-    """Each side's own interval with its domain df: for a proportion the logit interval (R ``svyciprop(method =
-    "logit")``; Lumley 2010 sec. 2.4.2) with the t quantile of the domain df, and the Korn-Graubard interval
-    where the estimated variance is 0 (every sampled unit alike: the logit interval would have zero width);
-    for a mean the t interval."""
+    """Each side's own interval with its domain df, by ``SIDE_INTERVAL``: for a proportion the Wilson interval on
+    the effective sample size (``wilson_interval``), the Korn-Graubard interval ("published", "korn-graubard") or
+    the logit interval (R ``svyciprop(method = "logit")``; Lumley 2010 sec. 2.4.2) with the t quantile of the
+    domain df and Korn-Graubard where the estimated variance is 0 (every sampled unit alike: the logit interval
+    would have zero width); for a mean the t interval."""
     df = np.maximum(np.asarray(df, dtype=float), 1.0)
     se = np.asarray(se, dtype=float)
     t = stats.t.ppf(0.5 + level / 2, df)
     if not proportion:
         return est - t * se, est + t * se
-    if SIDE_INTERVAL == "korn-graubard":
+    if SIDE_INTERVAL in ("published", "korn-graubard"):
         return korn_graubard_interval(est, se, n, df, level)
+    if SIDE_INTERVAL == "wilson":
+        return wilson_interval(est, se, n, df, level)
     lo, hi = logit_interval(est, se, t)
     klo, khi = korn_graubard_interval(est, se, n, df, level)
     zero = ~(se > 0) | (np.asarray(est) <= 0) | (np.asarray(est) >= 1)
     return np.where(zero, klo, lo), np.where(zero, khi, hi)
+
+
+def wilson_interval(p, se, n, df, level: float = 0.95):
+    """Wilson (1927) score interval of a proportion on the design-effective sample size, with the degrees-of-freedom
+    adjustment Korn & Graubard (1998) apply to theirs: ``n* = p (1 - p) / var * (z / t(df))^2``, capped at ``n``::
+
+        (p + z^2 / (2 n*) +- z sqrt(p (1 - p) / n* + z^2 / (4 n*^2))) / (1 + z^2 / n*),   z the normal quantile
+
+    Kott (2017, *Survey Methodology* 43(2), "A note on Wilson coverage intervals for proportions estimated from
+    complex samples") gives its justification for complex samples; Franco, Little, Louis & Slud (2019, *J. Survey
+    Stat. Methodol.* 7(3), 334-364) recommend it among seven alternatives to the Wald interval. It is the score
+    counterpart of Korn-Graubard (a Clopper-Pearson interval, conservative by construction) on the design-effective
+    n and df; for a simple random sample (``var = p (1 - p) / n``, infinite df) it is Wilson's interval, and with zero
+    estimated variance (``n* = n``) the Wilson interval of ``n`` units."""
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    var = np.asarray(se, dtype=float) ** 2
+    q = 0.5 + level / 2
+    z = stats.norm.ppf(q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = z / stats.t.ppf(q, np.maximum(np.asarray(df, dtype=float), 1))
+        n_eff = np.where(var > 0, p * (1 - p) / var, n) * ratio**2
+        n_eff = np.minimum(np.where(np.isfinite(n_eff) & (n_eff > 0), n_eff, n), n)
+        z2n = z * z / n_eff
+        centre = (p + z2n / 2) / (1 + z2n)
+        half = z * np.sqrt(p * (1 - p) / n_eff + z2n / (4 * n_eff)) / (1 + z2n)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def mover(p1, l1, u1, p2, l2, u2, corr):
@@ -322,7 +362,7 @@ FIELDS = [
     Field("method", "direct (both sides design-based estimates) or modelled (the kelurahan side is its small-area estimate, MODELLED; for kelurahan without a publishable direct estimate)."),
     Field("diff", "Kelurahan estimate minus reference estimate (proportion points on the 0-1 scale, or the indicator's unit); empty when either side is suppressed.", unit="difference"),
     Field("se", "SE of the difference: design-based, linearising both estimates on the same sample (the kelurahan is part of the reference; its RWs centred within the kelurahan), or sqrt(MSE + Var(reference)) when modelled; empty when suppressed."),
-    Field("ci_low", "Lower 95% confidence limit: direct gaps by MOVER from the two sides' published Korn-Graubard intervals (domain df) and their correlation; modelled gaps normal with sqrt(MSE + Var(reference)); empty when suppressed."),
+    Field("ci_low", "Lower 95% confidence limit: direct gaps by MOVER from the two sides' Wilson intervals (effective sample size and domain df, as the published Korn-Graubard intervals) and their correlation; modelled gaps normal with sqrt(MSE + Var(reference)); empty when suppressed."),
     Field("ci_high", "Upper 95% confidence limit; empty when suppressed."),
     Field("p_value", "Two-sided p-value of no difference (t with the df column for direct gaps, normal for modelled); empty when suppressed."),
     Field("n", "Unweighted respondents of the kelurahan in the indicator's universe."),

@@ -4,8 +4,16 @@ few small seeded demo surveys: the fast form of ``bench/bench_coverage.py`` (sam
 
 The accepted band is the issue's target, 94-97%, widened by 3 Monte Carlo SEs of the measured coverage
 (cluster-robust over seed x kelurahan; floored at 0.5 points) on each side, so an interval whose true coverage
-is inside the target fails well under once in 700 runs. Where the band would reach down to the 80% the gaps
-covered before the fix, the test could not tell the difference and says so by failing."""
+is inside the target fails well under once in 700 runs. Where the band would reach down to what the interval
+covered before its fix (``BEFORE``: the gaps 80-84%), the test could not tell the difference and says so by
+failing.
+
+What the Monte Carlo SE allows for the model terms: 4 seeds give 76 odds ratios (19 terms each), MC SE about 3
+points, so the band reaches down to about 85%. It tells a broken model interval (80%) from an honest one, but
+not the 91% of the svyglm df with Kepulauan Seribu as kota reference (``bench/RESULTS.md``) from 95%: that needs
+an MC SE under 1 point, about 45 seeds at this size (10 minutes). ``bench/bench_coverage.py`` measures both
+methods on the same seeds; ``tests/stats/test_models.py`` checks the mechanism (a small reference stratum's
+terms get its few df)."""
 
 from __future__ import annotations
 
@@ -17,7 +25,9 @@ from analysis.stats import coverage
 
 SEEDS = (101, 102, 103, 104)
 SIZE = {"households": 1500, "kelurahan": 30}
-OLD = 0.80
+# coverage before the issue-12 fix where the CI's MC SE can tell it apart (bench/RESULTS.md); others: a broken 80%
+BEFORE = {"gap_kota": 0.836, "gap_city": 0.803}
+BROKEN = 0.80
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +67,9 @@ def test_interval_covers_the_truth_at_the_nominal_rate(rows, kind):
     row = s.loc[kind]
     band = 3 * max(row["mc_se"], 0.005)
     lo, hi = 0.94 - band, min(0.97 + band, 1.0)
-    assert lo > OLD + 0.05, (kind, lo, "too few intervals to tell an honest interval from the old one")
+    assert lo > BEFORE.get(kind, BROKEN), (kind, lo, "too few intervals to tell an honest interval from the old one")
     if kind == "direct":
         hi = 1.0  # Korn-Graubard is conservative by construction (Clopper-Pearson); only under-coverage is a bug
     assert lo <= row["coverage"] <= hi, s
     assert np.isfinite(row["mean_width"]) and row["mean_width"] > 0
+

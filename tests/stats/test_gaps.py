@@ -69,9 +69,12 @@ def test_indicator_gaps_agree_with_contrast_for_every_kelurahan(survey):
         assert row["se"] == pytest.approx(np.sqrt(var), rel=1e-10)
         assert row["se"] > ref["se"]
         assert row["ci_low"] < row["diff"] < row["ci_high"]
-        # the kelurahan's few RWs set the df: between its domain df and the design's
+        # the kelurahan's few RWs set the df: between its domain df and the design's; contrast() counts its df
+        # the same way (Satterthwaite of the domain's PSUs and the rest), no longer the design df (issue 12)
         rws = households.loc[d, "psu"].nunique()
-        assert rws - 1 <= row["df"] < 0.5 * ref["df"]
+        design_df = PsuAggregator(households).df
+        assert rws - 1 <= row["df"] < 0.5 * design_df
+        assert rws - 1 <= ref["df"] < 0.5 * design_df
 
 
 def test_suppressed_sides_never_emit_a_gap(survey):
@@ -112,6 +115,31 @@ def test_gap_confidence_intervals_cover_the_true_difference():
         res = gaps.contrast(s, s["y"].to_numpy(), s["domain"].to_numpy())
         covered += res["ci_low"] <= truth <= res["ci_high"]
     assert 0.90 <= covered / reps <= 0.99
+
+
+def test_wilson_interval_of_a_simple_random_sample_is_newcombes_score_interval():
+    """With ``var = p (1 - p) / n`` and unlimited df the effective n is n and the interval is Wilson's score
+    interval; values from Newcombe (1998, *Statistics in Medicine* 17, 857-872, Table I, method 3: score interval
+    without continuity correction), to the 4 decimals printed there."""
+    published = {(81, 263): (0.2553, 0.3662), (15, 148): (0.0624, 0.1605), (0, 20): (0.0, 0.1611), (1, 29): (0.0061, 0.1718)}
+    for (x, n), (lo, hi) in published.items():
+        p = x / n
+        low, high = gaps.wilson_interval(p, np.sqrt(p * (1 - p) / n), n, 1e9)
+        assert (round(float(low), 4), round(float(high), 4)) == (lo, hi), (x, n)
+
+
+def test_wilson_interval_widens_with_few_degrees_of_freedom_and_stays_inside_korn_graubard():
+    """A kelurahan-like side: design effect 2 and 3 df. Fewer df shrink the effective n by (z / t_df)^2, as in
+    Korn & Graubard (1998); the score interval is narrower than their Clopper-Pearson one on the same n and df."""
+    from analysis.stats.design import korn_graubard_interval
+
+    p, n = 0.3, 120
+    se = np.sqrt(2 * p * (1 - p) / n)
+    lo3, hi3 = gaps.wilson_interval(p, se, n, 3)
+    lo_inf, hi_inf = gaps.wilson_interval(p, se, n, 1e9)
+    assert lo3 < lo_inf < p < hi_inf < hi3
+    klo, khi = korn_graubard_interval(p, se, n, 3)
+    assert klo < lo3 and hi3 < khi
 
 
 def test_fast_diagonal_variances_equal_the_design_covariance_diagonal(survey):

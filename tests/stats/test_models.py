@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis.stats import logit, models
 
@@ -186,6 +187,62 @@ def test_reports_have_the_contract_columns_and_sane_values(persons, fitted):
     assert summary["al_df_num"] == 9 and 0 <= summary["al_p_value"] <= 1
 
 
+def with_small_stratum(persons: pd.DataFrame, psus: int = 4) -> pd.DataFrame:
+    """``persons`` plus a kota stratum "31.01" sampled in ``psus`` PSUs (like Kepulauan Seribu in the demo: 6)."""
+    small = simulate_persons(8, n_strata=1, psu_per_stratum=psus)
+    small["kode_kab_kemendagri"] = small["stratum"] = "31.01"
+    small["psu"] = "31.01/" + small["psu"]
+    return pd.concat([persons, small], ignore_index=True)
+
+
+def test_stratum_satterthwaite_df_is_the_satterthwaite_formula_over_the_strata(persons):
+    """``df = (sum_h v_h)^2 / sum_h v_h^2 / (n_h - 1)`` (Satterthwaite 1946; Korn & Graubard 1999 sec. 5.2) with
+    ``v_h`` each stratum's part of the ultimate-cluster variance, here computed independently as the variance of
+    the scores with every other stratum's set to zero; scores in one stratum alone give that stratum's n_h - 1."""
+    from analysis.stats.design import linearized_covariance, psu_layout
+
+    frame = with_small_stratum(persons)
+    layout = psu_layout(frame)
+    rng = np.random.default_rng(5)
+    Z = rng.normal(size=(layout.n_psu, 3)) * np.where(layout.strata == "31.01", 6.0, 1.0)[:, None]
+    n_h = pd.Series(layout.strata).value_counts()
+    v_h = {h: np.diag(linearized_covariance(np.where((layout.strata == h)[:, None], Z, 0.0), layout.strata, np.arange(layout.n_psu), layout.fpc))
+           for h in n_h.index}
+    expected = sum(v_h.values()) ** 2 / sum(v_h[h] ** 2 / (n_h[h] - 1) for h in n_h.index)
+    np.testing.assert_allclose(logit.stratum_satterthwaite_df(layout, Z), expected, rtol=1e-10)
+    assert np.all(expected < layout.df)
+    only_small = np.where((layout.strata == "31.01")[:, None], Z, 0.0)
+    np.testing.assert_allclose(logit.stratum_satterthwaite_df(layout, only_small), n_h["31.01"] - 1, rtol=1e-12)
+
+
+def test_published_intervals_give_kota_terms_of_a_small_reference_stratum_its_few_df(persons):
+    """Issue 12: against a reference kota sampled in 4 PSUs every kota coefficient is a contrast with those PSUs.
+    svyglm (``logit.PLAIN``) gives it the design's ~150 df; the published method gives it about 3 (its own
+    Satterthwaite df) with the very same SEs, and the kota with the most PSUs as reference leaves the small kota
+    alone with few df. The build's tables say which method they use (``df_method``)."""
+    frame = models.model_frame(SPEC, persons=with_small_stratum(persons))
+    plain = logit.fit_survey_logit(frame, SPEC.terms)
+    honest = logit.fit_survey_logit(frame, SPEC.terms, inference=logit.SATTERTHWAITE)
+    np.testing.assert_allclose(honest.cov, plain.cov, rtol=1e-12)  # the SEs stay R svyglm's
+    kota = np.array([t == "kota" for t in plain.term_of])
+    assert next(t.reference for t in plain.terms if t.column == "kota") == "31.01"
+    assert np.all(plain.coef_df == plain.df) and plain.df > 100
+    other = ~kota & (np.array(plain.names) != "intercept")  # the intercept is the small kota's log-odds: few df too
+    assert np.all(honest.coef_df[kota] < 6) and np.all(honest.coef_df[other] > 60)
+
+    largest = logit.fit_survey_logit(frame, SPEC.terms, inference=logit.SATTERTHWAITE, kota_reference=logit.MOST_PSUS)
+    assert next(t.reference for t in largest.terms if t.column == "kota") == "31.71"  # 30 PSUs each: the first code
+    ors = models.odds_ratios("internet_use", largest).set_index("term")
+    assert (ors["df_method"] == logit.SATTERTHWAITE).all()
+    assert ors.loc["kota[31.01]", "df"] < 6 and (ors.loc[ors["variable"].eq("kota") & (ors.index != "kota[31.01]"), "df"] > 30).all()
+    row = ors.loc["kota[31.01]"]
+    assert row["ci_high"] == pytest.approx(np.exp(row["coef"] + stats.t.ppf(0.975, row["df"]) * row["se"]), rel=1e-12)
+    ame = models.marginal_effects("internet_use", largest).set_index(["variable", "level"])
+    assert ame.loc[("kota", "31.01"), "df"] < 6 and ame.loc[("income_quintile", "5"), "df"] > 60
+    grid = models.predicted_grid("internet_use", largest, "main_effects")
+    assert (grid["df_method"] == logit.SATTERTHWAITE).all() and grid["df"].between(1, largest.df).all()
+
+
 def test_weighted_auc_matches_the_pairwise_definition():
     rng = np.random.default_rng(0)
     s = rng.integers(0, 6, 40).astype(float)
@@ -206,6 +263,10 @@ def test_demo_survey_model_tables_and_known_income_coefficients(built):
                          ("model_predicted_grid", models.GRID_FIELDS), ("model_fit", models.FIT_FIELDS)):
         table = built.tables[name]
         assert table.synthetic and list(table.data.columns) == [f.name for f in fields]
+    for name in ("model_odds_ratios", "model_marginal_effects", "model_predicted_grid"):
+        assert (built.tables[name].data["df_method"] == models.PUBLISHED_INFERENCE).all(), name
+    kota_ref = built.tables["model_odds_ratios"].data.query("model == 'internet_use' and variable == 'kota'")["reference"]
+    assert set(kota_ref) == {"31.75"}  # Jakarta Timur, the most PSUs, not Kepulauan Seribu (31.01) and its 6 PSUs
     fit = built.tables["model_fit"].data.set_index("model")
     assert set(fit.index) == {"internet_use", "household_internet", "jaki_awareness"}
     assert (fit["n"] > 1000).all() and (fit["auc"] > 0.6).all()
