@@ -36,6 +36,7 @@ built = data.built()
 indicators, register = built.indicators, built.register
 indicator_ids = list(indicators["indicator_id"]) if indicators is not None else []
 kelurahan_labels = cached.kelurahan_labels(built)
+cached.map_geometry_url()  # the map's geometry as a static file (written once per build; see ui/cached.py)
 
 requested_page = state.init(indicator_ids, set(kelurahan_labels), indicator_ids[0] if indicator_ids else None)
 pages = {
