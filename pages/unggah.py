@@ -23,6 +23,7 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 from analysis import figures, upload
 from analysis import formatting as fmt
 from analysis.errors import InputError
+from analysis.survey import sandbox
 from ui import cached, charts, data, state
 from ui.views import common, planner
 from ui.views import upload as upload_view
@@ -83,7 +84,10 @@ if st.session_state.get(FINGERPRINT) != fingerprint or OUTCOME not in st.session
             city = cached.city_artefacts(data.built())
         except Exception:  # noqa: BLE001 - a broken build must not show a traceback; handle_upload reports it
             city = None
-        st.session_state[OUTCOME] = upload.handle_upload(files, city, design=design)
+        queued = st.empty()  # said only while this upload waits for a free reader (analysis.survey.sandbox.SLOTS)
+        st.session_state[OUTCOME] = upload.handle_upload(
+            files, city, design=design, on_wait=lambda: queued.info(tr("upload.queued", slots=sandbox.SLOTS), icon=":material/hourglass_top:"))
+        queued.empty()
         st.session_state[FINGERPRINT] = fingerprint
 outcome: upload.UploadOutcome = st.session_state[OUTCOME]
 
