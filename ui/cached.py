@@ -119,32 +119,28 @@ def _geometry_source() -> Path | None:
     return embedded if embedded.is_file() else None
 
 
-def map_geometry_url() -> str | None:
+def map_geometry_url(built: Built) -> str | None:
     """The URL of the map's geometry as a static file (``static/`` beside ``dashboard.py``, served by
-    Streamlit at ``app/static/...`` with ``server.enableStaticServing``), written if it is not there yet.
+    Streamlit at ``app/static/...`` with ``server.enableStaticServing``), written once per build.
 
-    Called on every run of every page (``dashboard.py``): a stat and a cache hit, so the file exists from the
-    server's first run on, on a fresh checkout with no build (from the embedded default map) as after one.
+    Called on every run of every page (``dashboard.py``), so the file exists from the server's first run on,
+    on a fresh checkout with no build (from the embedded default map) as after one. A cache hit keyed by the
+    build, with no file-system call: under load, each call that releases the GIL waits to get it back.
     """
-    source = _geometry_source()
-    if source is None:
-        return None
-    url, _ = _written_geometry(str(source), source.stat().st_mtime_ns)
-    if not (STATIC_DIR / url.removeprefix(STATIC_URL)).is_file():  # removed while the server runs: write it again
-        _written_geometry.clear()
-        url, _ = _written_geometry(str(source), source.stat().st_mtime_ns)
-    return url
+    written = _written_geometry(built)
+    return None if written is None else written[0]
 
 
-def map_geometry() -> dict | None:
-    """The map's geometry as drawn (``vega_charts.map_geometry``): the content of ``map_geometry_url()``."""
-    source = _geometry_source()
-    return None if source is None else json.loads(_written_geometry(str(source), source.stat().st_mtime_ns)[1])
+def map_geometry(built: Built) -> dict | None:
+    """The map's geometry as drawn (``vega_charts.map_geometry``): the content of ``map_geometry_url``."""
+    written = _written_geometry(built)
+    return None if written is None else json.loads(written[1])
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _written_geometry(source: str, mtime: int) -> tuple[str, str]:
-    """Write ``static/kelurahan-<sha256[:16]>.json`` once per geometry source and version; (URL, text).
+@st.cache_resource(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
+def _written_geometry(built: Built) -> tuple[str, str] | None:
+    """Write ``static/kelurahan-<sha256[:16]>.json`` once per build from the build's web boundaries, else the
+    embedded default; (URL, text), or None when there is neither.
 
     - *Content-addressed*: the name is the hash of the text, so a build with other boundaries gets a new URL
       and no browser can draw a cached old map, and the file never needs to expire.
@@ -156,7 +152,11 @@ def _written_geometry(source: str, mtime: int) -> tuple[str, str]:
       for a heuristic 10% of their age (RFC 9111 section 4.2.2); an old mtime makes that long, and the same
       ETag in every process. A proxy can say it outright (``deploy/nginx.conf``: ``immutable``).
     - Not committed (``.gitignore``): it is derived from the build's boundaries (or the embedded default).
+      A file removed while the server runs is written again by the next build or server start.
     """
+    source = _geometry_source()
+    if source is None:
+        return None
     with open(source, encoding="utf-8") as fh:
         geojson = json.load(fh)
     geometry = vega_charts.map_geometry(geojson, KEPULAUAN_SERIBU)
@@ -173,12 +173,12 @@ def _written_geometry(source: str, mtime: int) -> tuple[str, str]:
 def map_png(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None, title: str) -> bytes:
     """The map as a titled PNG (rendered on the first download of each view, then kept)."""
     spec = values_from_layer(map_spec(built, mode, indicator_id, lang, selected))
-    return vega_charts.to_png(vega_charts.inline_geometry(spec, map_geometry()), title)
+    return vega_charts.to_png(vega_charts.inline_geometry(spec, map_geometry(built)), title)
 
 
 def map_spec(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None) -> dict | None:
     """The Vega-Lite choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None."""
-    spec = _map_spec_json(built, mode, indicator_id, lang, selected, map_geometry_url())
+    spec = _map_spec_json(built, mode, indicator_id, lang, selected, map_geometry_url(built))
     return None if spec is None else json.loads(spec)
 
 
@@ -245,12 +245,12 @@ def map_table(built: Built, mode: str, indicator_id: str, lang: str) -> pd.DataF
 def real_map_png(built: Built, layer: str, lang: str, selected: str | None, title: str) -> bytes:
     """A real-data map as a titled PNG (rendered on the first download of each view, then kept)."""
     spec = values_from_layer(real_map_spec(built, layer, lang, selected))
-    return vega_charts.to_png(vega_charts.inline_geometry(spec, map_geometry()), title)
+    return vega_charts.to_png(vega_charts.inline_geometry(spec, map_geometry(built)), title)
 
 
 def real_map_spec(built: Built, layer: str, lang: str, selected: str | None) -> dict | None:
     """The choropleth of a real-data layer (register indicator or indirect estimate), or None."""
-    spec = _real_map_spec_json(built, layer, lang, selected, map_geometry_url())
+    spec = _real_map_spec_json(built, layer, lang, selected, map_geometry_url(built))
     return None if spec is None else json.loads(spec)
 
 

@@ -23,7 +23,10 @@ def _embedded_codes() -> list[str]:
 def test_with_no_build_the_file_is_written_from_the_embedded_map_and_named_by_its_hash(empty_data, fresh_caches, monkeypatch, tmp_path):
     monkeypatch.setenv("DIGIDIV_DATA", str(empty_data))
     monkeypatch.setattr(cached, "STATIC_DIR", tmp_path / "static")
-    url = cached.map_geometry_url()
+    from ui import data
+
+    built = data.built()
+    url = cached.map_geometry_url(built)
     assert url.startswith("app/static/kelurahan-") and url.endswith(".json")
     path = tmp_path / "static" / url.removeprefix("app/static/")
     payload = path.read_bytes()
@@ -36,7 +39,6 @@ def test_with_no_build_the_file_is_written_from_the_embedded_map_and_named_by_it
     assert int(path.stat().st_mtime) == cached.GEOMETRY_MTIME  # Last-Modified far in the past, one ETag for all
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
 
-    path.unlink()  # removed while the server runs (e.g. a clean checkout): the next run writes it again
-    assert cached.map_geometry_url() == url and path.read_bytes() == payload
-    st.cache_resource.clear()  # a new server process
-    assert cached.map_geometry_url() == url and path.read_bytes() == payload  # deterministic: same name, same bytes
+    path.unlink()
+    st.cache_resource.clear()  # a new server process (or a new build) writes it again
+    assert cached.map_geometry_url(data.built()) == url and path.read_bytes() == payload  # deterministic: same name, same bytes
