@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -124,11 +125,16 @@ def map_geometry_url(built: Built) -> str | None:
     Streamlit at ``app/static/...`` with ``server.enableStaticServing``), written once per build.
 
     Called on every run of every page (``dashboard.py``), so the file exists from the server's first run on,
-    on a fresh checkout with no build (from the embedded default map) as after one. A cache hit keyed by the
-    build, with no file-system call: under load, each call that releases the GIL waits to get it back.
+    on a fresh checkout with no build (from the embedded default map) as after one. A dict lookup keyed by the
+    build, with no file-system call and no ``st.cache_*`` hit (~0.5 ms each): under load, each call that
+    releases the GIL waits to get it back.
     """
     written = _written_geometry(built)
     return None if written is None else written[0]
+
+
+_GEOMETRY_BY_BUILD: dict = {}  # build key -> (URL, text) or None: a dict lookup, cheaper than a cache hit
+_GEOMETRY_LOCK = threading.Lock()
 
 
 def map_geometry(built: Built) -> dict | None:
@@ -137,8 +143,27 @@ def map_geometry(built: Built) -> dict | None:
     return None if written is None else json.loads(written[1])
 
 
-@st.cache_resource(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
 def _written_geometry(built: Built) -> tuple[str, str] | None:
+    """``_write_geometry`` once per build and process (sessions' threads share it, under a lock)."""
+    try:
+        return _GEOMETRY_BY_BUILD[built.key]
+    except KeyError:
+        pass
+    with _GEOMETRY_LOCK:
+        if built.key not in _GEOMETRY_BY_BUILD:
+            if len(_GEOMETRY_BY_BUILD) >= 4:
+                _GEOMETRY_BY_BUILD.clear()
+            _GEOMETRY_BY_BUILD[built.key] = _write_geometry()
+        return _GEOMETRY_BY_BUILD[built.key]
+
+
+def clear_geometry() -> None:
+    """Forget which geometry files were written (as a new server process would)."""
+    with _GEOMETRY_LOCK:
+        _GEOMETRY_BY_BUILD.clear()
+
+
+def _write_geometry() -> tuple[str, str] | None:
     """Write ``static/kelurahan-<sha256[:16]>.json`` once per build from the build's web boundaries, else the
     embedded default; (URL, text), or None when there is neither.
 

@@ -7,8 +7,6 @@ import csv
 import hashlib
 import json
 
-import streamlit as st
-
 from analysis import config, vega_charts
 from ui import cached
 
@@ -23,6 +21,7 @@ def _embedded_codes() -> list[str]:
 def test_with_no_build_the_file_is_written_from_the_embedded_map_and_named_by_its_hash(empty_data, fresh_caches, monkeypatch, tmp_path):
     monkeypatch.setenv("DIGIDIV_DATA", str(empty_data))
     monkeypatch.setattr(cached, "STATIC_DIR", tmp_path / "static")
+    cached.clear_geometry()
     from ui import data
 
     built = data.built()
@@ -40,5 +39,5 @@ def test_with_no_build_the_file_is_written_from_the_embedded_map_and_named_by_it
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
 
     path.unlink()
-    st.cache_resource.clear()  # a new server process (or a new build) writes it again
+    cached.clear_geometry()  # a new server process (or a new build) writes it again
     assert cached.map_geometry_url(data.built()) == url and path.read_bytes() == payload  # deterministic: same name, same bytes
