@@ -312,6 +312,10 @@ class UploadOutcome:
     # compared with the rest of the kota and the city); shared_households: how many it shares
     comparison_basis: str = "independent"
     shared_households: int = 0
+    # the cleaned tables as the CSV the page offers (``cleaned_csv``), made once in the sandbox's child: the
+    # page's every rerun would otherwise serialise 13,633 households and 45,967 persons again on the session's
+    # thread (seconds of CPU for a 20 MB export, holding the GIL the other sessions need; issue 16)
+    csv: dict = field(default_factory=dict)
 
 
 def fingerprint(files: Mapping[str, bytes]) -> str:
@@ -343,12 +347,14 @@ def _analyse_upload(files: Mapping[str, bytes], city: CityArtefacts, design: byt
     kel = counts.merge(names, on="kode_kemendagri", how="left")[["kode_kemendagri", "kelurahan", "kecamatan", "kab_kota", "kode_kab_kemendagri", "households"]]
     shared_of = result.households.loc[shared.notna(), "kode_kemendagri"].value_counts()
     kel["shared_households"] = kel["kode_kemendagri"].map(shared_of).fillna(0).astype(int)
-    return UploadOutcome(
+    outcome = UploadOutcome(
         ok=True, fingerprint=fp, report=result.report(), kelurahan=kel, estimates=kampung, comparison=comparison,
         decomposition=decomposition, households=result.households, persons=result.persons, weighted=result.weighted,
         synthetic=bool(result.synthetic or result.households["synthetic"].fillna(False).astype(bool).any()),
         city_synthetic=city.synthetic, comparison_basis="rest_of_city" if n_shared else "independent", shared_households=n_shared,
     )
+    outcome.csv = {which: cleaned_csv(outcome, which) for which in ("households", "persons")}
+    return outcome
 
 
 def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design: bytes | None = None, *, isolate: bool = True,
@@ -406,7 +412,10 @@ def pii_removed_total(outcome: UploadOutcome) -> dict[str, int]:
 
 
 def cleaned_csv(outcome: UploadOutcome, which: str = "households") -> bytes:
-    """The cleaned table as CSV: no free text (ingestion drops it), formula cells escaped, ``synthetic`` column kept."""
+    """The cleaned table as CSV: no free text (ingestion drops it), formula cells escaped, ``synthetic`` column kept.
+    Made once per upload (``UploadOutcome.csv``, in the sandbox's child), then read from there."""
+    if which in outcome.csv:
+        return outcome.csv[which]
     df = outcome.households if which == "households" else outcome.persons
     buf = io.StringIO()
     escape_formula(df).to_csv(buf, index=False, lineterminator="\n")
