@@ -143,4 +143,5 @@ st.subheader(tr("upload.downloads"))
 c1, c2, c3 = st.columns(3)
 c1.download_button(tr("upload.download_households"), data=upload.cleaned_csv(outcome, "households"), file_name="kampung_households_clean.csv", mime="text/csv", icon=":material/table:", on_click="ignore", key="dl_households")
 c2.download_button(tr("upload.download_persons"), data=upload.cleaned_csv(outcome, "persons"), file_name="kampung_persons_clean.csv", mime="text/csv", icon=":material/group:", on_click="ignore", key="dl_persons")
-c3.download_button(tr("upload.download_report"), data=lambda: upload_view.report_html(outcome, lang, tr, labels), file_name="kampung_report.html", mime="text/html", icon=":material/print:", on_click="ignore", key="dl_report")
+report_tr = state.translator(lang)  # the report is made when downloaded, outside this run: not state.tr
+c3.download_button(tr("upload.download_report"), data=lambda: upload_view.report_html(outcome, lang, report_tr, labels), file_name="kampung_report.html", mime="text/html", icon=":material/print:", on_click="ignore", key="dl_report")
