@@ -36,16 +36,36 @@ built = data.built()
 indicators, register = built.indicators, built.register
 indicator_ids = list(indicators["indicator_id"]) if indicators is not None else []
 kelurahan_labels = cached.kelurahan_labels(built)
+cached.map_geometry_url(built)  # the map's geometry as a static file (written once per build; see ui/cached.py)
 
 requested_page = state.init(indicator_ids, set(kelurahan_labels), indicator_ids[0] if indicator_ids else None)
-pages = {
-    # The default page is served at "/" whatever its url_path (Streamlit matches a path against the public
-    # pathname, "" for the default page), so /ringkasan would be "Page not found": the overview gets a hidden
-    # twin at /ringkasan that hands over to it, and its own url_path is only an internal name.
-    slug: st.Page(path, title=state.tr(title_key), icon=icon, url_path="beranda" if slug == "ringkasan" else slug, default=(slug == "ringkasan"))
-    for slug, path, title_key, icon in PAGES
-}
-overview_link = st.Page(PAGES[0][1], title=state.tr(PAGES[0][2]), url_path="ringkasan", visibility="hidden")
+NAV_PAGES = "_nav_pages"  # session state: (language, pages, overview twin) of this session
+
+
+def navigation_pages(lang: str):
+    """This session's ``st.Page`` objects in ``lang``, built on its first run and when the language changes.
+
+    Why not on every run: ``st.Page`` resolves its file's path when it is made (an ``lstat`` per path component
+    and a ``stat``: ~45 file-system calls for the 9 pages), and under 50 sessions at once each call that
+    releases the GIL waits for it again (``bench/bench_load.py --profile``: ~35 ms of wall time per map run).
+    Never shared between sessions: ``st.navigation`` marks the page it returns as the one to run.
+    """
+    kept = st.session_state.get(NAV_PAGES)
+    if kept is not None and kept[0] == lang:
+        return kept[1], kept[2]
+    pages = {
+        # The default page is served at "/" whatever its url_path (Streamlit matches a path against the public
+        # pathname, "" for the default page), so /ringkasan would be "Page not found": the overview gets a hidden
+        # twin at /ringkasan that hands over to it, and its own url_path is only an internal name.
+        slug: st.Page(path, title=state.tr(title_key), icon=icon, url_path="beranda" if slug == "ringkasan" else slug, default=(slug == "ringkasan"))
+        for slug, path, title_key, icon in PAGES
+    }
+    overview_link = st.Page(PAGES[0][1], title=state.tr(PAGES[0][2]), url_path="ringkasan", visibility="hidden")
+    st.session_state[NAV_PAGES] = (lang, pages, overview_link)
+    return pages, overview_link
+
+
+pages, overview_link = navigation_pages(state.lang())
 current = st.navigation([*pages.values(), overview_link])
 if current is overview_link:
     st.switch_page(pages["ringkasan"])

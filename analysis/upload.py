@@ -312,6 +312,10 @@ class UploadOutcome:
     # compared with the rest of the kota and the city); shared_households: how many it shares
     comparison_basis: str = "independent"
     shared_households: int = 0
+    # the cleaned tables as the CSV the page offers (``cleaned_csv``), made once in the sandbox's child: the
+    # page's every rerun would otherwise serialise 13,633 households and 45,967 persons again on the session's
+    # thread (seconds of CPU for a 20 MB export, holding the GIL the other sessions need; issue 16)
+    csv: dict = field(default_factory=dict)
 
 
 def fingerprint(files: Mapping[str, bytes]) -> str:
@@ -322,11 +326,39 @@ def fingerprint(files: Mapping[str, bytes]) -> str:
     return h.hexdigest()[:16]
 
 
-def _ingest_upload(files: Mapping[str, bytes], register: pd.DataFrame, design: bytes | None, match_salt: bytes | None = None) -> IngestResult:
-    return ingest_export(files, register=register, design=design, source_name="upload", survey_id="upload", match_salt=match_salt)
+def _analyse_upload(files: Mapping[str, bytes], city: CityArtefacts, design: bytes | None, fp: str) -> UploadOutcome:
+    """The whole work of an upload: ingestion, then its estimates, the contrasts with the city and the
+    decomposition. Raises ``InputError`` for bad input. Runs in the sandbox's child (``handle_upload``)."""
+    result = ingest_export(files, register=city.register, design=design, source_name="upload", survey_id="upload", match_salt=city.key_salt)
+    kampung = kampung_estimates(result)
+    shared = overlap_keys(result, city)
+    result.match_keys = None  # used once, never kept
+    n_shared = int(shared.notna().sum())
+    if n_shared:
+        comparison = compare_overlapping(kampung, city, shared, result.households["kode_kemendagri"].astype(str))
+    else:
+        comparison = compare(kampung, city.estimates, city.register).assign(basis="independent")
+    decomposition = (
+        decompose_kampung(result.persons, city.decomposition) if city.decomposition is not None and len(result.persons)
+        else pd.DataFrame(columns=DECOMPOSITION_COLUMNS)
+    )
+    counts = result.households.groupby("kode_kemendagri").size().rename("households").reset_index()
+    names = city.register[["kode_kemendagri", "kelurahan", "kecamatan", "kab_kota", "kode_kab_kemendagri"]]
+    kel = counts.merge(names, on="kode_kemendagri", how="left")[["kode_kemendagri", "kelurahan", "kecamatan", "kab_kota", "kode_kab_kemendagri", "households"]]
+    shared_of = result.households.loc[shared.notna(), "kode_kemendagri"].value_counts()
+    kel["shared_households"] = kel["kode_kemendagri"].map(shared_of).fillna(0).astype(int)
+    outcome = UploadOutcome(
+        ok=True, fingerprint=fp, report=result.report(), kelurahan=kel, estimates=kampung, comparison=comparison,
+        decomposition=decomposition, households=result.households, persons=result.persons, weighted=result.weighted,
+        synthetic=bool(result.synthetic or result.households["synthetic"].fillna(False).astype(bool).any()),
+        city_synthetic=city.synthetic, comparison_basis="rest_of_city" if n_shared else "independent", shared_households=n_shared,
+    )
+    outcome.csv = {which: cleaned_csv(outcome, which) for which in ("households", "persons")}
+    return outcome
 
 
-def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design: bytes | None = None, *, isolate: bool = True) -> UploadOutcome:
+def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design: bytes | None = None, *, isolate: bool = True,
+                  on_wait=None) -> UploadOutcome:
     """Ingest an uploaded export in memory and compare it with the city; never raises.
 
     ``files``: ``{file name: bytes}`` (the main CSV and the roster CSV, or one XLSX). ``design``: optional design
@@ -334,8 +366,13 @@ def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design
     ``ok=False`` with the ingestion's error code (the page translates it); any other failure gives
     ``internal_error``. Only the code is logged, never a file name, a value or a traceback.
 
-    ``isolate``: parse in a child process with a memory and a time limit (``analysis.survey.sandbox``), so
-    that no file can take the server down (``parse_failed`` / ``parse_timeout``); False runs in-process.
+    ``isolate``: the ingestion *and* the statistics after it (``_analyse_upload``) run in a child process with a
+    memory and a time limit (``analysis.survey.sandbox``), so that no file can take the server down
+    (``parse_failed`` / ``parse_timeout``) and the server's other sessions keep the GIL: profiled on a 20 MB
+    export (13,633 households, 45,967 persons), the statistics alone held the calling thread for ~4.7 s of
+    CPU against 0.07 s to pickle the city artefacts to the child (``bench/RESULTS.md``, issue 16). At most
+    ``sandbox.SLOTS`` uploads are read at once; ``on_wait()`` is called when this one has to queue
+    (``upload_busy`` if it waits too long). False runs in-process.
     """
     files = dict(files)
     fp = fingerprint(files) if files else ""
@@ -345,39 +382,17 @@ def handle_upload(files: Mapping[str, bytes], city: CityArtefacts | None, design
         if isolate:
             from analysis.survey.sandbox import run_isolated
 
-            result = run_isolated(_ingest_upload, files, city.register, design, city.key_salt)
+            outcome = run_isolated(_analyse_upload, files, city, design, fp, on_wait=on_wait)
         else:
-            result = _ingest_upload(files, city.register, design, city.key_salt)
-        kampung = kampung_estimates(result)
-        shared = overlap_keys(result, city)
-        result.match_keys = None  # used once, never kept
-        n_shared = int(shared.notna().sum())
-        if n_shared:
-            comparison = compare_overlapping(kampung, city, shared, result.households["kode_kemendagri"].astype(str))
-        else:
-            comparison = compare(kampung, city.estimates, city.register).assign(basis="independent")
-        decomposition = (
-            decompose_kampung(result.persons, city.decomposition) if city.decomposition is not None and len(result.persons)
-            else pd.DataFrame(columns=DECOMPOSITION_COLUMNS)
-        )
-        counts = result.households.groupby("kode_kemendagri").size().rename("households").reset_index()
-        names = city.register[["kode_kemendagri", "kelurahan", "kecamatan", "kab_kota", "kode_kab_kemendagri"]]
-        kel = counts.merge(names, on="kode_kemendagri", how="left")[["kode_kemendagri", "kelurahan", "kecamatan", "kab_kota", "kode_kab_kemendagri", "households"]]
-        shared_of = result.households.loc[shared.notna(), "kode_kemendagri"].value_counts()
-        kel["shared_households"] = kel["kode_kemendagri"].map(shared_of).fillna(0).astype(int)
+            outcome = _analyse_upload(files, city, design, fp)
     except InputError as err:
         log.info("upload refused: code=%s", err.code)
         return UploadOutcome(ok=False, error_code=err.code, detail=_detail(err), fingerprint=fp)
     except Exception as err:  # noqa: BLE001 - the page boundary: never a traceback, never a value in a log
         log.warning("upload failed: code=internal_error type=%s", type(err).__name__)
         return UploadOutcome(ok=False, error_code="internal_error", fingerprint=fp)
-    log.info("upload ingested: households=%d persons=%d", len(result.households), len(result.persons))
-    return UploadOutcome(
-        ok=True, fingerprint=fp, report=result.report(), kelurahan=kel, estimates=kampung, comparison=comparison,
-        decomposition=decomposition, households=result.households, persons=result.persons, weighted=result.weighted,
-        synthetic=bool(result.synthetic or result.households["synthetic"].fillna(False).astype(bool).any()),
-        city_synthetic=city.synthetic, comparison_basis="rest_of_city" if n_shared else "independent", shared_households=n_shared,
-    )
+    log.info("upload ingested: households=%d persons=%d", len(outcome.households), len(outcome.persons))
+    return outcome
 
 
 def _detail(err: InputError) -> str | None:
@@ -397,7 +412,10 @@ def pii_removed_total(outcome: UploadOutcome) -> dict[str, int]:
 
 
 def cleaned_csv(outcome: UploadOutcome, which: str = "households") -> bytes:
-    """The cleaned table as CSV: no free text (ingestion drops it), formula cells escaped, ``synthetic`` column kept."""
+    """The cleaned table as CSV: no free text (ingestion drops it), formula cells escaped, ``synthetic`` column kept.
+    Made once per upload (``UploadOutcome.csv``, in the sandbox's child), then read from there."""
+    if which in outcome.csv:
+        return outcome.csv[which]
     df = outcome.households if which == "households" else outcome.persons
     buf = io.StringIO()
     escape_formula(df).to_csv(buf, index=False, lineterminator="\n")

@@ -121,6 +121,34 @@ def _inset(features: list[dict], inset_prefix: str | None):
     return [moved.get(id(f), f) for f in features], frame
 
 
+def _drawn_features(geojson: dict, inset_prefix: str | None) -> tuple[list[dict], dict | None]:
+    """``[{"kode", "geometry"}]`` as drawn (Kepulauan Seribu moved into the inset) and the inset's frame."""
+    features = []
+    for f in geojson["features"]:
+        code = f.get("id") or (f.get("properties") or {}).get("kode_kemendagri")
+        features.append({"kode": str(code), "geometry": f["geometry"]})
+    return _inset(features, inset_prefix)
+
+
+def map_geometry(geojson: dict, inset_prefix: str | None = None) -> dict:
+    """The areas exactly as ``choropleth`` draws them, as a GeoJSON FeatureCollection (``id`` = the area's code,
+    no properties; the inset's discs in place of its areas): the file a map spec loads with ``geometry_url``.
+
+    Deterministic: the same ``geojson`` gives the same collection, so its serialisation can name the file by
+    its hash. Features whose ``id`` is missing are read by ``properties.kode_kemendagri`` (the boundaries
+    stage's web copy and the embedded default carry it there).
+    """
+    features, _ = _drawn_features(geojson, inset_prefix)
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "id": f["kode"], "properties": {}, "geometry": f["geometry"]} for f in features]}
+
+
+def _geometry_source(geometry_url: str | None, features: list[dict]) -> dict:
+    if geometry_url:
+        return {"url": geometry_url, "format": {"type": "json", "property": "features"}}
+    return {"values": [{"type": "Feature", "id": f["kode"], "properties": {}, "geometry": f["geometry"]} for f in features]}
+
+
 def choropleth(
     geojson: dict,
     frame,
@@ -135,6 +163,7 @@ def choropleth(
     selected: str | None = None,
     inset_prefix: str | None = None,
     inset_label: str | None = None,
+    geometry_url: str | None = None,
     height: int = 560,
     renderer: str = "svg",
     aria: bool = True,
@@ -147,6 +176,13 @@ def choropleth(
     two-column table on hover, and optionally ``name`` (the area's accessible label, with its code). An area
     in ``geojson`` with no row is drawn grey, its code as the tooltip.
 
+    The spec's data are the values only, one row per area (``kode, status, value, tooltip, label``); each
+    row gets its shape by a ``lookup`` transform on the code into the geometry (the Vega-Lite "lookup" of a
+    secondary data source, drawn through the ``shape`` channel of type ``geojson``). With ``geometry_url`` the
+    geometry is loaded from that URL (``map_geometry(geojson, inset_prefix)`` serialised: a static file the
+    browser fetches once and caches, instead of 150 KB re-sent with every script run); without it the
+    geometry is inline in the lookup (a self-contained spec, e.g. for ``to_png``).
+
     A click selects an area (selection parameter ``PICK`` over the field ``kode``); ``selected`` outlines one
     area in vermillion. ``value_format`` is the legend's d3 format, or ``legend_label_expr`` a Vega expression
     for its labels (e.g. gaps in percentage points). ``diverging`` uses PuOr centred on zero (gaps against the city) over a range
@@ -154,20 +190,18 @@ def choropleth(
     ``renderer`` "canvas" and ``aria`` False are for very large maps (thousands of areas).
     """
     rows = {str(r["kode_kemendagri"]): r for r in frame.to_dict("records")}
-    features = []
-    for f in geojson["features"]:
-        code = str(f.get("id"))
+    features, inset_frame = _drawn_features(geojson, inset_prefix)
+    values = []
+    for f in features:
+        code = f["kode"]
         r = rows.get(code, {})
         status = r.get("status", "none")
         value = r.get("value")
         value = None if status == "none" or value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 5)
-        features.append(
-            {"type": "Feature", "geometry": f["geometry"], "kode": code, "status": status, "value": value,
-             "tooltip": r.get("tooltip") or {"": code}, "label": f"{r['name']} ({code})" if r.get("name") else code}
-        )
-    features, inset_frame = _inset(features, inset_prefix)
+        values.append({"kode": code, "status": status, "value": value,
+                       "tooltip": r.get("tooltip") or {"": code}, "label": f"{r['name']} ({code})" if r.get("name") else code})
 
-    valued = [f["value"] for f in features if f["value"] is not None]
+    valued = [v["value"] for v in values if v["value"] is not None]
     if diverging:
         bound = max([abs(v) for v in valued] + ([abs(x) for x in value_range] if value_range else [])) or 0.01
         domain = [-bound, bound]
@@ -181,16 +215,18 @@ def choropleth(
     x0, y0, x1, y1 = _bounds(drawn)
     fit = {"type": "Feature", "properties": {}, "geometry": _box(x0, y0, x1, y1)}
     thin = {"stroke": "#ffffff", "strokeWidth": 0.5}
+    shape = {"shape": {"field": "geo", "type": "geojson"}}
     layers = [
         {  # no reliable estimate: grey, with its own legend entry
             "transform": [{"filter": "datum.status === 'none'"}],
             "mark": {"type": "geoshape", **thin},
-            "encoding": {"color": {"datum": no_estimate_name, "type": "nominal", "scale": {"domain": [no_estimate_name], "range": [NO_ESTIMATE_GREY]}, "legend": {"title": None, "symbolType": "square"}}},
+            "encoding": {**shape, "color": {"datum": no_estimate_name, "type": "nominal", "scale": {"domain": [no_estimate_name], "range": [NO_ESTIMATE_GREY]}, "legend": {"title": None, "symbolType": "square"}}},
         },
         {  # values: viridis or PuOr; flagged areas get a thick black outline
             "transform": [{"filter": "datum.status !== 'none'"}],
             "mark": {"type": "geoshape"},
             "encoding": {
+                **shape,
                 "color": {"field": "value", "type": "quantitative", "scale": scale,
                           "legend": {"title": legend_title, "format": value_format, "gradientLength": 220, **({"labelExpr": legend_label_expr} if legend_label_expr else {})}},
                 "stroke": {"condition": {"test": "datum.status === 'flag'", "value": FLAG_OUTLINE}, "value": "#ffffff"},
@@ -202,12 +238,13 @@ def choropleth(
         layers.append({
             "transform": [{"filter": {"field": "kode", "equal": selected}}],
             "mark": {"type": "geoshape", "fill": None, "filled": False, "stroke": SELECTED_OUTLINE, "strokeWidth": 3.5},
+            "encoding": shape,
         })
     layers.append({  # on top: transparent shapes that carry the tooltip and the click for every area
         "mark": {"type": "geoshape", "fill": "#ffffff", "fillOpacity": 0, "strokeOpacity": 0, "cursor": "pointer"},
         "params": [{"name": PICK, "select": {"type": "point", "fields": ["kode"], "on": "click", "clear": "dblclick"}}],
         # ``description`` is each shape's aria-label (SVG renderer): screen readers and tests find areas by it
-        "encoding": {"tooltip": {"field": "tooltip", "type": "nominal"}, "description": {"field": "label", "type": "nominal"}},
+        "encoding": {**shape, "tooltip": {"field": "tooltip", "type": "nominal"}, "description": {"field": "label", "type": "nominal"}},
     })
     if inset_frame:
         layers.append({
@@ -226,12 +263,22 @@ def choropleth(
         "usermeta": {"embedOptions": {"renderer": renderer}},
         "width": "container",
         "height": height,
-        "data": {"values": features},
+        "data": {"values": values},
+        # every row's shape: the feature whose ``id`` is the row's code (all rows have one: both come from ``geojson``)
+        "transform": [{"lookup": "kode", "from": {"data": _geometry_source(geometry_url, features), "key": "id"}, "as": "geo"}],
         "projection": {"type": "identity", "reflectY": True, "fit": fit},
         "layer": layers,
         "resolve": {"scale": {"color": "independent"}},
         "config": _config(lang, aria),
     }
+
+
+def inline_geometry(spec: dict, geometry: dict) -> dict:
+    """``spec`` (a ``choropleth`` with ``geometry_url``) with the geometry inline instead (``geometry`` =
+    ``map_geometry(...)``): for renderers with no server to fetch the URL from (``to_png``)."""
+    lookup = spec["transform"][0]
+    inline = {**lookup, "from": {**lookup["from"], "data": {"values": geometry["features"]}}}
+    return {**spec, "transform": [inline, *spec["transform"][1:]]}
 
 
 def selected_code(event) -> str | None:

@@ -23,6 +23,7 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 from analysis import figures, upload
 from analysis import formatting as fmt
 from analysis.errors import InputError
+from analysis.survey import sandbox
 from ui import cached, charts, data, state
 from ui.views import common, planner
 from ui.views import upload as upload_view
@@ -83,7 +84,10 @@ if st.session_state.get(FINGERPRINT) != fingerprint or OUTCOME not in st.session
             city = cached.city_artefacts(data.built())
         except Exception:  # noqa: BLE001 - a broken build must not show a traceback; handle_upload reports it
             city = None
-        st.session_state[OUTCOME] = upload.handle_upload(files, city, design=design)
+        queued = st.empty()  # said only while this upload waits for a free reader (analysis.survey.sandbox.SLOTS)
+        st.session_state[OUTCOME] = upload.handle_upload(
+            files, city, design=design, on_wait=lambda: queued.info(tr("upload.queued", slots=sandbox.SLOTS), icon=":material/hourglass_top:"))
+        queued.empty()
         st.session_state[FINGERPRINT] = fingerprint
 outcome: upload.UploadOutcome = st.session_state[OUTCOME]
 
@@ -139,4 +143,5 @@ st.subheader(tr("upload.downloads"))
 c1, c2, c3 = st.columns(3)
 c1.download_button(tr("upload.download_households"), data=upload.cleaned_csv(outcome, "households"), file_name="kampung_households_clean.csv", mime="text/csv", icon=":material/table:", on_click="ignore", key="dl_households")
 c2.download_button(tr("upload.download_persons"), data=upload.cleaned_csv(outcome, "persons"), file_name="kampung_persons_clean.csv", mime="text/csv", icon=":material/group:", on_click="ignore", key="dl_persons")
-c3.download_button(tr("upload.download_report"), data=upload_view.report_html(outcome, lang, tr, labels), file_name="kampung_report.html", mime="text/html", icon=":material/print:", on_click="ignore", key="dl_report")
+report_tr = state.translator(lang)  # the report is made when downloaded, outside this run: not state.tr
+c3.download_button(tr("upload.download_report"), data=lambda: upload_view.report_html(outcome, lang, report_tr, labels), file_name="kampung_report.html", mime="text/html", icon=":material/print:", on_click="ignore", key="dl_report")

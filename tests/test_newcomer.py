@@ -26,7 +26,7 @@ MAP_PAGE = textwrap.dedent('''
 
     def map_spec(at):
         for c in at.get("vega_lite_chart"):
-            spec = cached.geometry_from_text(json.loads(c.proto.spec))  # the areas travel as one JSON text
+            spec = cached.values_from_layer(json.loads(c.proto.spec))  # the values travel in a layer of their own
             values = spec.get("data", {}).get("values") or []
             if values and "kode" in values[0]:
                 return spec

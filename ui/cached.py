@@ -15,12 +15,16 @@ sees the same spec on every rerun (it identifies a chart, and keeps its click se
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import threading
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from analysis import upload, vega_charts
+from analysis import config, tables, upload, vega_charts
 from ui import data, i18n
 from ui.data import Built
 from ui.views import common
@@ -30,6 +34,11 @@ from ui.views import real as real_view
 
 HASH_BUILT = {Built: lambda b: b.key}
 KEPULAUAN_SERIBU = "31.01"  # Kemendagri code of the kabupaten drawn in the map's inset
+# The app's static files (``server.enableStaticServing``): ``static/`` beside ``dashboard.py``, served at
+# ``app/static/<name>`` (a URL relative to the page, so it also works under a proxy's path prefix).
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_URL = "app/static/"
+GEOMETRY_MTIME = 946_684_800  # 2000-01-01T00:00:00Z: see ``_written_geometry``
 
 
 # --- every page ------------------------------------------------------------------------------------------------
@@ -102,22 +111,106 @@ def published_table(built: Built, lang: str) -> pd.DataFrame | None:
 # --- map -------------------------------------------------------------------------------------------------------
 
 
+def _geometry_source() -> Path | None:
+    """The kelurahan geometry the map draws: the build's web copy, else the embedded default."""
+    built_copy = data.processed_dir() / "boundaries_kelurahan.geojson"
+    if built_copy.is_file():
+        return built_copy
+    embedded = config.EMBEDDED_DIR / "boundaries" / "boundaries_kelurahan.geojson"
+    return embedded if embedded.is_file() else None
+
+
+def map_geometry_url(built: Built) -> str | None:
+    """The URL of the map's geometry as a static file (``static/`` beside ``dashboard.py``, served by
+    Streamlit at ``app/static/...`` with ``server.enableStaticServing``), written once per build.
+
+    Called on every run of every page (``dashboard.py``), so the file exists from the server's first run on,
+    on a fresh checkout with no build (from the embedded default map) as after one. A dict lookup keyed by the
+    build, with no file-system call and no ``st.cache_*`` hit (~0.5 ms each): under load, each call that
+    releases the GIL waits to get it back.
+    """
+    written = _written_geometry(built)
+    return None if written is None else written[0]
+
+
+_GEOMETRY_BY_BUILD: dict = {}  # build key -> (URL, text) or None: a dict lookup, cheaper than a cache hit
+_GEOMETRY_LOCK = threading.Lock()
+
+
+def map_geometry(built: Built) -> dict | None:
+    """The map's geometry as drawn (``vega_charts.map_geometry``): the content of ``map_geometry_url``."""
+    written = _written_geometry(built)
+    return None if written is None else json.loads(written[1])
+
+
+def _written_geometry(built: Built) -> tuple[str, str] | None:
+    """``_write_geometry`` once per build and process (sessions' threads share it, under a lock)."""
+    try:
+        return _GEOMETRY_BY_BUILD[built.key]
+    except KeyError:
+        pass
+    with _GEOMETRY_LOCK:
+        if built.key not in _GEOMETRY_BY_BUILD:
+            if len(_GEOMETRY_BY_BUILD) >= 4:
+                _GEOMETRY_BY_BUILD.clear()
+            _GEOMETRY_BY_BUILD[built.key] = _write_geometry()
+        return _GEOMETRY_BY_BUILD[built.key]
+
+
+def clear_geometry() -> None:
+    """Forget which geometry files were written (as a new server process would)."""
+    with _GEOMETRY_LOCK:
+        _GEOMETRY_BY_BUILD.clear()
+
+
+def _write_geometry() -> tuple[str, str] | None:
+    """Write ``static/kelurahan-<sha256[:16]>.json`` once per build from the build's web boundaries, else the
+    embedded default; (URL, text), or None when there is neither.
+
+    - *Content-addressed*: the name is the hash of the text, so a build with other boundaries gets a new URL
+      and no browser can draw a cached old map, and the file never needs to expire.
+    - *Deterministic* (compact JSON, keys sorted): every server process of a deployment (``deploy/``) writes
+      the same bytes under the same name, so concurrent writers agree; written atomically (a temporary file in
+      ``static/``, then ``os.replace``), so a browser never reads half a file.
+    - *Modification time fixed* (``GEOMETRY_MTIME``): Streamlit 1.67 serves app static files with
+      ``ETag`` and ``Last-Modified`` (from size and mtime) but no ``Cache-Control``, so a browser keeps them
+      for a heuristic 10% of their age (RFC 9111 section 4.2.2); an old mtime makes that long, and the same
+      ETag in every process. A proxy can say it outright (``deploy/nginx.conf``: ``immutable``).
+    - Not committed (``.gitignore``): it is derived from the build's boundaries (or the embedded default).
+      A file removed while the server runs is written again by the next build or server start.
+    """
+    source = _geometry_source()
+    if source is None:
+        return None
+    with open(source, encoding="utf-8") as fh:
+        geojson = json.load(fh)
+    geometry = vega_charts.map_geometry(geojson, KEPULAUAN_SERIBU)
+    text = json.dumps(geometry, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    name = f"kelurahan-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.json"
+    path = STATIC_DIR / name
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        tables.atomic_write_text(path, text)
+    os.utime(path, (GEOMETRY_MTIME, GEOMETRY_MTIME))
+    return STATIC_URL + name, text
+
+
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_BUILT)
 def map_png(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None, title: str) -> bytes:
     """The map as a titled PNG (rendered on the first download of each view, then kept)."""
-    return vega_charts.to_png(geometry_from_text(map_spec(built, mode, indicator_id, lang, selected)), title)
+    spec = values_from_layer(map_spec(built, mode, indicator_id, lang, selected))
+    return vega_charts.to_png(vega_charts.inline_geometry(spec, map_geometry(built)), title)
 
 
 def map_spec(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None) -> dict | None:
     """The Vega-Lite choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None."""
-    spec = _map_spec_json(built, mode, indicator_id, lang, selected)
+    spec = _map_spec_json(built, mode, indicator_id, lang, selected, map_geometry_url(built))
     return None if spec is None else json.loads(spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=128, hash_funcs=HASH_BUILT)
-def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None) -> str | None:
+def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None, geometry_url: str | None) -> str | None:
     geojson = data.web_geojson("boundaries_kelurahan")
-    if geojson is None or built.register is None:
+    if geojson is None or built.register is None or geometry_url is None:
         return None
     t = i18n.translator(lang)
     frame = map_view.map_frame(mode, indicator_id, built, lang, t)
@@ -138,37 +231,33 @@ def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, select
         selected=selected,
         inset_prefix=KEPULAUAN_SERIBU,
         inset_label=t("map.inset"),
+        geometry_url=geometry_url,
     )
-    return json.dumps(geometry_as_text(spec), separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(values_in_layer(spec), separators=(",", ":"), ensure_ascii=False)
 
 
-def geometry_as_text(spec: dict) -> dict:
-    """The choropleth's areas (``data.values``: 267 GeoJSON features) as one JSON text that Vega parses in the
-    browser (inline ``values`` given as a string are read with their ``format``), inside a layer of its own.
+def values_in_layer(spec: dict) -> dict:
+    """The choropleth's values (``data``, 267 rows) and their geometry lookup (``transform``) moved into a
+    layer of its own, which holds the drawing layers.
 
-    Why: a map page run parses the cached spec (``json.loads``) and Streamlit then dumps and re-parses it
-    three more times (``st.vega_lite_chart`` stabilising the spec, checking its selections). With the
-    geometry as nested lists each pass builds or walks ~100,000 Python objects, ~40% of a warm map run's
-    CPU (``bench/bench_load.py --profile``) and the garbage every run leaves to the collector; as one string
-    each pass is a copy. Why a nested layer: Streamlit moves top-level inline data that is not GeoJSON into an
-    Arrow table; it leaves a layer's own data alone. Same data, same layers, same selection (``PICK``).
+    Why: Streamlit moves top-level inline data that is not GeoJSON into an Arrow table beside the spec (the
+    rows' ``tooltip`` is an object, which Arrow would turn into a struct of every title); it leaves a layer's
+    own data alone. Same data, same layers, same selection (``PICK``).
     """
-    data = spec.pop("data")
-    inner = {"data": {"values": json.dumps(data["values"], separators=(",", ":"), ensure_ascii=False),
-                      "format": {"type": "json"}},
-             "layer": spec.pop("layer")}
+    inner = {"data": spec.pop("data"), "transform": spec.pop("transform"), "layer": spec.pop("layer")}
     if "resolve" in spec:
         inner["resolve"] = spec["resolve"]
     spec["layer"] = [inner]
     return spec
 
 
-def geometry_from_text(spec: dict) -> dict:
-    """The inverse of ``geometry_as_text`` (for tests and tools that read the map's spec)."""
-    if "data" in spec or len(spec.get("layer", ())) != 1 or not isinstance(spec["layer"][0].get("data", {}).get("values"), str):
+def values_from_layer(spec: dict) -> dict:
+    """The inverse of ``values_in_layer`` (``data.values`` and ``transform`` at the top again), for the PNG,
+    tests and tools that read the map's spec; any other spec is returned as it is."""
+    inner = spec.get("layer", [{}])[0] if len(spec.get("layer", ())) == 1 else {}
+    if "data" in spec or "transform" not in inner or "data" not in inner:
         return spec
-    inner = spec["layer"][0]
-    return {**spec, "data": {"values": json.loads(inner["data"]["values"])}, "layer": inner["layer"]}
+    return {**spec, "data": inner["data"], "transform": inner["transform"], "layer": inner["layer"]}
 
 
 @st.cache_data(show_spinner=False, max_entries=128, hash_funcs=HASH_BUILT)
@@ -180,19 +269,20 @@ def map_table(built: Built, mode: str, indicator_id: str, lang: str) -> pd.DataF
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_BUILT)
 def real_map_png(built: Built, layer: str, lang: str, selected: str | None, title: str) -> bytes:
     """A real-data map as a titled PNG (rendered on the first download of each view, then kept)."""
-    return vega_charts.to_png(geometry_from_text(real_map_spec(built, layer, lang, selected)), title)
+    spec = values_from_layer(real_map_spec(built, layer, lang, selected))
+    return vega_charts.to_png(vega_charts.inline_geometry(spec, map_geometry(built)), title)
 
 
 def real_map_spec(built: Built, layer: str, lang: str, selected: str | None) -> dict | None:
     """The choropleth of a real-data layer (register indicator or indirect estimate), or None."""
-    spec = _real_map_spec_json(built, layer, lang, selected)
+    spec = _real_map_spec_json(built, layer, lang, selected, map_geometry_url(built))
     return None if spec is None else json.loads(spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
-def _real_map_spec_json(built: Built, layer: str, lang: str, selected: str | None) -> str | None:
+def _real_map_spec_json(built: Built, layer: str, lang: str, selected: str | None, geometry_url: str | None) -> str | None:
     geojson = data.web_geojson("boundaries_kelurahan")
-    if geojson is None or built.register is None or layer not in real_view.available_layers(built):
+    if geojson is None or built.register is None or geometry_url is None or layer not in real_view.available_layers(built):
         return None
     t = i18n.translator(lang)
     frame = real_view.layer_frame(layer, built, lang, t)
@@ -204,9 +294,9 @@ def _real_map_spec_json(built: Built, layer: str, lang: str, selected: str | Non
         no_estimate_name=t("map.no_value"), diverging=kind == "change",
         value_format=real_view.VEGA_FORMAT[kind],
         legend_label_expr="format(datum.value * 100, '+.0f') + '%'" if kind == "change" else None,
-        selected=selected, inset_prefix=KEPULAUAN_SERIBU, inset_label=t("map.inset"),
+        selected=selected, inset_prefix=KEPULAUAN_SERIBU, inset_label=t("map.inset"), geometry_url=geometry_url,
     )
-    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(values_in_layer(spec), separators=(",", ":"), ensure_ascii=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)

@@ -14,6 +14,13 @@ worst cases are not ours to prove. A child process turns any of these into an er
 Processes come from a ``forkserver`` (multiprocessing): a clean single-threaded server started once, with
 the ingestion modules and the questionnaire preloaded, forks each child. Forking the Streamlit server itself
 (threads holding locks) is unsafe, and ``spawn`` would re-import pandas for every upload (about 2 s).
+
+At most ``SLOTS`` children run at once (a semaphore held from the child's start to its answer): a 20 MB
+export costs its child 5-10 s of CPU, so five uploads at once would take every core from the sessions that
+only read (issue 16: 50 map sessions during 5 uploads). ``SLOTS`` = cores - 1, at least 1: one core is left
+to the server's own threads. A caller that must wait is told first (``on_wait``: the page says the upload is
+queued), then waits at most ``QUEUE_TIMEOUT_S`` (``upload_busy``); the child's ``timeout`` starts when it
+has a slot.
 """
 
 from __future__ import annotations
@@ -32,8 +39,21 @@ MEMORY_BYTES = 3 * 1024**3  # address space the child may add to what it has whe
 # parent's main module (a child re-imports it otherwise: for ``streamlit`` the CLI, about 1 s per upload).
 PRELOAD = ["__main__", "analysis.survey.sandbox_warm"]
 
+QUEUE_TIMEOUT_S = 600.0  # how long an upload may wait for a free slot before it is refused (upload_busy)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+SLOTS = max(1, _cores() - 1)  # children parsing at once
+
 _ctx = None
 _lock = threading.Lock()
+_slots = threading.BoundedSemaphore(SLOTS)
 
 
 def _context():
@@ -108,13 +128,29 @@ def _child(conn, fn, args, kwargs, memory: int) -> None:
         conn.close()
 
 
-def run_isolated(fn, *args, timeout: float = TIMEOUT_S, memory: int = MEMORY_BYTES, **kwargs):
-    """``fn(*args, **kwargs)`` in a forked child with ``memory`` bytes of address space and ``timeout`` seconds.
+def run_isolated(fn, *args, timeout: float = TIMEOUT_S, memory: int = MEMORY_BYTES, on_wait=None,
+                 queue_timeout: float = QUEUE_TIMEOUT_S, **kwargs):
+    """``fn(*args, **kwargs)`` in a forked child with ``memory`` bytes of address space and ``timeout`` seconds,
+    once one of the ``SLOTS`` is free.
 
-    ``fn`` must be importable by name (a module-level function); its result comes back pickled. Raises
-    ``InputError`` ``parse_timeout`` / ``parse_failed`` (value-free messages), the child's own ``InputError``
-    unchanged, or ``RuntimeError`` naming only the type of any other exception in the child.
+    ``fn`` must be importable by name (a module-level function); its result comes back pickled. ``on_wait()``
+    is called (on the caller's thread) when every slot is taken, before waiting for one. Raises
+    ``InputError`` ``upload_busy`` (no slot within ``queue_timeout`` seconds), ``parse_timeout`` /
+    ``parse_failed`` (value-free messages), the child's own ``InputError`` unchanged, or ``RuntimeError``
+    naming only the type of any other exception in the child.
     """
+    if not _slots.acquire(blocking=False):
+        if on_wait is not None:
+            on_wait()
+        if not _slots.acquire(timeout=queue_timeout):
+            raise InputError("upload_busy", f"the server was reading other uploads for {queue_timeout:.0f} s; try again later")
+    try:
+        return _run_child(fn, args, kwargs, timeout, memory)
+    finally:
+        _slots.release()
+
+
+def _run_child(fn, args, kwargs, timeout: float, memory: int):
     ctx = _context()
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, fn, args, kwargs, memory), daemon=True)

@@ -34,7 +34,7 @@ def vega_specs(at):
     inline and moves other inline data to an Arrow table beside the spec: put it back as ``data.values``."""
     out = []
     for c in at.get("vega_lite_chart"):
-        spec = cached.geometry_from_text(json.loads(c.proto.spec))  # the map's areas travel as one JSON text
+        spec = cached.values_from_layer(json.loads(c.proto.spec))  # the map's values travel in a layer of their own
         if "data" not in spec and c.proto.data.data:
             spec["data"] = {"values": pa.ipc.open_stream(c.proto.data.data).read_pandas().to_dict("records")}
         out.append(spec)

@@ -45,6 +45,11 @@ def test_choropleth_sends_each_feature_once_and_greys_missing_units():
     assert values["c"]["value"] is None and values["c"]["status"] == "none"  # suppressed: the number is not sent
     assert values["d"]["status"] == "none" and values["d"]["tooltip"] == {"": "d"}  # no row: grey, code shown
     assert values["a"]["tooltip"] == {"Kelurahan": "x"}
+    assert all("geometry" not in v for v in spec["data"]["values"])  # values only; shapes by the lookup on the code
+    lookup = spec["transform"][0]
+    assert lookup["lookup"] == "kode" and lookup["from"]["key"] == "id" and lookup["as"] == "geo"
+    assert [f["id"] for f in lookup["from"]["data"]["values"]] == list("abcd")  # no URL: the geometry inline
+    assert all(layer["encoding"]["shape"] == {"field": "geo", "type": "geojson"} for layer in spec["layer"] if layer["mark"]["type"] == "geoshape")
     grey = spec["layer"][0]["encoding"]["color"]
     assert grey["scale"]["range"] == [figures.NO_ESTIMATE_GREY] and grey["scale"]["domain"] == ["Tidak ada"]
     colour = spec["layer"][1]["encoding"]
@@ -59,13 +64,28 @@ def test_choropleth_sends_each_feature_once_and_greys_missing_units():
     assert scale["domainMid"] == 0 and scale["domain"] == [-0.9, 0.9] and scale["scheme"] == "purpleorange"
 
 
+def test_choropleth_with_a_geometry_url_sends_values_only_and_the_file_matches_the_inline_geometry():
+    geo = {"type": "FeatureCollection", "features": [{"type": "Feature", "id": c, "properties": {}, "geometry": _square(i)} for i, c in enumerate("abcd")]}
+    frame = pd.DataFrame({"kode_kemendagri": list("abcd"), "value": [0.9, 0.5, 0.7, 0.6], "status": ["ok"] * 4, "tooltip": [{}] * 4})
+    inline = vega_charts.choropleth(geo, frame, lang="en", legend_title="t", no_estimate_name="none", selected="b")
+    by_url = vega_charts.choropleth(geo, frame, lang="en", legend_title="t", no_estimate_name="none", selected="b", geometry_url="app/static/g.json")
+    assert by_url["transform"][0]["from"]["data"] == {"url": "app/static/g.json", "format": {"type": "json", "property": "features"}}
+    assert "coordinates" not in json.dumps(by_url["data"]) and by_url["layer"] == inline["layer"]  # the same drawing
+    geometry = vega_charts.map_geometry(geo)
+    assert geometry["features"] == inline["transform"][0]["from"]["data"]["values"]  # the file is what inline draws
+    assert vega_charts.inline_geometry(by_url, geometry) == inline  # the PNG's self-contained spec
+    # the embedded default and the boundaries stage's web copy carry the code as a property, not as ``id``
+    as_property = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"kode_kemendagri": f["id"]}, "geometry": f["geometry"]} for f in geo["features"]]}
+    assert vega_charts.map_geometry(as_property) == geometry
+
+
 def test_choropleth_inset_draws_far_areas_as_discs_in_a_frame_beside_the_others():
     mainland = [{"type": "Feature", "id": f"31.71.0{i}", "properties": {}, "geometry": _square(106.7 + 0.1 * i, -6.3, 0.1)} for i in range(3)]
     islands = [{"type": "Feature", "id": f"31.01.0{i}", "properties": {}, "geometry": _square(106.5, -5.9 + 0.3 * i, 0.01)} for i in range(3)]
     geo = {"type": "FeatureCollection", "features": mainland + islands}
     frame = pd.DataFrame({"kode_kemendagri": [f["id"] for f in geo["features"]], "value": [0.5] * 6, "status": ["ok"] * 6, "tooltip": [{}] * 6})
     spec = vega_charts.choropleth(geo, frame, lang="en", legend_title="t", no_estimate_name="none", inset_prefix="31.01", inset_label="Kep. Seribu")
-    drawn = {f["kode"]: f["geometry"] for f in spec["data"]["values"]}
+    drawn = {f["id"]: f["geometry"] for f in spec["transform"][0]["from"]["data"]["values"]}
     assert drawn["31.71.00"] == mainland[0]["geometry"]  # the mainland is untouched
     discs = [shapely.geometry.shape(drawn[f"31.01.0{i}"]) for i in range(3)]
     box = shapely.geometry.shape(next(layer["data"]["values"][0]["geometry"] for layer in spec["layer"] if layer.get("data") and layer["mark"]["type"] == "geoshape"))

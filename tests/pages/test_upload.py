@@ -7,8 +7,11 @@ engines recomputed here (estimates, decomposition), and against hand formulas.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -289,11 +292,18 @@ def test_an_unexpected_failure_is_caught_and_logs_only_a_code(split, city, monke
 
     monkeypatch.setattr(upload, "kampung_estimates", boom)
     with caplog.at_level(logging.DEBUG, logger="digidiv.upload"):
-        out = upload.handle_upload(split[1], city)
+        out = upload.handle_upload(split[1], city, isolate=False)  # in-process: the patched statistics run
     assert not out.ok and out.error_code == "internal_error"
     assert upload_view.error_message(out.error_code, tr_for("id")) == i18n.translate("id", "upload.errors.internal_error")
     assert secret not in caplog.text and "internal_error" in caplog.text
     assert out.households is None
+    # the same in the sandbox's child, where the statistics run too: a city table without its columns
+    broken = dataclasses.replace(city, estimates=pd.DataFrame({"secret": [secret]}))
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="digidiv.upload"):
+        out = upload.handle_upload(split[1], broken)
+    assert not out.ok and out.error_code == "internal_error" and out.households is None
+    assert secret not in caplog.text and "internal_error" in caplog.text
 
 
 def test_no_register_is_a_clear_error():
@@ -449,3 +459,55 @@ def test_page_decomposition_says_it_has_no_intervals(app, split):
     assert json.loads(shown.proto.columns)[i18n.translate("id", "upload.col_indicator")]["width"] == "large"
     assert any(i18n.translate("id", "common.decomposition_no_ci") in c.value for c in at.caption)
     assert i18n.translate("en", "common.decomposition_no_ci") in upload_view.report_html(at.session_state["upload_outcome"], "en", tr_for("en")).decode()
+
+
+# --- a bounded number of uploads read at once (issue 16) -----------------------------------------------------
+
+
+def test_at_most_cores_minus_one_uploads_are_read_at_once():
+    from analysis.survey import sandbox
+
+    assert sandbox.SLOTS == max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def test_an_upload_with_no_free_slot_says_it_waits_then_runs_with_the_same_result(monkeypatch, split, city, outcome):
+    from analysis.survey import sandbox
+
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(sandbox, "_slots", slots)
+    slots.acquire()  # another upload is being read
+    told, box = threading.Event(), {}
+    worker = threading.Thread(target=lambda: box.update(out=upload.handle_upload(split[1], city, on_wait=told.set)))
+    worker.start()
+    try:
+        assert told.wait(120)  # the page is told before the upload waits
+        assert "out" not in box  # and it does not start while the slot is taken
+    finally:
+        slots.release()
+        worker.join()
+    out = box["out"]
+    assert out.ok  # it ran once the slot was free
+    # ingestion and statistics run in the child: the same numbers as the outcome computed in-process
+    in_process = upload.handle_upload(split[1], city, isolate=False)
+    for name in ("estimates", "comparison", "decomposition", "kelurahan"):
+        pd.testing.assert_frame_equal(getattr(out, name), getattr(in_process, name))
+    assert out.report == in_process.report == outcome.report
+
+
+def test_an_upload_that_waits_too_long_is_refused_with_its_own_message(monkeypatch):
+    from analysis.errors import InputError
+    from analysis.survey import sandbox
+
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(sandbox, "_slots", slots)
+    slots.acquire()
+    try:
+        with pytest.raises(InputError) as err:
+            sandbox.run_isolated(len, b"", queue_timeout=0)
+    finally:
+        slots.release()
+    assert err.value.code == "upload_busy"
+    for lang in ("en", "id"):
+        tr = tr_for(lang)
+        assert upload_view.error_message("upload_busy", tr) != tr("upload.errors.unknown")
+    assert sandbox.run_isolated(len, b"ab") == 2  # the slot is free again
