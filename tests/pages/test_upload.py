@@ -156,20 +156,25 @@ def test_an_ngo_sample_is_compared_as_independent(outcome):
     assert upload_view.basis_note(outcome, ks.KAMPUNG_CODE, "en", tr_for("en")) == i18n.translate("en", "upload.independent_note")
 
 
-def _hand_domain_ratio(frame, y, domain):
-    """A survey-weighted domain proportion and its linearised SE by hand (stratified PSUs with replacement,
-    first-stage fpc = population PSUs): z_hi = sum_j w d (y - r) / sum w d; V = sum_h (1 - f_h) n_h / (n_h - 1)
-    sum_i (z_hi - zbar_h)^2."""
+def _hand_two_stage_domain_ratio(frame, y, domain):
+    """The same proportion with the city/kota design of ``estimates.survey_design`` by hand: kelurahan drawn
+    with replacement within each kota (ultimate clusters, no fpc), and each certainty kelurahan contributing its
+    RW stage, V_i = (1 - m_i/M_i) m_i/(m_i - 1) sum_j (z_ij - zbar_i)^2 with M_i = n_rw_kelurahan (R's
+    ``multistage`` with f1 = 1)."""
     w = frame["weight"].to_numpy(dtype=float) * domain
     yv = np.nan_to_num(np.asarray(y, dtype=float))
     r = (w * yv).sum() / w.sum()
-    z = pd.DataFrame({"h": frame["stratum"].to_numpy(), "i": frame["psu"].to_numpy(), "z": w * (yv - r) / w.sum(),
-                      "N": frame["fpc_psu"].astype(float).to_numpy()})
-    Z = z.groupby(["h", "i"]).agg(z=("z", "sum"), N=("N", "first")).reset_index()
+    z = pd.DataFrame({"h": frame["stratum"].to_numpy(), "k": frame["kode_kemendagri"].to_numpy(), "i": frame["psu"].to_numpy(),
+                      "z": w * (yv - r) / w.sum(), "cert": frame["certainty_kelurahan"].astype(bool).to_numpy(),
+                      "M": pd.to_numeric(frame["n_rw_kelurahan"]).astype(float).to_numpy()})
     v = 0.0
-    for _, g in Z.groupby("h"):
+    for _, g in z[~z["cert"]].groupby(["h", "k"], as_index=False)["z"].sum().groupby("h"):
         n_h = len(g)
-        v += (1 - n_h / g["N"].iloc[0]) * n_h / (n_h - 1) * ((g["z"] - g["z"].mean()) ** 2).sum()
+        v += n_h / (n_h - 1) * ((g["z"] - g["z"].mean()) ** 2).sum()
+    for _, g in z[z["cert"]].groupby("k"):
+        rw = g.groupby("i").agg(z=("z", "sum"), M=("M", "first"))
+        m = len(rw)
+        v += (1 - m / rw["M"].iloc[0]) * m / (m - 1) * ((rw["z"] - rw["z"].mean()) ** 2).sum()
     return r, np.sqrt(v)
 
 
@@ -206,7 +211,7 @@ def test_an_upload_inside_the_city_sample_is_compared_with_the_rest_of_the_city(
             dom = np.asarray(universe, dtype=bool) & ~in_city.to_numpy() & ~pd.isna(np.asarray(y, dtype=float))
             if area is not None:
                 dom &= (city_h["kode_kab_kemendagri"] == area).to_numpy()
-            r, se = _hand_domain_ratio(frame, y, dom.astype(float))
+            r, se = _hand_two_stage_domain_ratio(frame, y, dom.astype(float))
             assert row["reference_estimate"] == pytest.approx(r, abs=1e-12), (indicator.indicator_id, vs)
             assert row["reference_se"] == pytest.approx(se, rel=1e-6), (indicator.indicator_id, vs)
             assert row["diff"] == pytest.approx(row["kampung_estimate"] - r)
