@@ -117,7 +117,13 @@ class CityArtefacts:
 
     @classmethod
     def from_tables(cls, estimates: pd.DataFrame | None, register: pd.DataFrame, decomposition_model: pd.DataFrame | None = None,
-                    households: pd.DataFrame | None = None, persons: pd.DataFrame | None = None) -> CityArtefacts:
+                    households: pd.DataFrame | None = None, persons: pd.DataFrame | None = None,
+                    covariates: pd.DataFrame | None = None) -> CityArtefacts:
+        """``covariates`` (``kelurahan_covariates``): when given, the city persons carry the raked weights of the
+        published estimates (``estimates.calibrated_persons``), so a rest-of-city reference is the published
+        estimator's, minus the shared households."""
+        if persons is not None and len(persons) and covariates is not None and len(covariates):
+            persons = est_mod.calibrated_persons(persons, est_mod.dukcapil_margins(covariates))
         synthetic = bool(estimates is not None and "synthetic" in estimates and estimates["synthetic"].fillna(False).astype(bool).any())
         dec = CityDecomposition.from_table(decomposition_model) if decomposition_model is not None and len(decomposition_model) else None
         return cls(estimates=estimates, register=register, decomposition=dec, synthetic=synthetic,

@@ -327,4 +327,4 @@ def city_artefacts(built: Built) -> upload.CityArtefacts:
 
         register = load_register()
     return upload.CityArtefacts.from_tables(built.estimates, register, data.table("decomposition_model"),
-                                            data.table("survey_households"), data.table("survey_persons"))
+                                            data.table("survey_households"), data.table("survey_persons"), built.covariates)

@@ -516,3 +516,17 @@ def test_an_upload_that_waits_too_long_is_refused_with_its_own_message(monkeypat
         tr = tr_for(lang)
         assert upload_view.error_message("upload_busy", tr) != tr("upload.errors.unknown")
     assert sandbox.run_isolated(len, b"ab") == 2  # the slot is free again
+
+
+def test_rest_of_city_with_nothing_excluded_is_the_published_city_estimate(built):
+    """With no household excluded the rest-of-city reference is the published estimate itself, persons
+    included: on the full build the city persons carry the raked weights of ``estimates`` (a reference built
+    on the design weights differed from the published city by ~0.8 points for internet use)."""
+    t = built.tables
+    city = upload.CityArtefacts.from_tables(t["estimates"].data, t["wilayah_register"].data, None, t["survey_households"].data,
+                                            t["survey_persons"].data, t["kelurahan_covariates"].data)
+    ref = upload.rest_of_city_estimates(city, set(), {"person_internet", "hh_internet"})
+    pub = city.estimates[city.estimates["domain_var"].isna() & city.estimates["level"].isin(["city", "kota"])]
+    both = ref.merge(pub, on=["indicator_id", "level", "area_code"], suffixes=("", "_pub"))
+    assert set(both["indicator_id"]) == {"person_internet", "hh_internet"} and len(both) == 2 * 7
+    assert np.allclose(both["estimate"], both["estimate_pub"], atol=1e-12, equal_nan=True)
