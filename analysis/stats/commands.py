@@ -1,19 +1,28 @@
 """``python -m analysis estimate``: design-based estimates from any survey table, outside the dashboard.
 
     python -m analysis estimate DATA.csv --weight W [--strata S] [--psu P] [--fpc F]
-                                (--mean V | --prop V | --total V) [--by G [G ...]] [--where COL]
-                                [--ci wald|logit|korn-graubard] [--df design|domain]
+                                (--mean V | --prop V [--level L] | --total V) [--by G [G ...]] [--where COL]
+                                [--ci wald|logit|korn-graubard] [--df design|domain] [--conf-level X]
                                 [--lonely-psu adjust|remove|certainty|average|fail]
                                 [--format json|csv] [--no-suppress]
 
-DATA is CSV or Parquet. It prints one row per domain with estimate, SE, 95% CI, CV, unweighted n and design
+DATA is CSV or Parquet. It prints one row per domain with estimate, SE, CI, CV, unweighted n and design
 df, plus the Kish design effect and the reliability label; estimates that fail the BPS rule (n < 30 or RSE >
 50%) are printed empty unless ``--no-suppress`` is given. Rows with weight 0 are not respondents (not in n).
-``--where`` must name a boolean (or 0/1) column. The JSON ``design`` block records the design, ``--where``,
-``--by``, the interval, ``--df``, the level and whether the reliability rule was applied; CSV rows carry
-``level``, ``ci_method``, ``df_method`` and ``design`` columns. Errors (unknown column, non-numeric, negative or
-all-zero weights, a non-boolean ``--where``, ``--no-suppress`` on a design with no df, ...) are printed as one
-line and exit with status 2.
+``--where`` must name a boolean (or 0/1) column.
+
+Confidence level and factor level: ``--conf-level X`` (0 < X < 1, default 0.95) is always the confidence
+level of every interval. ``--level L`` is the *factor level* when ``--prop`` names a categorical
+(non-boolean) column: the estimate is then the proportion of ``V == L`` among rows with V observed (R
+``svymean(~factor(V))`` row L, ``svyciprop(~I(V == L))``); ``--prop`` on such a column without ``--level`` is an
+error listing its levels (at most 20). Otherwise ``--level`` must be a number in (0, 1) and is the confidence
+level; giving it together with ``--conf-level`` is an error.
+
+The JSON ``design`` block records the design, ``--where``, ``--by``, the interval, ``--df``, the level, the
+factor level (``category``) and whether the reliability rule was applied; CSV rows carry ``level``,
+``ci_method``, ``df_method`` and ``design`` columns (and ``category`` for a factor proportion). Errors (unknown
+column, non-numeric, negative or all-zero weights, a non-boolean ``--where``, ``--no-suppress`` on a design with no
+df, a level outside (0, 1), ...) are printed as one line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.stats.design import CI_METHODS, LONELY_PSU_OPTIONS, SurveyDesign
+from analysis.stats.design import CI_METHODS, LONELY_PSU_OPTIONS, SurveyDesign, check_level
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -51,11 +60,46 @@ def run(args) -> pd.DataFrame:
     if not suppress and design.df < 1:
         raise InputError("no_variance", f"the design has {design.n_psu} PSU(s) in {design.n_strata} stratum/strata (df {design.df}): "
                          "no variance can be estimated, so there is no SE or interval to print (give --psu / --strata, or drop --no-suppress)", Path(args.data).name)
+    args.confidence, args.category = confidence_and_category(args, design)
+    level = args.confidence
     if args.total:
-        return design.total(args.total, by=args.by, where=args.where, suppress=suppress, df=args.df)
+        return design.total(args.total, by=args.by, where=args.where, level=level, suppress=suppress, df=args.df)
+    if args.prop and args.category is not None:
+        return design.factor_prop(args.prop, args.category, by=args.by, where=args.where, ci=args.ci, level=level, suppress=suppress, df=args.df)
     if args.prop:
-        return design.prop(args.prop, by=args.by, where=args.where, ci=args.ci, suppress=suppress, df=args.df)
-    return design.mean(args.mean, by=args.by, where=args.where, suppress=suppress, df=args.df)
+        return design.prop(args.prop, by=args.by, where=args.where, ci=args.ci, level=level, suppress=suppress, df=args.df)
+    return design.mean(args.mean, by=args.by, where=args.where, level=level, suppress=suppress, df=args.df)
+
+
+def confidence_and_category(args, design: SurveyDesign) -> tuple[float, str | None]:
+    """The confidence level and the factor level of ``--prop``, from ``--conf-level`` and ``--level``.
+
+    ``--conf-level X`` is always the confidence level. ``--level L`` is the factor level when ``--prop`` names
+    a non-boolean column (the estimate is then the proportion of ``V == L``); otherwise it must be a number in
+    (0, 1) and is the confidence level. Both given as confidence levels is an error, and so is ``--prop`` on a
+    non-boolean column without ``--level`` (the message lists the column's levels)."""
+    source = Path(args.data).name
+    conf = getattr(args, "conf_level", None)
+    given = getattr(args, "level", None)
+    category = None
+    factor = bool(args.prop) and not design.is_binary(args.prop)
+    if conf is not None:
+        conf = check_level(conf, source)
+    if given is not None and factor:
+        category = given
+    elif given is not None:
+        try:
+            as_level = float(given)
+        except ValueError:
+            raise InputError("bad_level", f"--level {given!r}: the confidence level must be a number between 0 and 1"
+                             + (f" ('{args.prop}' is boolean, so --level is not a factor level)" if args.prop else ""), source) from None
+        if conf is not None:
+            raise InputError("conflicting_level", f"--level {given} and --conf-level {conf} both give the confidence level: give one of them", source)
+        conf = check_level(as_level, source)
+    if factor and category is None:
+        raise InputError("non_binary", f"--prop column '{args.prop}' is not boolean or 0/1: give --level L for the proportion of '{args.prop}' == L "
+                         f"(its levels: {design.levels_text(args.prop)})", source)
+    return (LEVEL if conf is None else conf), category
 
 
 def _json_value(v):
@@ -77,8 +121,13 @@ def design_block(args) -> dict:
     """Everything that decides the numbers: the design, the subpopulation and domains, the interval, the df
     rule and whether the reliability rule was applied."""
     return {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
-            "where": args.where, "by": args.by, "ci": args.ci if args.prop else "wald", "df": args.df, "level": LEVEL,
-            "suppress": not args.no_suppress}
+            "where": args.where, "by": args.by, "ci": args.ci if args.prop else "wald", "df": args.df, "level": confidence(args),
+            "suppress": not args.no_suppress, **({"category": args.category} if getattr(args, "category", None) is not None else {})}
+
+
+def confidence(args) -> float:
+    """The confidence level ``run`` resolved (0.95 unless ``--conf-level`` / a numeric ``--level`` said otherwise)."""
+    return getattr(args, "confidence", None) or LEVEL
 
 
 def render(result: pd.DataFrame, args) -> str:
@@ -90,14 +139,18 @@ def render(result: pd.DataFrame, args) -> str:
         out.insert(0, "variable", variable)
         out.insert(1, "statistic", statistic)
         # the interval and design on every row, so a CSV read on its own still says what its numbers are
-        out["level"] = LEVEL
+        if getattr(args, "category", None) is not None:
+            out.insert(2, "category", args.category)
+        out["level"] = confidence(args)
         out["ci_method"] = block["ci"]
         out["df_method"] = args.df
         out["design"] = "; ".join(f"{k}={'-' if v is None else (' '.join(v) if isinstance(v, list) else v)}"
-                                  for k, v in block.items() if k not in ("ci", "df", "level"))
+                                  for k, v in block.items() if k not in ("ci", "df", "level", "category"))
         return out.to_csv(index=False, lineterminator="\n")
     rows = [{k: _json_value(v) for k, v in row.items()} for row in result.to_dict(orient="records")]
-    payload = {"variable": variable, "statistic": statistic, "design": block, "level": LEVEL, "results": rows}
+    payload = {"variable": variable, "statistic": statistic, "design": block, "level": confidence(args), "results": rows}
+    if getattr(args, "category", None) is not None:
+        payload["category"] = args.category
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -118,7 +171,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "estimate",
         help="design-based mean, proportion or total (Taylor linearisation) from a CSV or Parquet survey file",
-        description="Design-based estimates with strata, PSUs, weights and fpc: estimate, SE, 95%% CI, CV, n and df.",
+        description="Design-based estimates with strata, PSUs, weights and fpc: estimate, SE, CI (95%% unless --conf-level), CV, n and df. "
+                    "--conf-level X is always the confidence level; --level L is the factor level when --prop names a categorical column, "
+                    "and otherwise, when L is a number in (0, 1), the confidence level.",
     )
     p.add_argument("data", type=Path, help="survey data: .csv or .parquet, one row per respondent")
     p.add_argument("--weight", required=True, help="sampling weight column")
@@ -127,12 +182,15 @@ def register(subparsers) -> None:
     p.add_argument("--fpc", default=None, help="finite population correction column: population PSUs per stratum (> 1) or sampling fraction (<= 1)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--mean", metavar="V", help="estimate the mean of numeric column V")
-    what.add_argument("--prop", metavar="V", help="estimate the proportion of V true (boolean or 0/1)")
+    what.add_argument("--prop", metavar="V", help="estimate the proportion of V true (boolean or 0/1), or of V == L with --level L for a categorical V")
     what.add_argument("--total", metavar="V", help="estimate the population total of V")
     p.add_argument("--by", nargs="+", default=None, metavar="G", help="domain column(s): one estimate per domain (subpopulations, all PSUs kept)")
     p.add_argument("--where", default=None, metavar="COL", help="boolean column restricting to a subpopulation (a domain, not a subset)")
     p.add_argument("--ci", choices=CI_METHODS, default="wald", help="interval for --prop (default wald, clipped to [0, 1])")
     p.add_argument("--df", choices=("design", "domain"), default="design", help="degrees of freedom: design (PSUs - strata, as R/Stata) or per domain (PSUs - strata holding the domain)")
+    p.add_argument("--conf-level", type=float, default=None, metavar="X", help="confidence level of every interval, 0 < X < 1 (default 0.95)")
+    p.add_argument("--level", default=None, metavar="L", help="with --prop on a categorical (non-boolean) column: the factor level L whose proportion is "
+                   "estimated; otherwise a number in (0, 1) read as the confidence level (not together with --conf-level)")
     p.add_argument("--lonely-psu", choices=LONELY_PSU_OPTIONS, default="adjust", help="strata with one PSU (as R survey.lonely.psu)")
     p.add_argument("--format", choices=("json", "csv"), default="json")
     p.add_argument("--no-suppress", action="store_true", help="print estimates that fail the reliability rule (n < 30 or RSE > 50%%)")

@@ -624,9 +624,63 @@ class SurveyDesign:
             z[d] = self.w[d] * (values[d] - est) / W
         return z
 
+    # -- categorical variables: the proportion in one level (R svymean(~factor(V)) row L) --
+
+    MAX_LISTED_LEVELS = 20
+
+    def is_binary(self, y) -> bool:
+        """Is column ``y`` a proportion variable as ``prop`` reads it (boolean, 0/1, "true"/"false"; missing allowed)."""
+        self._require(y, "analysis variable")
+        try:
+            self._variable(y, binary=True)
+        except InputError:
+            return False
+        return True
+
+    def levels(self, y) -> list:
+        """The distinct non-missing values of column ``y``, sorted (as R ``levels(factor(V))``)."""
+        self._require(y, "analysis variable")
+        return sorted(self.data[y].dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+
+    def levels_text(self, y) -> str:
+        """``y``'s levels for an error message: at most ``MAX_LISTED_LEVELS``, then how many more."""
+        values = self.levels(y)
+        shown = ", ".join(map(str, values[: self.MAX_LISTED_LEVELS]))
+        more = len(values) - self.MAX_LISTED_LEVELS
+        return shown + (f" ... and {more} more" if more > 0 else "")
+
+    def category_indicator(self, y, category) -> pd.Series:
+        """0/1 indicator of ``y == category`` (missing where ``y`` is missing), named ``"y=category"``.
+
+        ``category`` may be given as text (from a command line) for a numeric column: it is read as a number
+        then. A category that is not among ``y``'s levels is an ``InputError`` listing the levels."""
+        self._require(y, "analysis variable")
+        series = self.data[y]
+        target = category
+        if isinstance(category, str) and pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            number = pd.to_numeric(pd.Series([category]), errors="coerce").iloc[0]
+            target = category if pd.isna(number) else float(number)
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype) and not isinstance(target, str):
+            hit = series.astype(float) == float(target)
+        else:
+            hit = series.astype(str) == str(target)
+            hit = hit & series.notna()
+        if not hit.any():
+            raise InputError("unknown_level", f"level '{category}' does not occur in column '{y}' (its levels: {self.levels_text(y)})", self.source)
+        indicator = hit.astype(float).where(series.notna())
+        indicator.name = f"{y}={category}"
+        return indicator
+
+    def factor_prop(self, y, category, by=None, where=None, ci: str = "wald", level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
+        """Proportion of units with ``y == category`` among those with ``y`` observed: R ``svymean(~factor(y))``
+        row ``category`` (with ``na.rm=TRUE``), or ``svyciprop(~I(y == category))`` for the logit and
+        Korn-Graubard intervals (Lumley 2010, *Complex Surveys*, sec. 2.4)."""
+        return self.prop(self.category_indicator(y, category).to_numpy(), by=by, where=where, ci=ci, level=level, suppress=suppress, df=df)
+
     # -- result frame --
 
     def _result(self, labels, est, var, var_srs, n, ci, level, suppress, binary, dfs=None) -> pd.DataFrame:
+        check_level(level, self.source)
         keep = n > 0
         se = np.sqrt(var)
         df = np.full(len(n), self.df, dtype=np.int64) if dfs is None else dfs
@@ -663,6 +717,17 @@ class SurveyDesign:
         for c in labels.columns:
             out[c] = out[c].astype(labels[c].dtype)
         return out
+
+
+def check_level(level, source: str | None = None) -> float:
+    """The confidence level as a float strictly between 0 and 1, or ``InputError("bad_level")``."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise InputError("bad_level", f"the confidence level must be a number between 0 and 1 (exclusive), not {level!r}", source) from None
+    if not 0.0 < value < 1.0:
+        raise InputError("bad_level", f"the confidence level must be between 0 and 1 (exclusive), e.g. 0.95, not {level!r}", source)
+    return value
 
 
 def logit_interval(p, se, t):
