@@ -1,10 +1,16 @@
 """``python -m analysis estimate``: design-based estimates from any survey table, outside the dashboard.
 
     python -m analysis estimate DATA.csv --weight W [--strata S] [--psu P] [--fpc F]
-                                (--mean V | --prop V [--level L] | --total V) [--by G [G ...]] [--where COL]
+                                (--mean V | --prop V [--level L] | --total V | --ratio NUM DEN
+                                 | --quantile V [--q P [P ...]]) [--by G [G ...]] [--where COL]
                                 [--ci wald|logit|korn-graubard] [--df design|domain] [--conf-level X]
                                 [--lonely-psu adjust|remove|certainty|average|fail]
                                 [--format json|csv] [--no-suppress]
+
+``--ratio NUM DEN`` is the ratio of totals with its linearised SE (R ``svyratio``); ``--quantile V`` the
+quantiles of V at ``--q`` (default the median) with Woodruff (1952) intervals and the SE derived from the
+interval, as R ``svyquantile(interval.type = "mean", qrule = "math")``, with each domain's own df (one row per
+domain and probability).
 
 DATA is CSV or Parquet. It prints one row per domain with estimate, SE, CI, CV, unweighted n and design
 df, plus the Kish design effect and the reliability label; estimates that fail the BPS rule (n < 30 or RSE >
@@ -62,6 +68,10 @@ def run(args) -> pd.DataFrame:
                          "no variance can be estimated, so there is no SE or interval to print (give --psu / --strata, or drop --no-suppress)", Path(args.data).name)
     args.confidence, args.category = confidence_and_category(args, design)
     level = args.confidence
+    if getattr(args, "ratio", None):
+        return design.ratio(args.ratio[0], args.ratio[1], by=args.by, where=args.where, level=level, suppress=suppress, df=args.df)
+    if getattr(args, "quantile", None):
+        return design.quantile(args.quantile, q=args.q, by=args.by, where=args.where, level=level, suppress=suppress)
     if args.total:
         return design.total(args.total, by=args.by, where=args.where, level=level, suppress=suppress, df=args.df)
     if args.prop and args.category is not None:
@@ -121,8 +131,16 @@ def design_block(args) -> dict:
     """Everything that decides the numbers: the design, the subpopulation and domains, the interval, the df
     rule and whether the reliability rule was applied."""
     return {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
-            "where": args.where, "by": args.by, "ci": args.ci if args.prop else "wald", "df": args.df, "level": confidence(args),
+            "where": args.where, "by": args.by, "ci": interval_name(args), "df": "domain" if getattr(args, "quantile", None) else args.df,
+            "level": confidence(args),
             "suppress": not args.no_suppress, **({"category": args.category} if getattr(args, "category", None) is not None else {})}
+
+
+def interval_name(args) -> str:
+    """The interval printed: ``--ci`` for a proportion, Woodruff's for a quantile, Wald t otherwise."""
+    if getattr(args, "quantile", None):
+        return "woodruff"
+    return args.ci if args.prop else "wald"
 
 
 def confidence(args) -> float:
@@ -130,9 +148,17 @@ def confidence(args) -> float:
     return getattr(args, "confidence", None) or LEVEL
 
 
+def statistic_and_variable(args) -> tuple[str, str]:
+    """What the command estimated and of which column(s): ``("ratio", "NUM/DEN")``, ``("quantile", V)``, ..."""
+    if getattr(args, "ratio", None):
+        return "ratio", "/".join(args.ratio)
+    if getattr(args, "quantile", None):
+        return "quantile", args.quantile
+    return ("total" if args.total else "proportion" if args.prop else "mean"), (args.total or args.prop or args.mean)
+
+
 def render(result: pd.DataFrame, args) -> str:
-    statistic = "total" if args.total else "proportion" if args.prop else "mean"
-    variable = args.total or args.prop or args.mean
+    statistic, variable = statistic_and_variable(args)
     block = design_block(args)
     if args.format == "csv":
         out = result.copy()
@@ -143,7 +169,7 @@ def render(result: pd.DataFrame, args) -> str:
             out.insert(2, "category", args.category)
         out["level"] = confidence(args)
         out["ci_method"] = block["ci"]
-        out["df_method"] = args.df
+        out["df_method"] = block["df"]
         out["design"] = "; ".join(f"{k}={'-' if v is None else (' '.join(v) if isinstance(v, list) else v)}"
                                   for k, v in block.items() if k not in ("ci", "df", "level", "category"))
         return out.to_csv(index=False, lineterminator="\n")
@@ -157,6 +183,9 @@ def render(result: pd.DataFrame, args) -> str:
 def cmd_estimate(args) -> int:
     if args.ci != "wald" and not args.prop:
         print("error: --ci logit / korn-graubard apply to --prop only", file=sys.stderr)
+        return 2
+    if args.q != [0.5] and not args.quantile:
+        print("error: --q applies to --quantile only", file=sys.stderr)
         return 2
     try:
         result = run(args)
@@ -184,6 +213,9 @@ def register(subparsers) -> None:
     what.add_argument("--mean", metavar="V", help="estimate the mean of numeric column V")
     what.add_argument("--prop", metavar="V", help="estimate the proportion of V true (boolean or 0/1), or of V == L with --level L for a categorical V")
     what.add_argument("--total", metavar="V", help="estimate the population total of V")
+    what.add_argument("--ratio", nargs=2, metavar=("NUM", "DEN"), help="estimate the ratio of totals NUM / DEN (R svyratio, linearised SE)")
+    what.add_argument("--quantile", metavar="V", help="estimate quantiles of V with Woodruff intervals (R svyquantile, qrule math); see --q")
+    p.add_argument("--q", nargs="+", type=float, default=[0.5], metavar="P", help="probabilities for --quantile, each in [0, 1] (default 0.5)")
     p.add_argument("--by", nargs="+", default=None, metavar="G", help="domain column(s): one estimate per domain (subpopulations, all PSUs kept)")
     p.add_argument("--where", default=None, metavar="COL", help="boolean column restricting to a subpopulation (a domain, not a subset)")
     p.add_argument("--ci", choices=CI_METHODS, default="wald", help="interval for --prop (default wald, clipped to [0, 1])")

@@ -50,7 +50,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis.errors import InputError
-from analysis.stats import reliability
+from analysis.stats import quantiles, reliability
 
 LONELY_PSU_OPTIONS = ("adjust", "remove", "certainty", "average", "fail")
 CI_METHODS = ("wald", "logit", "korn-graubard")
@@ -414,7 +414,8 @@ class SurveyDesign:
             numeric = pd.to_numeric(mapped, errors="coerce")
             bad = numeric.isna() & series.notna()
             if bad.any():
-                raise InputError("non_numeric", f"analysis variable '{name}' has {int(bad.sum())} non-numeric value(s)", self.source)
+                first = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+                raise InputError("non_numeric", f"analysis variable '{name}' has {int(bad.sum())} non-numeric value(s), the first in data row {first}", self.source)
             values = numeric.to_numpy(dtype=float, na_value=np.nan)
         if not np.isfinite(values[~np.isnan(values)]).all():
             raise InputError("non_numeric", f"analysis variable '{name}' has infinite values", self.source)
@@ -676,6 +677,114 @@ class SurveyDesign:
         row ``category`` (with ``na.rm=TRUE``), or ``svyciprop(~I(y == category))`` for the logit and
         Korn-Graubard intervals (Lumley 2010, *Complex Surveys*, sec. 2.4)."""
         return self.prop(self.category_indicator(y, category).to_numpy(), by=by, where=where, ci=ci, level=level, suppress=suppress, df=df)
+
+    # -- ratio of two totals (R svyratio) --
+
+    def ratio(self, num, den, by=None, where=None, level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
+        """Ratio of totals ``R = sum w y / sum w x`` of ``num`` (y) over ``den`` (x), overall or per domain, with
+        the linearised variance of R ``svyratio``: scores ``z_i = w_i (y_i - R x_i) / sum w x`` (Cochran 1977,
+        *Sampling Techniques*, sec. 6.4; Wolter 2007 sec. 6.6; Lumley 2010 sec. 2.3.3). Rows with either
+        variable missing are outside the estimate (R ``na.rm=TRUE``). A domain whose denominator total is zero is
+        an ``InputError("zero_denominator")`` naming the domain."""
+        self._check_df(df)
+        check_level(level, self.source)
+        y_all = self._variable(num)
+        x_all = self._variable(den)
+        g_all, labels = self._groups(by)
+        valid = ~np.isnan(y_all) & ~np.isnan(x_all) & self._mask(where) & (g_all >= 0) & (self.w > 0)
+        rows = np.flatnonzero(valid)
+        y, x, g, w = y_all[rows], x_all[rows], g_all[rows], self.w[rows]
+        G = len(labels)
+        n = np.bincount(g, minlength=G)
+        Y = np.bincount(g, weights=w * y, minlength=G)
+        X = np.bincount(g, weights=w * x, minlength=G)
+        zero = (n > 0) & (X == 0)
+        if zero.any():
+            which = labels.iloc[int(np.flatnonzero(zero)[0])].to_dict() if len(labels.columns) else "the whole sample"
+            raise InputError("zero_denominator", f"the weighted total of denominator '{den}' is zero in domain {which}: the ratio is undefined", self.source)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = Y / X
+            resid = y - est[g] * x
+            z = w * resid / X[g]
+            var, domain_df = self._domain_variance(z, rows, g, G)
+            W = np.bincount(g, weights=w, minlength=G)
+            xbar = X / W
+            s2 = np.bincount(g, weights=w * resid * resid, minlength=G) / W * n / (n - 1.0)
+            var_srs = s2 / n / (xbar * xbar)
+        return self._result(labels, est, var, var_srs, n, "wald", level, suppress, False, domain_df if df == "domain" else None)
+
+    # -- quantiles with Woodruff (1952) intervals (R svyquantile) --
+
+    def quantile(self, y, q=(0.5,), by=None, where=None, level: float = 0.95, suppress: bool = True) -> pd.DataFrame:
+        """Quantiles of ``y`` with Woodruff (1952) confidence intervals, as R ``survey`` (>= 4.1)
+        ``svyquantile(~y, design, q, interval.type = "mean", qrule = "math")`` (and ``svyby`` for domains).
+
+        The quantile inverts the estimated distribution function (``analysis.stats.quantiles``). Woodruff's
+        interval: estimate the proportion ``m`` of the domain with ``y <= qhat`` and its design-based SE, form the
+        Wald interval ``m +- t * SE`` and map its ends back through the quantile rule; an end outside [0, 1] is
+        undefined (NaN), as in R. The SE is derived from the interval, ``(upper - lower) / (2 t)`` (R
+        ``SE.newsvyquantile``; Dorfman & Valliant 1993; Lumley 2010 sec. 2.4.3). ``t`` has the domain's degrees of
+        freedom (PSUs holding domain members minus their strata), which is what ``svyby`` gives R's ``degf`` of
+        the subsetted design; for the whole sample it is the design df.
+
+        One row per domain and probability (column ``quantile``); ``deff`` is not defined for a quantile (NaN).
+        """
+        level = check_level(level, self.source)
+        probs = np.atleast_1d(np.asarray(q, dtype=float)) if not isinstance(q, (int, float)) else np.array([float(q)])
+        if probs.size == 0 or np.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
+            raise InputError("bad_quantile", f"quantile probabilities must be numbers between 0 and 1, not {list(np.atleast_1d(q))}", self.source)
+        yy, rows, g, labels = self._prepare(y, by, where)
+        G = len(labels)
+        w = self.w[rows]
+        n = np.bincount(g, minlength=G)
+        W = np.bincount(g, weights=w, minlength=G)
+        order = np.lexsort((yy, g))
+        sorted_groups = [order[g[order] == k] for k in range(G)]
+        per_group = [quantiles.sorted_cumulative(yy[idx], w[idx]) for idx in sorted_groups]
+        # the domain df, from the PSUs holding members of each domain (zero scores give the df alone)
+        _, domain_df = self._domain_variance(np.zeros(len(rows)), rows, g, G)
+        with np.errstate(invalid="ignore"):
+            t = np.where(domain_df > 0, stats.t.ppf(0.5 + level / 2.0, np.maximum(domain_df, 1)), np.nan)
+        frames = []
+        for p in probs:
+            qhat = np.array([quantiles.quantile_math(*per_group[k], p)[0] for k in range(G)])
+            below = (yy <= qhat[g]).astype(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                m = np.bincount(g, weights=w * below, minlength=G) / W
+                z = w * (below - m[g]) / W[g]
+            var_m, _ = self._domain_variance(z, rows, g, G)
+            se_m = np.sqrt(var_m)
+            p_lo, p_hi = m - t * se_m, m + t * se_m
+            lo = np.array([quantiles.quantile_math(*per_group[k], p_lo[k])[0] if p_lo[k] >= 0 else np.nan for k in range(G)])
+            hi = np.array([quantiles.quantile_math(*per_group[k], p_hi[k])[0] if p_hi[k] <= 1 else np.nan for k in range(G)])
+            se = (hi - lo) / (2.0 * t)
+            frames.append(self._quantile_frame(labels, p, qhat, se, lo, hi, n, domain_df, suppress))
+        out = pd.concat(frames, ignore_index=True)
+        if len(labels.columns):
+            out = out.sort_values([*labels.columns, "quantile"], kind="stable").reset_index(drop=True)
+        return out
+
+    def _quantile_frame(self, labels, p, est, se, lo, hi, n, df, suppress) -> pd.DataFrame:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cv = reliability.relative_standard_error(est, se)
+        label = reliability.classify(n, est, se)
+        label[df < 1] = reliability.SUPPRESSED
+        columns = {"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "cv": cv}
+        if suppress:
+            blank = label == reliability.SUPPRESSED
+            columns = {k: np.where(blank, np.nan, np.asarray(v, dtype=float)) for k, v in columns.items()}
+        keep = n > 0
+        data = {c: labels[c].to_numpy()[keep] for c in labels.columns}
+        data["quantile"] = np.full(int(keep.sum()), float(p))
+        data.update({k: np.asarray(v, dtype=float)[keep] for k, v in columns.items()})
+        data["n"] = n.astype(np.int64)[keep]
+        data["df"] = np.asarray(df, dtype=np.int64)[keep]
+        data["deff"] = np.full(int(keep.sum()), np.nan)
+        data["reliability"] = label[keep]
+        out = pd.DataFrame(data)
+        for c in labels.columns:
+            out[c] = out[c].astype(labels[c].dtype)
+        return out
 
     # -- result frame --
 

@@ -277,3 +277,46 @@ def test_help_explains_level_and_conf_level(capsys):
         main(["estimate", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--conf-level X is always the confidence level" in text and "factor level" in text
+
+
+# --- issue 12, item 4: --ratio and --quantile (R survey vignette "A survey analysis example", Lumley 2025) -----
+
+
+def test_ratio_through_the_command_line(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--ratio", "api.stu", "enroll")
+    assert rc == 0
+    payload = json.loads(out)
+    (row,) = payload["results"]
+    assert payload["statistic"] == "ratio" and payload["variable"] == "api.stu/enroll"
+    assert row["estimate"] == pytest.approx(0.8497087, abs=5e-8) and row["se"] == pytest.approx(0.008386297, abs=5e-10)
+
+
+def test_quantiles_through_the_command_line_json_and_csv(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--quantile", "api00", "--q", "0.25", "0.5", "0.75")
+    assert rc == 0
+    payload = json.loads(out)
+    assert payload["statistic"] == "quantile" and payload["design"]["ci"] == "woodruff" and payload["design"]["df"] == "domain"
+    got = [(r["quantile"], r["estimate"], r["ci_low"], r["ci_high"], round(r["se"], 5)) for r in payload["results"]]
+    assert got == [(0.25, 552, 492, 627, 31.47166), (0.5, 652, 561, 714, 35.66788), (0.75, 719, 696, 777, 18.883)]
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--quantile", "api00", "--format", "csv")
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["quantile"] == 0.5 and row["estimate"] == 652 and row["ci_method"] == "woodruff" and row["df_method"] == "domain"
+
+
+@pytest.mark.parametrize("args,code", [
+    (["--quantile", "stype"], "non_numeric"),
+    (["--quantile", "api00", "--q", "1.5"], "bad_quantile"),
+    (["--ratio", "api.stu", "stype"], "non_numeric"),
+    (["--quantile", "api00", "--conf-level", "2"], "bad_level"),
+])
+def test_bad_quantile_and_ratio_input(capsys, args, code):
+    rc, out, err = run(capsys, APICLUS1, *DESIGN, *args)
+    assert rc == 2 and out == "" and err.startswith(f"error [{code}]") and len(err.strip().splitlines()) == 1
+
+
+def test_zero_denominator_domain_through_the_command_line(capsys, tmp_path):
+    data = pd.read_csv(APICLUS1)
+    path = tmp_path / "zero.csv"
+    data.assign(enroll=data["enroll"].where(data["stype"] != "M", 0)).to_csv(path, index=False)
+    rc, out, err = run(capsys, path, *DESIGN, "--ratio", "api.stu", "enroll", "--by", "stype")
+    assert rc == 2 and out == "" and err.startswith("error [zero_denominator]") and "'M'" in err
