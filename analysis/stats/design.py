@@ -50,7 +50,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis.errors import InputError
-from analysis.stats import quantiles, reliability
+from analysis.stats import reliability
 
 LONELY_PSU_OPTIONS = ("adjust", "remove", "certainty", "average", "fail")
 CI_METHODS = ("wald", "logit", "korn-graubard")
@@ -719,7 +719,7 @@ class SurveyDesign:
         """Quantiles of ``y`` with Woodruff (1952) confidence intervals, as R ``survey`` (>= 4.1)
         ``svyquantile(~y, design, q, interval.type = "mean", qrule = "math")`` (and ``svyby`` for domains).
 
-        The quantile inverts the estimated distribution function (``analysis.stats.quantiles``). Woodruff's
+        The quantile inverts the estimated distribution function (``weighted_quantile``, R qrule "math"). Woodruff's
         interval: estimate the proportion ``m`` of the domain with ``y <= qhat`` and its design-based SE, form the
         Wald interval ``m +- t * SE`` and map its ends back through the quantile rule; an end outside [0, 1] is
         undefined (NaN), as in R. The SE is derived from the interval, ``(upper - lower) / (2 t)`` (R
@@ -740,14 +740,14 @@ class SurveyDesign:
         W = np.bincount(g, weights=w, minlength=G)
         order = np.lexsort((yy, g))
         sorted_groups = [order[g[order] == k] for k in range(G)]
-        per_group = [quantiles.sorted_cumulative(yy[idx], w[idx]) for idx in sorted_groups]
+        per_group = [sorted_cumulative(yy[idx], w[idx]) for idx in sorted_groups]
         # the domain df, from the PSUs holding members of each domain (zero scores give the df alone)
         _, domain_df = self._domain_variance(np.zeros(len(rows)), rows, g, G)
         with np.errstate(invalid="ignore"):
             t = np.where(domain_df > 0, stats.t.ppf(0.5 + level / 2.0, np.maximum(domain_df, 1)), np.nan)
         frames = []
         for p in probs:
-            qhat = np.array([quantiles.quantile_math(*per_group[k], p)[0] for k in range(G)])
+            qhat = np.array([quantile_math(*per_group[k], p)[0] for k in range(G)])
             below = (yy <= qhat[g]).astype(float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 m = np.bincount(g, weights=w * below, minlength=G) / W
@@ -755,8 +755,8 @@ class SurveyDesign:
             var_m, _ = self._domain_variance(z, rows, g, G)
             se_m = np.sqrt(var_m)
             p_lo, p_hi = m - t * se_m, m + t * se_m
-            lo = np.array([quantiles.quantile_math(*per_group[k], p_lo[k])[0] if p_lo[k] >= 0 else np.nan for k in range(G)])
-            hi = np.array([quantiles.quantile_math(*per_group[k], p_hi[k])[0] if p_hi[k] <= 1 else np.nan for k in range(G)])
+            lo = np.array([quantile_math(*per_group[k], p_lo[k])[0] if p_lo[k] >= 0 else np.nan for k in range(G)])
+            hi = np.array([quantile_math(*per_group[k], p_hi[k])[0] if p_hi[k] <= 1 else np.nan for k in range(G)])
             se = (hi - lo) / (2.0 * t)
             frames.append(self._quantile_frame(labels, p, qhat, se, lo, hi, n, domain_df, suppress))
         out = pd.concat(frames, ignore_index=True)
@@ -878,3 +878,56 @@ def _korn_graubard_interval(p, se, n, df, level):
         lo = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)
         hi = np.where(x < n_eff, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x), 1.0)
     return lo, hi
+
+
+# --- weighted quantiles (the rule SurveyDesign.quantile inverts the distribution function with) -----------------
+
+def sorted_cumulative(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """``y`` sorted (stable), the cumulative weights in that order and the total weight; zero weights dropped."""
+    y = np.asarray(y, dtype=float)
+    w = np.asarray(w, dtype=float)
+    keep = w != 0
+    y, w = y[keep], w[keep]
+    order = np.argsort(y, kind="stable")
+    cumw = np.cumsum(w[order].astype(np.longdouble)).astype(float)
+    total = float(np.sum(w.astype(np.longdouble)))
+    return y[order], cumw, total
+
+
+def quantile_math(y_sorted: np.ndarray, cumw: np.ndarray, total: float, p) -> np.ndarray:
+    """R ``qrule_math`` at probabilities ``p`` (scalar or array) from ``sorted_cumulative``'s output; NaN for a
+    NaN ``p`` or an empty sample."""
+    p = np.atleast_1d(np.asarray(p, dtype=float))
+    out = np.full(p.shape, np.nan)
+    n = len(y_sorted)
+    ok = ~np.isnan(p)
+    if n == 0 or not ok.any():
+        return out
+    target = p[ok] * total
+    pos = np.searchsorted(cumw, target, side="right") - 1  # last k with C_k <= p W
+    pos = np.maximum(pos, 0)
+    nxt = np.minimum(pos + 1, n - 1)
+    wlow = p[ok] - cumw[pos] / total
+    out[ok] = np.where(wlow == 0, y_sorted[pos], y_sorted[nxt])
+    return out
+
+
+def weighted_quantile(y, w, p) -> np.ndarray:
+    """The weighted ``p``-quantile(s) of ``y`` by R ``survey``'s ``qrule = "math"``.
+
+    The population ``p``-quantile is the value where the estimated distribution function
+    ``F(t) = sum_i w_i [y_i <= t] / sum_i w_i`` reaches ``p`` (Sarndal, Swensson & Wretman 1992, sec. 5.11; Lumley
+    2010, *Complex Surveys*, sec. 2.4.3). ``F`` is a step function, so a rule is needed between two observations;
+    this implements R ``survey`` (>= 4.1) ``qrule = "math"`` (its default, the same as ``"hf1"``, the weighted
+    analogue of Hyndman & Fan 1996 type 1), read from ``R/qrule.R`` of the package:
+
+    - drop zero weights, sort ``y`` (ties kept in their original order), ``C_k`` the cumulative weights;
+    - ``k`` the last position with ``C_k <= p W`` (the first position when there is none);
+    - the quantile is ``y_(k)`` if ``p - C_k / W`` is exactly zero and otherwise ``y_(k+1)`` (``y_(n)`` at the end).
+
+    R accumulates sums in extended precision before rounding to double; the cumulative weights here are summed
+    in ``numpy.longdouble`` too, so the exact-zero test above falls the same way on equal weights. One property of
+    the rule, kept for parity with R: for ``p`` below the first cumulative weight the answer is ``y_(2)``, not
+    ``y_(1)``.
+    """
+    return quantile_math(*sorted_cumulative(y, w), p)

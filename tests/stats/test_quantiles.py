@@ -1,5 +1,5 @@
 """Quantiles with Woodruff (1952) intervals (``SurveyDesign.quantile``) and the weighted quantile rule
-(``analysis.stats.quantiles``), pinned to R ``survey`` (>= 4.1, ``svyquantile`` with its defaults
+(``analysis.stats.design.weighted_quantile``), pinned to R ``survey`` (>= 4.1, ``svyquantile`` with its defaults
 ``interval.type = "mean"``, ``qrule = "math"``).
 
 References:
@@ -20,8 +20,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from analysis.stats.design import SurveyDesign
-from analysis.stats.quantiles import weighted_quantile
+from analysis.stats.design import SurveyDesign, weighted_quantile
 
 APICLUS1 = Path(__file__).parent / "fixtures" / "apiclus1.csv"
 
