@@ -42,6 +42,7 @@ import pandas as pd
 
 from analysis.errors import InputError
 from analysis.stats.design import CI_METHODS, LONELY_PSU_OPTIONS, SurveyDesign, check_level
+from analysis.stats.linear import FAMILIES, fit_survey_regression
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -196,6 +197,71 @@ def cmd_estimate(args) -> int:
     return 0
 
 
+def run_regression(args) -> pd.DataFrame:
+    """``python -m analysis regress``: the coefficient table of ``fit_survey_regression`` at the confidence level."""
+    data = read_table(args.data)
+    source = Path(args.data).name
+    design = SurveyDesign(data, args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc, lonely_psu=args.lonely_psu, source=source)
+    args.confidence = check_level(args.conf_level if args.conf_level is not None else LEVEL, source)
+    fit = fit_survey_regression(design, args.y, args.x, family=args.family, where=args.where)
+    args.fit = fit
+    return fit.table(args.confidence)
+
+
+def render_regression(table: pd.DataFrame, args) -> str:
+    fit = args.fit
+    block = {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
+             "where": args.where, "family": args.family, "level": args.confidence}
+    if args.format == "csv":
+        out = table.copy()
+        out.insert(0, "outcome", fit.outcome)
+        out["n"] = fit.n
+        out["level"] = args.confidence
+        out["family"] = args.family
+        out["design"] = "; ".join(f"{k}={'-' if v is None else v}" for k, v in block.items() if k not in ("family", "level"))
+        return out.to_csv(index=False, lineterminator="\n")
+    rows = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+    payload = {"outcome": fit.outcome, "covariates": list(args.x), "family": args.family, "design": block, "level": args.confidence,
+               "n": fit.n, "weighted_n": fit.weighted_n, "df": fit.df, "coefficients": rows}
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def cmd_regress(args) -> int:
+    try:
+        table = run_regression(args)
+    except InputError as exc:
+        print(f"error [{exc.code}]: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render_regression(table, args))
+    return 0
+
+
+def register_regress(subparsers) -> None:
+    """``python -m analysis regress DATA --weight W [--strata S] [--psu P] [--fpc F] --y Y --x X1 X2 ...
+    [--family gaussian|binomial] [--where COL] [--conf-level X] [--format json|csv]``: survey-weighted linear or
+    logistic regression (R ``svyglm``; ``analysis.stats.linear``): coefficients, design-based (sandwich) SEs,
+    t tests and intervals with ``degf + 1 - p`` df. Errors print one line and exit 2."""
+    p = subparsers.add_parser(
+        "regress",
+        help="survey-weighted linear or logistic regression (R svyglm) from a CSV or Parquet survey file",
+        description="Survey-weighted regression with design-based (linearisation) standard errors: coefficients, SE, t, p and CI "
+                    "with df = design df + 1 - number of coefficients, as R svyglm.",
+    )
+    p.add_argument("data", type=Path, help="survey data: .csv or .parquet, one row per respondent")
+    p.add_argument("--weight", required=True, help="sampling weight column")
+    p.add_argument("--strata", default=None, help="stratum column")
+    p.add_argument("--psu", default=None, help="primary sampling unit (cluster) column; PSUs are nested in strata")
+    p.add_argument("--fpc", default=None, help="finite population correction column: population PSUs per stratum (> 1) or sampling fraction (<= 1)")
+    p.add_argument("--y", required=True, metavar="Y", help="outcome column (numeric; boolean or 0/1 for --family binomial)")
+    p.add_argument("--x", required=True, nargs="+", metavar="X", help="numeric covariate column(s); an intercept is always included")
+    p.add_argument("--family", choices=FAMILIES, default="gaussian", help="gaussian (linear, default) or binomial (logistic)")
+    p.add_argument("--where", default=None, metavar="COL", help="boolean column restricting to a subpopulation (a domain, not a subset)")
+    p.add_argument("--conf-level", type=float, default=None, metavar="X", help="confidence level of the intervals, 0 < X < 1 (default 0.95)")
+    p.add_argument("--lonely-psu", choices=LONELY_PSU_OPTIONS, default="adjust", help="strata with one PSU (as R survey.lonely.psu)")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.set_defaults(func=cmd_regress)
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "estimate",
@@ -227,3 +293,4 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("json", "csv"), default="json")
     p.add_argument("--no-suppress", action="store_true", help="print estimates that fail the reliability rule (n < 30 or RSE > 50%%)")
     p.set_defaults(func=cmd_estimate)
+    register_regress(subparsers)

@@ -625,6 +625,24 @@ class SurveyDesign:
             z[d] = self.w[d] * (values[d] - est) / W
         return z
 
+    # -- public access for estimators built on the design (analysis.stats.linear) --
+
+    def numeric(self, y, binary: bool = False) -> np.ndarray:
+        """Float values of column (or array) ``y``, NaN where missing; ``InputError("non_numeric")`` naming the
+        column and its first offending row (``binary``: also require 0/1, ``"non_binary"``)."""
+        return self._variable(y, binary=binary)
+
+    def mask(self, where) -> np.ndarray:
+        """Boolean subpopulation mask from a boolean (or 0/1) column or array; ``None`` is every row."""
+        return self._mask(where)
+
+    def subpopulation_df(self, rows) -> int:
+        """Degrees of freedom of a subpopulation (boolean mask): PSUs holding its rows minus their strata, as R
+        ``degf`` of the design subsetted to those rows (zero weight elsewhere)."""
+        rows = np.asarray(rows, dtype=bool)
+        psus = np.unique(self._s.psu[rows])
+        return int(len(psus) - len(np.unique(self._s.psu_stratum[psus])))
+
     # -- categorical variables: the proportion in one level (R svymean(~factor(V)) row L) --
 
     MAX_LISTED_LEVELS = 20
