@@ -33,6 +33,7 @@ import pandas as pd
 
 from analysis.areas import CITY_CODE, with_area_name
 from analysis.stats import indicators as ind
+from analysis.stats import quantiles
 from analysis.stats.design import SurveyDesign
 from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS
 from analysis.tables import Field, Table
@@ -192,7 +193,13 @@ def build(ctx) -> list[Table]:
     table = estimates_table(households.data, None if persons is None else persons.data, sources, None if reg is None else reg.data)
     suppressed = int((table.data["reliability"] == "suppressed").sum())
     ctx.note(STAGE, f"{len(table.data)} direct estimates, {suppressed} suppressed (n < 30 or RSE > 50%)")
-    return [ind.indicators_table(), table]
+    out = [ind.indicators_table(), table]
+    if quantiles.has_spending(households.data):
+        frame = household_frame(households.data)
+        spend = quantiles.quota_quantile_table(survey_design(frame, ind.SOURCE_TABLE[ind.HOUSEHOLD]), frame, sources, None if reg is None else reg.data)
+        ctx.note(STAGE, f"{len(spend.data)} quota-spending quantiles (Woodruff intervals), {int((spend.data['reliability'] == 'suppressed').sum())} suppressed")
+        out.append(spend)
+    return out
 
 
 class SurveyInputs(NamedTuple):

@@ -96,3 +96,45 @@ def test_non_numeric_error_names_the_first_row(apiclus1):
     with pytest.raises(InputError, match="data row 7") as err:
         SurveyDesign(data, "pw", psu="dnum").quantile("api00")
     assert "api00" in str(err.value)
+
+
+# --- the build's quota-spending quantile table ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spend_table(tmp_path_factory):
+    from simulated_survey import make_survey
+
+    from analysis import sources
+    from analysis.build import BuildContext
+    from analysis.stats import estimates
+    from analysis.tables import Table
+
+    households, persons = make_survey(kel_per_kota=3, rw_per_kel=3, hh_per_rw=12, seed=7)
+    tmp = tmp_path_factory.mktemp("quantiles")
+    ctx = BuildContext(raw=tmp / "raw", processed=tmp / "processed", manifest=sources.load_manifest())
+    ctx.tables["survey_households"] = Table("survey_households", "hh", "hh", households, [], ["demo_survey"], synthetic=True)
+    ctx.tables["survey_persons"] = Table("survey_persons", "p", "p", persons, [], ["demo_survey"], synthetic=True)
+    built = {t.name: t for t in estimates.build(ctx)}
+    return households, built["quota_spend_quantiles"]
+
+
+def test_quota_spending_table_has_city_and_every_kota_with_woodruff_intervals(spend_table):
+    from analysis.stats import quantiles
+
+    households, table = spend_table
+    table.check()
+    data = table.data
+    assert data.columns.tolist() == quantiles.COLUMNS + ["area_name"]
+    assert [f.name for f in table.fields] == data.columns.tolist()  # every column has its codebook entry
+    assert table.synthetic and data["synthetic"].all() and "SYNTHETIC" in table.title
+    kota = sorted(households["kode_kab_kemendagri"].astype(str).unique())
+    assert sorted(data.loc[data["level"] == "kota", "area_code"].unique()) == kota
+    assert data.loc[data["level"] == "city", "quantile"].tolist() == [0.25, 0.5, 0.75]
+    shown = data.dropna(subset=["estimate"])
+    assert len(shown) and (shown["ci_low"] <= shown["estimate"]).all() and (shown["estimate"] <= shown["ci_high"]).all()
+    # the city median is the design-weighted median of the buyers (qrule "math")
+    buyers = households[households["quota_spend_rp"] > 0]
+    city = data[(data["level"] == "city") & (data["quantile"] == 0.5)].iloc[0]
+    assert city["estimate"] == weighted_quantile(buyers["quota_spend_rp"], buyers["weight"], 0.5)[0]
+    assert city["n"] == len(buyers)
