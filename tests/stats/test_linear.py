@@ -116,3 +116,24 @@ def test_regress_command_json_and_csv(capsys):
 def test_regress_command_errors_are_one_line(capsys, args, code):
     rc, out, err = run(capsys, APICLUS1, *DESIGN, *args)
     assert rc == 2 and out == "" and err.startswith(f"error [{code}]") and len(err.strip().splitlines()) == 1
+
+
+# --- the stratified sample: R svyglm help example ------------------------------------------------------------
+# summary(svyglm(api00 ~ ell + meals + mobility, design = dstrat)),
+# dstrat <- svydesign(id=~1, strata=~stype, weights=~pw, data=apistrat, fpc=~fpc); the printed output of the R
+# help example as reproduced in the lecture notes Japhilko/IntroR ("Regression mit dem survey Paket").
+
+APISTRAT = Path(__file__).parent / "fixtures" / "apistrat.csv"
+
+
+def test_linear_model_reproduces_r_svyglm_on_the_stratified_sample():
+    dstrat = SurveyDesign(pd.read_csv(APISTRAT), "pw", strata="stype", fpc="fpc")
+    table = fit_survey_regression(dstrat, "api00", ["ell", "meals", "mobility"]).table().set_index("term")
+    expected = {"intercept": (820.8873, 10.0777, 81.456), "ell": (-0.4806, 0.3920, -1.226),
+                "meals": (-3.1415, 0.2839, -11.064), "mobility": (0.2257, 0.3932, 0.574)}
+    for term, (b, se, t) in expected.items():
+        row = table.loc[term]
+        assert row["estimate"] == pytest.approx(b, abs=5e-5) and row["se"] == pytest.approx(se, abs=5e-5)
+        assert row["t"] == pytest.approx(t, abs=5e-4)
+    assert table.loc["ell", "p_value"] == pytest.approx(0.222, abs=5e-4) and table.loc["mobility", "p_value"] == pytest.approx(0.567, abs=5e-4)
+    assert (table["df"] == 197 + 1 - 4).all()  # degf(dstrat) = 200 - 3

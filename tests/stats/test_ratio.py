@@ -78,3 +78,12 @@ def test_bad_input(dclus1, num, den, level, code):
     with pytest.raises(InputError) as err:
         dclus1.ratio(num, den, level=level)
     assert err.value.code == code
+
+
+def test_ratio_on_the_stratified_sample():
+    # est_basic.csv, design strat_fpc: svydesign(id=~1, strata=~stype, fpc=~fpc) (weights N_h / n_h from the fpc)
+    data = pd.read_csv(Path(__file__).parent / "fixtures" / "apistrat.csv")
+    data["w"] = data["fpc"] / data.groupby("stype")["fpc"].transform("size")
+    row = SurveyDesign(data, "w", strata="stype", fpc="fpc").ratio("api00", "enroll").iloc[0]
+    assert row["estimate"] == pytest.approx(1.11256046332155, abs=1e-12) and row["se"] == pytest.approx(0.0413595064404803, abs=1e-12)
+    assert row["df"] == 197
