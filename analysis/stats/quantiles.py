@@ -71,7 +71,7 @@ def quota_quantile_table(design: SurveyDesign, households: pd.DataFrame, sources
     data["df"] = data["df"].astype("int64")
     return Table(
         name=TABLE,
-        title="Monthly mobile-data spending: median and quartiles per area" + (" (SYNTHETIC demo survey)" if synthetic else ""),
+        title="Monthly mobile-data spending: median and quartiles per area",
         description=(
             "Design-based median and quartiles of households' monthly spending on mobile data quota (Rp), among "
             "households buying mobile data, for the city and each kota, with 95% Woodruff (1952) confidence intervals "
