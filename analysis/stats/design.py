@@ -748,7 +748,10 @@ class SurveyDesign:
         One row per domain and probability (column ``quantile``); ``deff`` is not defined for a quantile (NaN).
         """
         level = check_level(level, self.source)
-        probs = np.atleast_1d(np.asarray(q, dtype=float)) if not isinstance(q, (int, float)) else np.array([float(q)])
+        try:
+            probs = np.atleast_1d(np.asarray(q, dtype=float)).ravel()
+        except (TypeError, ValueError):
+            raise InputError("bad_quantile", f"quantile probabilities must be numbers between 0 and 1, not {q!r}", self.source) from None
         if probs.size == 0 or np.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
             raise InputError("bad_quantile", f"quantile probabilities must be numbers between 0 and 1, not {list(np.atleast_1d(q))}", self.source)
         yy, rows, g, labels = self._prepare(y, by, where)

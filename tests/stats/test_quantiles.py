@@ -82,6 +82,7 @@ def test_small_domains_are_suppressed(dclus1):
     ({"y": "stype"}, "non_numeric"),
     ({"y": "api00", "q": (1.5,)}, "bad_quantile"),
     ({"y": "api00", "q": (-0.1,)}, "bad_quantile"),
+    ({"y": "api00", "q": "median"}, "bad_quantile"),
     ({"y": "api00", "level": 1.0}, "bad_level"),
     ({"y": "api00", "level": 0}, "bad_level"),
 ])
