@@ -318,3 +318,9 @@ def quantile_coverage(rep: Replicate, truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"type": QUANTILE_TYPE, "seed": rep.seed, "cluster": j["area_code"].astype(str).to_numpy(),
                          "indicator_id": quantiles_mod.VARIABLE, "covered": _covered(j["ci_low"], j["ci_high"], j["value"]),
                          "width": (j["ci_high"] - j["ci_low"]).to_numpy(dtype=float)})
+
+
+def quantile_run(inputs: Inputs, seeds, households: int = 4000, kelurahan: int = 80) -> pd.DataFrame:
+    """Quantile coverage rows of every seed (``summarise`` them): the benchmark form of the quantile entry."""
+    return pd.concat([quantile_coverage(replicate(inputs, s, households, kelurahan), quantile_truth(inputs, s, households, kelurahan))
+                      for s in seeds], ignore_index=True)
