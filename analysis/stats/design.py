@@ -662,9 +662,12 @@ class SurveyDesign:
         return sorted(self.data[y].dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
 
     def levels_text(self, y) -> str:
-        """``y``'s levels for an error message: at most ``MAX_LISTED_LEVELS``, then how many more."""
+        """``y``'s levels for an error message: at most ``MAX_LISTED_LEVELS``, then how many more; a value that
+        holds personal data (a NIK, phone number, name: ``analysis.privacy``) is shown as its redaction marker."""
+        from analysis.privacy import scrub_text  # only on this error path: keeps the estimator's import light
+
         values = self.levels(y)
-        shown = ", ".join(map(str, values[: self.MAX_LISTED_LEVELS]))
+        shown = ", ".join(scrub_text(str(v))[0] for v in values[: self.MAX_LISTED_LEVELS])
         more = len(values) - self.MAX_LISTED_LEVELS
         return shown + (f" ... and {more} more" if more > 0 else "")
 

@@ -320,3 +320,13 @@ def test_zero_denominator_domain_through_the_command_line(capsys, tmp_path):
     data.assign(enroll=data["enroll"].where(data["stype"] != "M", 0)).to_csv(path, index=False)
     rc, out, err = run(capsys, path, *DESIGN, "--ratio", "api.stu", "enroll", "--by", "stype")
     assert rc == 2 and out == "" and err.startswith("error [zero_denominator]") and "'M'" in err
+
+
+def test_listed_levels_never_show_personal_data(capsys, tmp_path):
+    data = pd.read_csv(APICLUS1)
+    data["contact"] = "a"
+    data.loc[3, "contact"] = "0812 3456 7890"  # a phone number typed into the column
+    path = tmp_path / "contact.csv"
+    data.to_csv(path, index=False)
+    rc, _, err = run(capsys, path, *DESIGN, "--prop", "contact")
+    assert rc == 2 and err.startswith("error [non_binary]") and "3456" not in err and "[dihapus]" in err
