@@ -55,6 +55,7 @@ from analysis.stats import reliability
 LONELY_PSU_OPTIONS = ("adjust", "remove", "certainty", "average", "fail")
 CI_METHODS = ("wald", "logit", "korn-graubard")
 DF_METHODS = ("design", "domain")
+QUANTILE_CENTRES = ("estimate", "p")  # Woodruff interval centred on R's m = F(qhat), or on p (Woodruff 1952, SAS)
 _DENSE_LIMIT = 20_000_000  # domains x PSUs below which PSU totals are accumulated densely
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "cv", "n", "df", "deff", "reliability"]
 
@@ -736,7 +737,7 @@ class SurveyDesign:
 
     # -- quantiles with Woodruff (1952) intervals (R svyquantile) --
 
-    def quantile(self, y, q=(0.5,), by=None, where=None, level: float = 0.95, suppress: bool = True) -> pd.DataFrame:
+    def quantile(self, y, q=(0.5,), by=None, where=None, level: float = 0.95, suppress: bool = True, centre: str = "estimate") -> pd.DataFrame:
         """Quantiles of ``y`` with Woodruff (1952) confidence intervals, as R ``survey`` (>= 4.1)
         ``svyquantile(~y, design, q, interval.type = "mean", qrule = "math")`` (and ``svyby`` for domains).
 
@@ -748,8 +749,15 @@ class SurveyDesign:
         freedom (PSUs holding domain members minus their strata), which is what ``svyby`` gives R's ``degf`` of
         the subsetted design; for the whole sample it is the design df.
 
+        ``centre``: "estimate" (R: the Wald interval is centred on ``m``, the estimated share at or below the
+        quantile) or "p" (Woodruff 1952 and SAS PROC SURVEYMEANS: centred on the probability ``p`` itself, with
+        the same SE). They differ when many units share the quantile's value (rounded amounts): R's lower end then
+        never falls below the estimate.
+
         One row per domain and probability (column ``quantile``); ``deff`` is not defined for a quantile (NaN).
         """
+        if centre not in QUANTILE_CENTRES:
+            raise InputError("bad_option", f"centre must be one of {', '.join(QUANTILE_CENTRES)}, not '{centre}'", self.source)
         level = check_level(level, self.source)
         try:
             probs = np.atleast_1d(np.asarray(q, dtype=float)).ravel()
@@ -778,7 +786,8 @@ class SurveyDesign:
                 z = w * (below - m[g]) / W[g]
             var_m, _ = self._domain_variance(z, rows, g, G)
             se_m = np.sqrt(var_m)
-            p_lo, p_hi = m - t * se_m, m + t * se_m
+            middle = m if centre == "estimate" else np.full(G, p)
+            p_lo, p_hi = middle - t * se_m, middle + t * se_m
             lo = np.array([quantile_math(*per_group[k], p_lo[k])[0] if p_lo[k] >= 0 else np.nan for k in range(G)])
             hi = np.array([quantile_math(*per_group[k], p_hi[k])[0] if p_hi[k] <= 1 else np.nan for k in range(G)])
             se = (hi - lo) / (2.0 * t)

@@ -44,15 +44,15 @@ TABLE_FIELDS = [*FIELDS, Field("area_name", "Name of the area: the kota name fro
 
 
 def spending_quantiles(design: SurveyDesign, frame: pd.DataFrame, variable: str = VARIABLE, q=PROBABILITIES,
-                       level: float = LEVEL, suppress: bool = True) -> pd.DataFrame:
+                       level: float = LEVEL, suppress: bool = True, centre: str = "estimate") -> pd.DataFrame:
     """Quantiles of ``variable`` among rows with a positive value, for the city and each kota (column
     ``kode_kab_kemendagri``) of ``frame`` (the frame the ``design`` was built on)."""
     values = pd.to_numeric(frame[variable], errors="coerce")
     buyers = (values > 0).fillna(False).to_numpy(dtype=bool)
-    city = design.quantile(variable, q=q, where=buyers, level=level, suppress=suppress)
+    city = design.quantile(variable, q=q, where=buyers, level=level, suppress=suppress, centre=centre)
     city.insert(0, "area_code", CITY_CODE)
     city.insert(0, "level", "city")
-    kota = design.quantile(variable, q=q, by="kode_kab_kemendagri", where=buyers, level=level, suppress=suppress)
+    kota = design.quantile(variable, q=q, by="kode_kab_kemendagri", where=buyers, level=level, suppress=suppress, centre=centre)
     kota = kota.rename(columns={"kode_kab_kemendagri": "area_code"})
     kota["area_code"] = kota["area_code"].astype(str)
     kota.insert(0, "level", "kota")

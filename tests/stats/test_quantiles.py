@@ -139,3 +139,17 @@ def test_quota_spending_table_has_city_and_every_kota_with_woodruff_intervals(sp
     city = data[(data["level"] == "city") & (data["quantile"] == 0.5)].iloc[0]
     assert city["estimate"] == weighted_quantile(buyers["quota_spend_rp"], buyers["weight"], 0.5)[0]
     assert city["n"] == len(buyers)
+
+
+def test_centring_on_p_lets_the_interval_reach_below_a_heavily_tied_estimate(apiclus1):
+    """With rounded values R's interval (centred on m = F(qhat), which exceeds p by the tie's mass) cannot
+    reach below the estimate; Woodruff's original centring on p (as SAS) can."""
+    rounded = apiclus1.assign(api_r=(apiclus1["api00"] / 100).round() * 100)
+    design = SurveyDesign(rounded, "pw", psu="dnum", fpc="fpc")
+    r_style = design.quantile("api_r", q=(0.5,), suppress=False).iloc[0]
+    woodruff = design.quantile("api_r", q=(0.5,), suppress=False, centre="p").iloc[0]
+    assert r_style["ci_low"] == r_style["estimate"] == woodruff["estimate"]
+    assert woodruff["ci_low"] < woodruff["estimate"] <= woodruff["ci_high"]
+    with pytest.raises(InputError) as err:
+        design.quantile("api_r", centre="middle")
+    assert err.value.code == "bad_option"
