@@ -52,6 +52,12 @@ if sentences:
 else:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 
+quota = overview_view.quota_spending_table(data.table("quota_spend_quantiles"), lang, tr)
+if quota is not None:
+    with st.expander(tr("overview.quota_title")):
+        st.table(quota, hide_index=True)
+        st.caption(tr("overview.quota_note"))
+
 if indicator:
     pictures = [(var, cached.gradient_spec(built, indicator, var, lang)) for var in overview_view.GRADIENT_VARS]
     pictures = [(var, spec) for var, spec in pictures if spec is not None]

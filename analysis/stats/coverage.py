@@ -310,3 +310,54 @@ def run(inputs: Inputs, seeds, households: int = 4000, kelurahan: int = 80) -> p
 
 def proportion_ids() -> list[str]:
     return [i.indicator_id for i in ind.REGISTRY if i.measure == ind.PROPORTION]
+
+
+# --- quantile intervals (Woodruff 1952): the quota-spending table, kept apart from the other interval types ----
+
+QUANTILE_TYPE = "quantile"
+
+
+def quantile_truth(inputs: Inputs, seed: int, households: int = 4000, kelurahan: int = 80) -> pd.DataFrame:
+    """True quartiles of monthly quota spending among households buying mobile data, for the city and each kota:
+    the weighted quantile (R ``qrule = "math"``) of the full synthetic population of the sampled kelurahan,
+    weighted by ``1 / pi_kelurahan`` (the generator's ``city_truth_weighted`` definition, as for the rates).
+    The population is rebuilt with the generator's own public functions and random stream, in the order
+    ``generate`` draws it (as ``census_model`` does). Columns: area_code, quantile, value."""
+    from analysis.stats import quantiles as quantiles_mod
+    from analysis.stats.design import weighted_quantile
+    from analysis.survey import design as design_mod
+    from analysis.survey.generate import build_population
+
+    rng = np.random.default_rng(seed)
+    frame = design_mod.kelurahan_frame(inputs.register, inputs.covariates)
+    sample, rw = design_mod.select_sample(frame, design_mod.DesignSpec(households=households, n_kelurahan=kelurahan), rng)
+    pop = build_population(sample, rw, frame, rng)
+    hh = pop.hh
+    spend = np.asarray(hh["quota"], dtype=float)
+    buyers = spend > 0
+    kota = pop.kel["kode_kab_kemendagri"].astype(str).to_numpy()[hh["kel"]]
+    rows = []
+    for code in ["31", *sorted(set(kota[buyers]))]:
+        inside = buyers & ((kota == code) if code != "31" else True)
+        values = weighted_quantile(spend[inside], np.asarray(hh["w_city"], dtype=float)[inside], quantiles_mod.PROBABILITIES)
+        rows.extend({"area_code": code, "quantile": p, "value": v} for p, v in zip(quantiles_mod.PROBABILITIES, values))
+    return pd.DataFrame(rows)
+
+
+def quantile_coverage(rep: Replicate, truth: pd.DataFrame) -> pd.DataFrame:
+    """Coverage rows (as ``replicate_coverage``'s) of the published quota-spending quartile intervals
+    (``analysis.stats.quantiles.spending_quantiles``, Woodruff) against ``quantile_truth``; clusters are the areas."""
+    from analysis.stats import quantiles as quantiles_mod
+
+    frame = est_mod.household_frame(rep.households)
+    published = quantiles_mod.spending_quantiles(est_mod.survey_design(frame, "survey_households"), frame)
+    j = published.merge(truth.astype({"area_code": str}), on=["area_code", "quantile"]).dropna(subset=["ci_low", "ci_high"])
+    return pd.DataFrame({"type": QUANTILE_TYPE, "seed": rep.seed, "cluster": j["area_code"].astype(str).to_numpy(),
+                         "indicator_id": quantiles_mod.VARIABLE, "covered": _covered(j["ci_low"], j["ci_high"], j["value"]),
+                         "width": (j["ci_high"] - j["ci_low"]).to_numpy(dtype=float)})
+
+
+def quantile_run(inputs: Inputs, seeds, households: int = 4000, kelurahan: int = 80) -> pd.DataFrame:
+    """Quantile coverage rows of every seed (``summarise`` them): the benchmark form of the quantile entry."""
+    return pd.concat([quantile_coverage(replicate(inputs, s, households, kelurahan), quantile_truth(inputs, s, households, kelurahan))
+                      for s in seeds], ignore_index=True)

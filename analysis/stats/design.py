@@ -61,6 +61,7 @@ from analysis.stats import reliability
 LONELY_PSU_OPTIONS = ("adjust", "remove", "certainty", "average", "fail")
 CI_METHODS = ("wald", "logit", "korn-graubard")
 DF_METHODS = ("design", "domain")
+QUANTILE_CENTRES = ("estimate", "p")  # Woodruff interval centred on R's m = F(qhat), or on p (Woodruff 1952, SAS)
 _DENSE_LIMIT = 20_000_000  # domains x PSUs below which PSU totals are accumulated densely
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "cv", "n", "df", "deff", "reliability"]
 
@@ -677,7 +678,8 @@ class SurveyDesign:
             numeric = pd.to_numeric(mapped, errors="coerce")
             bad = numeric.isna() & series.notna()
             if bad.any():
-                raise InputError("non_numeric", f"analysis variable '{name}' has {int(bad.sum())} non-numeric value(s)", self.source)
+                first = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+                raise InputError("non_numeric", f"analysis variable '{name}' has {int(bad.sum())} non-numeric value(s), the first in data row {first}", self.source)
             values = numeric.to_numpy(dtype=float, na_value=np.nan)
         if not np.isfinite(values[~np.isnan(values)]).all():
             raise InputError("non_numeric", f"analysis variable '{name}' has infinite values", self.source)
@@ -906,9 +908,203 @@ class SurveyDesign:
             z[d] = self.w[d] * (values[d] - est) / W
         return z
 
+    # -- public access for estimators built on the design (analysis.stats.linear) --
+
+    def numeric(self, y, binary: bool = False) -> np.ndarray:
+        """Float values of column (or array) ``y``, NaN where missing; ``InputError("non_numeric")`` naming the
+        column and its first offending row (``binary``: also require 0/1, ``"non_binary"``)."""
+        return self._variable(y, binary=binary)
+
+    def mask(self, where) -> np.ndarray:
+        """Boolean subpopulation mask from a boolean (or 0/1) column or array; ``None`` is every row."""
+        return self._mask(where)
+
+    def subpopulation_df(self, rows) -> int:
+        """Degrees of freedom of a subpopulation (boolean mask): PSUs holding its rows minus their strata, as R
+        ``degf`` of the design subsetted to those rows (zero weight elsewhere)."""
+        rows = np.asarray(rows, dtype=bool)
+        psus = np.unique(self._s.psu[rows])
+        return int(len(psus) - len(np.unique(self._s.psu_stratum[psus])))
+
+    # -- categorical variables: the proportion in one level (R svymean(~factor(V)) row L) --
+
+    MAX_LISTED_LEVELS = 20
+
+    def is_binary(self, y) -> bool:
+        """Is column ``y`` a proportion variable as ``prop`` reads it (boolean, 0/1, "true"/"false"; missing allowed)."""
+        self._require(y, "analysis variable")
+        try:
+            self._variable(y, binary=True)
+        except InputError:
+            return False
+        return True
+
+    def levels(self, y) -> list:
+        """The distinct non-missing values of column ``y``, sorted (as R ``levels(factor(V))``)."""
+        self._require(y, "analysis variable")
+        return sorted(self.data[y].dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+
+    def levels_text(self, y) -> str:
+        """``y``'s levels for an error message: at most ``MAX_LISTED_LEVELS``, then how many more; a value that
+        holds personal data (a NIK, phone number, name: ``analysis.privacy``) is shown as its redaction marker."""
+        from analysis.privacy import scrub_text  # only on this error path: keeps the estimator's import light
+
+        values = self.levels(y)
+        shown = ", ".join(scrub_text(str(v))[0] for v in values[: self.MAX_LISTED_LEVELS])
+        more = len(values) - self.MAX_LISTED_LEVELS
+        return shown + (f" ... and {more} more" if more > 0 else "")
+
+    def category_indicator(self, y, category) -> pd.Series:
+        """0/1 indicator of ``y == category`` (missing where ``y`` is missing), named ``"y=category"``.
+
+        ``category`` may be given as text (from a command line) for a numeric column: it is read as a number
+        then. A category that is not among ``y``'s levels is an ``InputError`` listing the levels."""
+        self._require(y, "analysis variable")
+        series = self.data[y]
+        target = category
+        if isinstance(category, str) and pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            number = pd.to_numeric(pd.Series([category]), errors="coerce").iloc[0]
+            target = category if pd.isna(number) else float(number)
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype) and not isinstance(target, str):
+            hit = series.astype(float) == float(target)
+        else:
+            hit = series.astype(str) == str(target)
+            hit = hit & series.notna()
+        if not hit.any():
+            raise InputError("unknown_level", f"level '{category}' does not occur in column '{y}' (its levels: {self.levels_text(y)})", self.source)
+        indicator = hit.astype(float).where(series.notna())
+        indicator.name = f"{y}={category}"
+        return indicator
+
+    def factor_prop(self, y, category, by=None, where=None, ci: str = "wald", level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
+        """Proportion of units with ``y == category`` among those with ``y`` observed: R ``svymean(~factor(y))``
+        row ``category`` (with ``na.rm=TRUE``), or ``svyciprop(~I(y == category))`` for the logit and
+        Korn-Graubard intervals (Lumley 2010, *Complex Surveys*, sec. 2.4)."""
+        return self.prop(self.category_indicator(y, category).to_numpy(), by=by, where=where, ci=ci, level=level, suppress=suppress, df=df)
+
+    # -- ratio of two totals (R svyratio) --
+
+    def ratio(self, num, den, by=None, where=None, level: float = 0.95, suppress: bool = True, df: str = "design") -> pd.DataFrame:
+        """Ratio of totals ``R = sum w y / sum w x`` of ``num`` (y) over ``den`` (x), overall or per domain, with
+        the linearised variance of R ``svyratio``: scores ``z_i = w_i (y_i - R x_i) / sum w x`` (Cochran 1977,
+        *Sampling Techniques*, sec. 6.4; Wolter 2007 sec. 6.6; Lumley 2010 sec. 2.3.3). Rows with either
+        variable missing are outside the estimate (R ``na.rm=TRUE``). A domain whose denominator total is zero is
+        an ``InputError("zero_denominator")`` naming the domain."""
+        self._check_df(df)
+        check_level(level, self.source)
+        y_all = self._variable(num)
+        x_all = self._variable(den)
+        g_all, labels = self._groups(by)
+        valid = ~np.isnan(y_all) & ~np.isnan(x_all) & self._mask(where) & (g_all >= 0) & (self.w > 0)
+        rows = np.flatnonzero(valid)
+        y, x, g, w = y_all[rows], x_all[rows], g_all[rows], self.w[rows]
+        G = len(labels)
+        n = np.bincount(g, minlength=G)
+        Y = np.bincount(g, weights=w * y, minlength=G)
+        X = np.bincount(g, weights=w * x, minlength=G)
+        zero = (n > 0) & (X == 0)
+        if zero.any():
+            which = labels.iloc[int(np.flatnonzero(zero)[0])].to_dict() if len(labels.columns) else "the whole sample"
+            raise InputError("zero_denominator", f"the weighted total of denominator '{den}' is zero in domain {which}: the ratio is undefined", self.source)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = Y / X
+            resid = y - est[g] * x
+            z = w * resid / X[g]
+            var, domain_df = self._domain_variance(z, rows, g, G)
+            W = np.bincount(g, weights=w, minlength=G)
+            xbar = X / W
+            s2 = np.bincount(g, weights=w * resid * resid, minlength=G) / W * n / (n - 1.0)
+            var_srs = s2 / n / (xbar * xbar)
+        return self._result(labels, est, var, var_srs, n, "wald", level, suppress, False, domain_df if df == "domain" else None)
+
+    # -- quantiles with Woodruff (1952) intervals (R svyquantile) --
+
+    def quantile(self, y, q=(0.5,), by=None, where=None, level: float = 0.95, suppress: bool = True, centre: str = "estimate") -> pd.DataFrame:
+        """Quantiles of ``y`` with Woodruff (1952) confidence intervals, as R ``survey`` (>= 4.1)
+        ``svyquantile(~y, design, q, interval.type = "mean", qrule = "math")`` (and ``svyby`` for domains).
+
+        The quantile inverts the estimated distribution function (``weighted_quantile``, R qrule "math"). Woodruff's
+        interval: estimate the proportion ``m`` of the domain with ``y <= qhat`` and its design-based SE, form the
+        Wald interval ``m +- t * SE`` and map its ends back through the quantile rule; an end outside [0, 1] is
+        undefined (NaN), as in R. The SE is derived from the interval, ``(upper - lower) / (2 t)`` (R
+        ``SE.newsvyquantile``; Dorfman & Valliant 1993; Lumley 2010 sec. 2.4.3). ``t`` has the domain's degrees of
+        freedom (PSUs holding domain members minus their strata), which is what ``svyby`` gives R's ``degf`` of
+        the subsetted design; for the whole sample it is the design df.
+
+        ``centre``: "estimate" (R: the Wald interval is centred on ``m``, the estimated share at or below the
+        quantile) or "p" (Woodruff 1952 and SAS PROC SURVEYMEANS: centred on the probability ``p`` itself, with
+        the same SE). They differ when many units share the quantile's value (rounded amounts): R's lower end then
+        never falls below the estimate.
+
+        One row per domain and probability (column ``quantile``); ``deff`` is not defined for a quantile (NaN).
+        """
+        if centre not in QUANTILE_CENTRES:
+            raise InputError("bad_option", f"centre must be one of {', '.join(QUANTILE_CENTRES)}, not '{centre}'", self.source)
+        level = check_level(level, self.source)
+        try:
+            probs = np.atleast_1d(np.asarray(q, dtype=float)).ravel()
+        except (TypeError, ValueError):
+            raise InputError("bad_quantile", f"quantile probabilities must be numbers between 0 and 1, not {q!r}", self.source) from None
+        if probs.size == 0 or np.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
+            raise InputError("bad_quantile", f"quantile probabilities must be numbers between 0 and 1, not {list(np.atleast_1d(q))}", self.source)
+        yy, rows, g, labels = self._prepare(y, by, where)
+        G = len(labels)
+        w = self.w[rows]
+        n = np.bincount(g, minlength=G)
+        W = np.bincount(g, weights=w, minlength=G)
+        order = np.lexsort((yy, g))
+        sorted_groups = [order[g[order] == k] for k in range(G)]
+        per_group = [sorted_cumulative(yy[idx], w[idx]) for idx in sorted_groups]
+        # the domain df, from the PSUs holding members of each domain (zero scores give the df alone)
+        _, domain_df = self._domain_variance(np.zeros(len(rows)), rows, g, G)
+        with np.errstate(invalid="ignore"):
+            t = np.where(domain_df > 0, stats.t.ppf(0.5 + level / 2.0, np.maximum(domain_df, 1)), np.nan)
+        frames = []
+        for p in probs:
+            qhat = np.array([quantile_math(*per_group[k], p)[0] for k in range(G)])
+            below = (yy <= qhat[g]).astype(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                m = np.bincount(g, weights=w * below, minlength=G) / W
+                z = w * (below - m[g]) / W[g]
+            var_m, _ = self._domain_variance(z, rows, g, G)
+            se_m = np.sqrt(var_m)
+            middle = m if centre == "estimate" else np.full(G, p)
+            p_lo, p_hi = middle - t * se_m, middle + t * se_m
+            lo = np.array([quantile_math(*per_group[k], p_lo[k])[0] if p_lo[k] >= 0 else np.nan for k in range(G)])
+            hi = np.array([quantile_math(*per_group[k], p_hi[k])[0] if p_hi[k] <= 1 else np.nan for k in range(G)])
+            se = (hi - lo) / (2.0 * t)
+            frames.append(self._quantile_frame(labels, p, qhat, se, lo, hi, n, domain_df, suppress))
+        out = pd.concat(frames, ignore_index=True)
+        if len(labels.columns):
+            out = out.sort_values([*labels.columns, "quantile"], kind="stable").reset_index(drop=True)
+        return out
+
+    def _quantile_frame(self, labels, p, est, se, lo, hi, n, df, suppress) -> pd.DataFrame:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cv = reliability.relative_standard_error(est, se)
+        label = reliability.classify(n, est, se)
+        label[df < 1] = reliability.SUPPRESSED
+        columns = {"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "cv": cv}
+        if suppress:
+            blank = label == reliability.SUPPRESSED
+            columns = {k: np.where(blank, np.nan, np.asarray(v, dtype=float)) for k, v in columns.items()}
+        keep = n > 0
+        data = {c: labels[c].to_numpy()[keep] for c in labels.columns}
+        data["quantile"] = np.full(int(keep.sum()), float(p))
+        data.update({k: np.asarray(v, dtype=float)[keep] for k, v in columns.items()})
+        data["n"] = n.astype(np.int64)[keep]
+        data["df"] = np.asarray(df, dtype=np.int64)[keep]
+        data["deff"] = np.full(int(keep.sum()), np.nan)
+        data["reliability"] = label[keep]
+        out = pd.DataFrame(data)
+        for c in labels.columns:
+            out[c] = out[c].astype(labels[c].dtype)
+        return out
+
     # -- result frame --
 
     def _result(self, labels, est, var, var_srs, n, ci, level, suppress, binary, dfs=None) -> pd.DataFrame:
+        check_level(level, self.source)
         keep = n > 0
         se = np.sqrt(var)
         df = np.full(len(n), self.df, dtype=np.int64) if dfs is None else dfs
@@ -945,6 +1141,17 @@ class SurveyDesign:
         for c in labels.columns:
             out[c] = out[c].astype(labels[c].dtype)
         return out
+
+
+def check_level(level, source: str | None = None) -> float:
+    """The confidence level as a float strictly between 0 and 1, or ``InputError("bad_level")``."""
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise InputError("bad_level", f"the confidence level must be a number between 0 and 1 (exclusive), not {level!r}", source) from None
+    if not 0.0 < value < 1.0:
+        raise InputError("bad_level", f"the confidence level must be between 0 and 1 (exclusive), e.g. 0.95, not {level!r}", source)
+    return value
 
 
 def logit_interval(p, se, t):
@@ -986,3 +1193,56 @@ def _korn_graubard_interval(p, se, n, df, level):
         lo = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)
         hi = np.where(x < n_eff, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x), 1.0)
     return lo, hi
+
+
+# --- weighted quantiles (the rule SurveyDesign.quantile inverts the distribution function with) -----------------
+
+def sorted_cumulative(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """``y`` sorted (stable), the cumulative weights in that order and the total weight; zero weights dropped."""
+    y = np.asarray(y, dtype=float)
+    w = np.asarray(w, dtype=float)
+    keep = w != 0
+    y, w = y[keep], w[keep]
+    order = np.argsort(y, kind="stable")
+    cumw = np.cumsum(w[order].astype(np.longdouble)).astype(float)
+    total = float(np.sum(w.astype(np.longdouble)))
+    return y[order], cumw, total
+
+
+def quantile_math(y_sorted: np.ndarray, cumw: np.ndarray, total: float, p) -> np.ndarray:
+    """R ``qrule_math`` at probabilities ``p`` (scalar or array) from ``sorted_cumulative``'s output; NaN for a
+    NaN ``p`` or an empty sample."""
+    p = np.atleast_1d(np.asarray(p, dtype=float))
+    out = np.full(p.shape, np.nan)
+    n = len(y_sorted)
+    ok = ~np.isnan(p)
+    if n == 0 or not ok.any():
+        return out
+    target = p[ok] * total
+    pos = np.searchsorted(cumw, target, side="right") - 1  # last k with C_k <= p W
+    pos = np.maximum(pos, 0)
+    nxt = np.minimum(pos + 1, n - 1)
+    wlow = p[ok] - cumw[pos] / total
+    out[ok] = np.where(wlow == 0, y_sorted[pos], y_sorted[nxt])
+    return out
+
+
+def weighted_quantile(y, w, p) -> np.ndarray:
+    """The weighted ``p``-quantile(s) of ``y`` by R ``survey``'s ``qrule = "math"``.
+
+    The population ``p``-quantile is the value where the estimated distribution function
+    ``F(t) = sum_i w_i [y_i <= t] / sum_i w_i`` reaches ``p`` (Sarndal, Swensson & Wretman 1992, sec. 5.11; Lumley
+    2010, *Complex Surveys*, sec. 2.4.3). ``F`` is a step function, so a rule is needed between two observations;
+    this implements R ``survey`` (>= 4.1) ``qrule = "math"`` (its default, the same as ``"hf1"``, the weighted
+    analogue of Hyndman & Fan 1996 type 1), read from ``R/qrule.R`` of the package:
+
+    - drop zero weights, sort ``y`` (ties kept in their original order), ``C_k`` the cumulative weights;
+    - ``k`` the last position with ``C_k <= p W`` (the first position when there is none);
+    - the quantile is ``y_(k)`` if ``p - C_k / W`` is exactly zero and otherwise ``y_(k+1)`` (``y_(n)`` at the end).
+
+    R accumulates sums in extended precision before rounding to double; the cumulative weights here are summed
+    in ``numpy.longdouble`` too, so the exact-zero test above falls the same way on equal weights. One property of
+    the rule, kept for parity with R: for ``p`` below the first cumulative weight the answer is ``y_(2)``, not
+    ``y_(1)``.
+    """
+    return quantile_math(*sorted_cumulative(y, w), p)

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.areas import CITY_CODE, with_area_name
-from analysis.stats import calibration
+from analysis.stats import calibration, quantiles
 from analysis.stats import indicators as ind
 from analysis.stats.design import SurveyDesign
 from analysis.survey.schema import AGE_GROUP_EDGES, AGE_GROUPS
@@ -372,7 +372,13 @@ def build(ctx) -> list[Table]:
                  "totals (analysis.stats.calibration.rake); person SEs are calibrated linearisation SEs; households keep their design weights")
     else:
         ctx.note(STAGE, "kelurahan_covariates not built: person weights are not calibrated to the Dukcapil register", "warning")
-    return [ind.indicators_table(), table]
+    out = [ind.indicators_table(), table]
+    if quantiles.has_spending(households.data):
+        frame = household_frame(households.data)
+        spend = quantiles.quota_quantile_table(survey_design(frame, ind.SOURCE_TABLE[ind.HOUSEHOLD]), frame, sources, None if reg is None else reg.data)
+        ctx.note(STAGE, f"{len(spend.data)} quota-spending quantiles (Woodruff intervals), {int((spend.data['reliability'] == 'suppressed').sum())} suppressed")
+        out.append(spend)
+    return out
 
 
 class SurveyInputs(NamedTuple):

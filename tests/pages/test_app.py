@@ -99,6 +99,17 @@ def test_overview_metrics_equal_the_city_estimates_in_both_languages(make_app, d
     assert at.query_params["lang"] == "en"
 
 
+def test_overview_shows_the_quota_spending_quartiles_of_the_build(make_app, dashboard_data):
+    spend = table(dashboard_data, "quota_spend_quantiles")
+    city = spend[(spend["level"] == "city") & (spend["quantile"] == 0.5)].iloc[0]
+    at = make_app(dashboard_data, lang="en")
+    no_exception(at)
+    shown = next(tb.value for tb in at.table if t("en", "overview.quota_median") in tb.value.columns)
+    ci = fmt.format_ci(city["ci_low"], city["ci_high"], "en", decimals=0, scale=1.0, percent=False)
+    assert shown.iloc[0][t("en", "overview.quota_median")] == f"Rp {fmt.format_number(city['estimate'], 'en', 0)} ({ci})"
+    assert len(shown) == 1 + spend.loc[spend["level"] == "kota", "area_code"].nunique()
+
+
 def test_overview_readings_and_bps_context(make_app, dashboard_data):
     at = make_app(dashboard_data, lang="en", indicator="person_internet")
     text = "\n".join(m.value for m in at.markdown)

@@ -192,3 +192,23 @@ def test_the_search_finds_a_kampung_name_a_postal_code_and_a_kecamatan(built):
     in_kecamatan = [code for code, label in labels.items() if fuzzy_finds("Kramatjati", label)]
     assert set(register.loc[register["kecamatan"] == "Kramatjati", "kode_kemendagri"]) <= set(in_kecamatan)
     assert all(any(c.isdigit() for c in label) for label in labels.values())  # every label has its postal code
+
+
+def test_quota_spending_table_puts_the_city_first_and_withholds_suppressed_quartiles():
+    rows = [
+        ("kota", "31.75", 0.25, np.nan, np.nan, np.nan, 20, "suppressed", "Jakarta Timur"),
+        ("kota", "31.75", 0.5, 100000.0, 85000.0, 115000.0, 20, "flag", "Jakarta Timur"),
+        ("kota", "31.75", 0.75, np.nan, np.nan, np.nan, 20, "suppressed", "Jakarta Timur"),
+        ("city", "31", 0.25, 70000.0, 70000.0, 75000.0, 3622, "ok", "DKI Jakarta"),
+        ("city", "31", 0.5, 110000.0, 105000.0, 115000.0, 3622, "ok", "DKI Jakarta"),
+        ("city", "31", 0.75, 160000.0, 160000.0, 165000.0, 3622, "ok", "DKI Jakarta"),
+    ]
+    frame = pd.DataFrame(rows, columns=["level", "area_code", "quantile", "estimate", "ci_low", "ci_high", "n", "reliability", "area_name"])
+    table = overview_view.quota_spending_table(frame, "id", T["id"])
+    assert table.iloc[:, 0].tolist() == [T["id"]("common.city"), "Jakarta Timur"]
+    assert table.loc[0, T["id"]("overview.quota_median")] == "Rp 110.000 (105.000–115.000)"
+    assert table.loc[1, T["id"]("overview.quota_q1")] == T["id"]("common.no_reliable_estimate")
+    assert table.loc[1, T["id"]("overview.quota_median")].endswith("†") and table.loc[0, T["id"]("overview.quota_n")] == "3.622"
+    english = overview_view.quota_spending_table(frame, "en", T["en"])
+    assert english.loc[0, "Median"] == "Rp 110,000 (105,000–115,000)"
+    assert overview_view.quota_spending_table(None, "en", T["en"]) is None

