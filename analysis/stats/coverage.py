@@ -47,6 +47,7 @@ from analysis.stats import estimates as est_mod
 from analysis.stats import gaps as gaps_mod
 from analysis.stats import indicators as ind
 from analysis.stats import sae as sae_mod
+from analysis.stats.design import SurveyDesign
 
 # truth indicator (generator column) -> indicator id, where the truth's universe is the indicator's
 TRUTH_INDICATORS = {
@@ -220,16 +221,29 @@ def _covered(lo, hi, value) -> np.ndarray:
     return (lo <= value) & (value <= hi)
 
 
+TWO_STAGE, RW_AS_PSU, CONDITIONAL = "two_stage", "rw_as_psu", "conditional"
+
+
+def conditional_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
+    """The variance *given the sampled kelurahan* (the truth's conditioning): each sampled kelurahan a stratum of
+    its own, its sampled RWs the PSUs, its RW count ``n_rw_kelurahan`` the fpc (the second-stage term of a
+    two-stage variance, Sarndal, Swensson & Wretman 1992 sec. 4.3; the first stage held fixed). A diagnostic of
+    the harness, not a published design: it leaves out the between-kelurahan variance a kota or city estimate
+    has over repeated first-stage draws."""
+    return SurveyDesign(frame, "weight", strata="kode_kemendagri", psu="psu", fpc="n_rw_kelurahan", source=source)
+
+
 def reference_estimates(households: pd.DataFrame, persons: pd.DataFrame, margins: est_mod.PopulationMargins | None,
-                        two_stage: bool = True, indicator_ids=None) -> pd.DataFrame:
-    """The published city and kota rows of ``estimates.compute`` (same designs, raking and Korn-Graubard
-    interval with domain df) without its kelurahan and domain rows: ``two_stage`` the kelurahan-stage design
-    of the build (``estimates.survey_design``), else the RW-as-PSU design (``estimates.rw_design``) it replaced.
+                        design: str = TWO_STAGE, indicator_ids=None) -> pd.DataFrame:
+    """The published city and kota rows of ``estimates.compute`` (same raking and Korn-Graubard interval with
+    domain df) without its kelurahan and domain rows, under ``design``: ``TWO_STAGE`` the kelurahan-stage design
+    of the build (``estimates.survey_design``), ``RW_AS_PSU`` the RW-as-PSU design (``estimates.rw_design``) it
+    replaced, ``CONDITIONAL`` the variance given the sampled kelurahan (``conditional_design``).
     Columns: indicator_id, level, area_code, estimate, se, ci_low, ci_high, df."""
     frames = {ind.HOUSEHOLD: est_mod.household_frame(households)}
     if persons is not None and len(persons):
         frames[ind.PERSON] = est_mod.with_calibration_band(persons)
-    make = est_mod.survey_design if two_stage else est_mod.rw_design
+    make = {TWO_STAGE: est_mod.survey_design, RW_AS_PSU: est_mod.rw_design, CONDITIONAL: conditional_design}[design]
     designs = {unit: make(f, ind.SOURCE_TABLE[unit]) for unit, f in frames.items()}
     if margins is not None and ind.PERSON in designs:
         designs[ind.PERSON] = est_mod.rake_persons(designs[ind.PERSON], margins)
@@ -250,6 +264,7 @@ def reference_estimates(households: pd.DataFrame, persons: pd.DataFrame, margins
 
 RAW_SUFFIX = " (not raked)"
 RW_DESIGN_SUFFIX = " (RW-as-PSU design)"
+CONDITIONAL_SUFFIX = " (given the sampled kelurahan)"
 TWO_STAGE_REFERENCE_SUFFIX = " (two-stage reference SE)"
 
 
@@ -262,7 +277,7 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
     synthetic population's own totals (``rep.margins``, ``synthetic_margins``) for the estimates, and the raked
     weights (``estimates.calibrated_persons``) for the gaps, small-area estimates and models; ``rake=False`` the
     design weights throughout. ``variants``: also the city and kota rows under the RW-as-PSU design
-    (``RW_DESIGN_SUFFIX``) and the gaps with the two-stage reference SE (``TWO_STAGE_REFERENCE_SUFFIX``;
+    (``RW_DESIGN_SUFFIX``) and with the variance given the sampled kelurahan (``CONDITIONAL_SUFFIX``) and the gaps with the two-stage reference SE (``TWO_STAGE_REFERENCE_SUFFIX``;
     ``gaps.REFERENCE_VARIANCES``), on the same replicate."""
     ids = set(TRUTH_INDICATORS.values())
     kel = kelurahan_truth(rep)
@@ -294,7 +309,8 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
 
     add_reference("", published[published["domain_var"].isna()])
     if variants:
-        add_reference(RW_DESIGN_SUFFIX, reference_estimates(rep.households, rep.persons, margins, two_stage=False, indicator_ids=ids))
+        add_reference(RW_DESIGN_SUFFIX, reference_estimates(rep.households, rep.persons, margins, RW_AS_PSU, indicator_ids=ids))
+        add_reference(CONDITIONAL_SUFFIX, reference_estimates(rep.households, rep.persons, margins, CONDITIONAL, indicator_ids=ids))
 
     def add_gaps(g, suffix=""):
         g = g[g["method"] == gaps_mod.DIRECT]
