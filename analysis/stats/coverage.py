@@ -12,11 +12,31 @@ reads it (``analysis.survey.ingest.ingest_export``), with the generator's truth 
   a kota's truth is the same definition within the kota (``truth_weighted_rate``), so a kelurahan's gap truth is
   ``rate_kelurahan - rate_reference`` on one definition.
 
+The harness runs the build's published pipeline: the persons' weights raked to kota x sex and kota x age-band
+totals (``estimates.rake_persons``) for the estimates, and the raked weights (``estimates.calibrated_persons``) for
+the gaps, small-area estimates and models, as ``estimates.stage_persons`` gives the later stages. The totals are
+the SYNTHETIC population's own (``synthetic_margins``: its persons weighted by ``1 / pi_kelurahan``, the truth's
+definition), not Dukcapil's as in the build: the generator's population is older and more male than the
+register's (seed 101: 20% aged 0-14 and 11% aged 60+, 52% male, against the register's 25%, 8% and 50%), so
+raking the demo to the register estimates a population other than its truth, a property of the synthetic
+demo, not of the method. ``replicate_coverage(rake=False)`` gives the same intervals from the design
+weights (types suffixed ``RAW_SUFFIX``).
+
 Interval types measured (each row of ``replicate_coverage`` is one interval: ``type``, ``seed``, ``cluster``,
 ``covered``):
 
 - ``direct``: kelurahan direct estimates (Korn-Graubard, domain df) as published in ``estimates``;
-- ``gap_kota`` / ``gap_city``: the ``gaps`` table's intervals of direct (``method = direct``) gaps;
+- ``city_direct`` / ``kota_direct``: the published city and kota rows (two-stage design, kelurahan with
+  replacement then RW, certainty kelurahan by their RWs: ``estimates.survey_design``); with ``variants`` also
+  under the RW-as-PSU design they replaced and with the variance given the sampled kelurahan
+  (``conditional_design``). Their truth conditions on the first stage (the sampled kelurahan's populations
+  weighted by ``1 / pi_kelurahan``): the two-stage variance also holds the between-kelurahan variance of
+  repeated first-stage draws, which that truth holds fixed, so the two-stage intervals are conservative
+  against it by design (``bench/RESULTS.md`` gives the numbers); the conditional variance is the one that
+  matches this truth. The clusters are the areas (one city per seed: its MC SE rests on the seeds alone);
+- ``gap_kota`` / ``gap_city``: the ``gaps`` table's intervals of direct (``method = direct``) gaps (the
+  reference side with its published two-stage variance, ``gaps.REFERENCE_VARIANCE``; with ``variants`` also the
+  other ``gaps.REFERENCE_VARIANCES``), conservative against the conditional truth for the same reason;
 - ``sae_sampled``: Fay-Herriot intervals of the sampled kelurahan (``sae_estimates``, composite rows);
 - ``sae_unsampled``: a random quarter of the sampled kelurahan is held out of the model (its direct estimates
   dropped) and its synthetic interval compared with its truth: the only unsampled kelurahan with a truth;
