@@ -143,3 +143,28 @@ def test_gap_reference_side_has_its_published_variance(rows):
         assert s.loc[f"gap_{vs}", "mean_width"] > rw["mean_width"], s
         band = 3 * max(rw["mc_se"], 0.005)
         assert 0.94 - band <= rw["coverage"] <= 0.97 + band, s
+
+
+def test_gap_two_stage_reference_adds_the_kotas_first_stage_variance(replicates):
+    """``Var(diff)`` with the two-stage reference is the RW form's plus the published kota variance's excess over
+    the RW design's kota variance (the covariance of the two sides unchanged): checked against the ``estimates``
+    kota rows (two-stage) and the RW design's kota SE, per kelurahan."""
+    from analysis.stats import estimates, gaps
+    from analysis.stats import indicators as ind
+
+    rep = replicates[0]
+    persons = estimates.calibrated_persons(rep.persons, rep.margins)
+    indicator = ind.get("person_internet")
+    two = gaps.indicator_gaps(persons, indicator, reference_variance=gaps.TWO_STAGE)
+    rw = gaps.indicator_gaps(persons, indicator, reference_variance=gaps.RW)
+    published = estimates.compute(rep.households, persons, suppress=False, indicator_ids={"person_internet"})
+    kota_two = published[(published["level"] == "kota")].set_index("area_code")["se"] ** 2
+    y, universe = indicator.values(persons)
+    kota_rw = estimates.rw_design(persons, "survey_persons").prop(y, by=estimates.KOTA, where=universe, suppress=False, df="domain")
+    kota_rw = kota_rw.set_index(kota_rw[estimates.KOTA].astype(str))["se"] ** 2
+    k = two["vs"] == "kota"
+    extra = (kota_two - kota_rw).clip(lower=0)
+    got = two.loc[k, "se"].to_numpy() ** 2 - rw.loc[k, "se"].to_numpy() ** 2
+    want = two.loc[k, "reference_code"].astype(str).map(extra).to_numpy(dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    assert (want > 0).mean() > 0.5  # the two-stage kota variance is the larger for most kota
