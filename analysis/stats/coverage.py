@@ -12,11 +12,31 @@ reads it (``analysis.survey.ingest.ingest_export``), with the generator's truth 
   a kota's truth is the same definition within the kota (``truth_weighted_rate``), so a kelurahan's gap truth is
   ``rate_kelurahan - rate_reference`` on one definition.
 
+The harness runs the build's published pipeline: the persons' weights raked to kota x sex and kota x age-band
+totals (``estimates.rake_persons``) for the estimates, and the raked weights (``estimates.calibrated_persons``) for
+the gaps, small-area estimates and models, as ``estimates.stage_persons`` gives the later stages. The totals are
+the SYNTHETIC population's own (``synthetic_margins``: its persons weighted by ``1 / pi_kelurahan``, the truth's
+definition), not Dukcapil's as in the build: the generator's population is older and more male than the
+register's (seed 101: 20% aged 0-14 and 11% aged 60+, 52% male, against the register's 25%, 8% and 50%), so
+raking the demo to the register estimates a population other than its truth, a property of the synthetic
+demo, not of the method. ``replicate_coverage(rake=False)`` gives the same intervals from the design
+weights (types suffixed ``RAW_SUFFIX``).
+
 Interval types measured (each row of ``replicate_coverage`` is one interval: ``type``, ``seed``, ``cluster``,
 ``covered``):
 
 - ``direct``: kelurahan direct estimates (Korn-Graubard, domain df) as published in ``estimates``;
-- ``gap_kota`` / ``gap_city``: the ``gaps`` table's intervals of direct (``method = direct``) gaps;
+- ``city_direct`` / ``kota_direct``: the published city and kota rows (two-stage design, kelurahan with
+  replacement then RW, certainty kelurahan by their RWs: ``estimates.survey_design``); with ``variants`` also
+  under the RW-as-PSU design they replaced and with the variance given the sampled kelurahan
+  (``conditional_design``). Their truth conditions on the first stage (the sampled kelurahan's populations
+  weighted by ``1 / pi_kelurahan``): the two-stage variance also holds the between-kelurahan variance of
+  repeated first-stage draws, which that truth holds fixed, so the two-stage intervals are conservative
+  against it by design (``bench/RESULTS.md`` gives the numbers); the conditional variance is the one that
+  matches this truth. The clusters are the areas (one city per seed: its MC SE rests on the seeds alone);
+- ``gap_kota`` / ``gap_city``: the ``gaps`` table's intervals of direct (``method = direct``) gaps (the
+  reference side with its published two-stage variance, ``gaps.REFERENCE_VARIANCE``; with ``variants`` also the
+  other ``gaps.REFERENCE_VARIANCES``), conservative against the conditional truth for the same reason;
 - ``sae_sampled``: Fay-Herriot intervals of the sampled kelurahan (``sae_estimates``, composite rows);
 - ``sae_unsampled``: a random quarter of the sampled kelurahan is held out of the model (its direct estimates
   dropped) and its synthetic interval compared with its truth: the only unsampled kelurahan with a truth;
@@ -42,10 +62,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.areas import CITY_CODE
 from analysis.stats import estimates as est_mod
 from analysis.stats import gaps as gaps_mod
 from analysis.stats import indicators as ind
 from analysis.stats import sae as sae_mod
+from analysis.stats.design import SurveyDesign
 
 # truth indicator (generator column) -> indicator id, where the truth's universe is the indicator's
 TRUTH_INDICATORS = {
@@ -53,7 +75,7 @@ TRUTH_INDICATORS = {
     "digital_skill_basic": "person_digital_skill", "knows_jaki": "jaki_aware", "installed_jaki": "jaki_installed",
     "used_bst_check": "bst_check_used", "info_rt_rw": "info_rt_rw", "info_whatsapp": "info_whatsapp", "info_jaki": "info_jaki",
 }
-TYPES = ("direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled", "model_coefficient", "marginal_effect")
+TYPES = ("direct", "city_direct", "kota_direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled", "model_coefficient", "marginal_effect")
 HOLDOUT_SHARE = 0.25
 FIRST_KOTA = "first"  # model_coverage(kota_reference=...): the first kota code, R's default coding (before issue 12)
 
@@ -69,6 +91,7 @@ class Replicate:
     pi_kelurahan: pd.Series  # kelurahan code -> first-stage inclusion probability
     kota_of: pd.Series  # kelurahan code -> kota code
     census: dict | None = None  # census parameters of the access model (``census_model``)
+    margins: est_mod.PopulationMargins | None = None  # the synthetic population's own raking totals (``synthetic_margins``)
 
 
 @dataclass(frozen=True)
@@ -106,29 +129,67 @@ def replicate(inputs: Inputs, seed: int, households: int = 4000, kelurahan: int 
         design = pd.read_csv(out / "design.csv", dtype={"kode_kemendagri": str, "kode_kab_kemendagri": str})
     tables = {t.name: t.data for t in result.tables(sources=["synthetic_demo_survey"])}
     first = design.drop_duplicates("kode_kemendagri").set_index("kode_kemendagri")
+    pop = population(inputs, seed, households, kelurahan)
     return Replicate(seed, tables["survey_households"], tables["survey_persons"], truth,
                      first["pi_kelurahan"].astype(float), first["kode_kab_kemendagri"].astype(str),
-                     census_model(inputs, seed, households, kelurahan))
+                     census_model(pop), synthetic_margins(pop.population))
 
 
-def census_model(inputs: Inputs, seed: int, households: int, kelurahan: int) -> dict:
-    """Census parameters of the persons' internet-use model (``analysis.stats.models``, main effects): the same
-    weighted logistic regression fitted on the whole synthetic population of the sampled kelurahan, weighted by
-    ``1 / pi_kelurahan`` (the generator's city truth definition). The population is rebuilt with the
-    generator's own public functions and random stream, in the order ``generate`` draws it (it is identical:
-    ``replicate_coverage`` checks its true rates against ``truth_kelurahan.csv``). Returns ``odds_ratios`` and
-    ``marginal_effects`` frames and the population's true kelurahan rates of internet use."""
-    from analysis.stats import models
-    from analysis.stats.logit import fit_survey_logit
+@dataclass(frozen=True)
+class SampledPopulation:
+    """The generator's first-stage sample, RW frame and synthetic population of one seed (``population``)."""
+
+    sample: pd.DataFrame
+    rw: pd.DataFrame
+    population: object  # analysis.survey.generate.Population
+
+
+def population(inputs: Inputs, seed: int, households: int, kelurahan: int) -> SampledPopulation:
+    """The synthetic population of the sampled kelurahan of ``seed``, rebuilt with the generator's own public
+    functions and random stream, in the order ``generate`` draws it (it is identical: ``replicate_coverage``'s
+    test checks its true rates against ``truth_kelurahan.csv``)."""
     from analysis.survey import design as design_mod
-    from analysis.survey.derive import QUINTILE_OF_BRACKET
     from analysis.survey.generate import build_population
-    from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS, EXPENDITURE_BRACKETS, SEXES
 
     rng = np.random.default_rng(seed)
     frame = design_mod.kelurahan_frame(inputs.register, inputs.covariates)
     sample, rw = design_mod.select_sample(frame, design_mod.DesignSpec(households=households, n_kelurahan=kelurahan), rng)
-    pop = build_population(sample, rw, frame, rng)
+    return SampledPopulation(sample, rw, build_population(sample, rw, frame, rng))
+
+
+def synthetic_margins(pop) -> est_mod.PopulationMargins:
+    """The raking totals the build takes from Dukcapil (``estimates.dukcapil_margins``: kota x sex and kota x age
+    band), taken instead from the SYNTHETIC population itself: every person of the sampled kelurahan weighted by
+    ``1 / pi_kelurahan``, the definition of the city and kota truth (``city_truth_weighted``). Raking the demo
+    to Dukcapil's totals would move it toward the register's younger population and away from its own truth (the
+    generator's ages are older than the register's), a property of the synthetic demo and not of the method; with
+    these totals raking is measured against a population that satisfies its own margins."""
+    from analysis.survey.schema import SEXES
+
+    hh, pp = pop.hh, pop.pp
+    w = hh["w_city"][pp["hh"]]
+    kota = pop.kel["kode_kab_kemendagri"].astype(str).to_numpy()[hh["kel"][pp["hh"]]]
+    frame = pd.DataFrame({est_mod.KOTA: kota, "sex": np.asarray(SEXES, dtype=object)[pp["sex"]],
+                          est_mod.CALIBRATION_BAND: est_mod.calibration_band(pp["age"]).to_numpy(), "total": w})
+
+    def margin(column):
+        out = frame.groupby([est_mod.KOTA, column], observed=True)["total"].sum().reset_index()
+        return out.sort_values([est_mod.KOTA, column], kind="mergesort").reset_index(drop=True)
+
+    return est_mod.PopulationMargins(sex=margin("sex"), age=margin(est_mod.CALIBRATION_BAND))
+
+
+def census_model(sampled: SampledPopulation) -> dict:
+    """Census parameters of the persons' internet-use model (``analysis.stats.models``, main effects): the same
+    weighted logistic regression fitted on the whole synthetic population of the sampled kelurahan
+    (``population``), weighted by ``1 / pi_kelurahan`` (the generator's city truth definition). Returns
+    ``odds_ratios`` and ``marginal_effects`` frames and the population's true kelurahan rates of internet use."""
+    from analysis.stats import models
+    from analysis.stats.logit import fit_survey_logit
+    from analysis.survey.derive import QUINTILE_OF_BRACKET
+    from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS, EXPENDITURE_BRACKETS, SEXES
+
+    sample, rw, pop = sampled.sample, sampled.rw, sampled.population
     hh, pp = pop.hh, pop.pp
     keep = pp["age"] >= 5
     h = pp["hh"][keep]
@@ -180,13 +241,71 @@ def _covered(lo, hi, value) -> np.ndarray:
     return (lo <= value) & (value <= hi)
 
 
-def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_holdout: int | None = None) -> pd.DataFrame:
-    """One row per interval with a truth: type, seed, cluster (kelurahan), indicator_id, covered, width."""
+TWO_STAGE, RW_AS_PSU, CONDITIONAL = "two_stage", "rw_as_psu", "conditional"
+
+
+def conditional_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
+    """The variance *given the sampled kelurahan* (the truth's conditioning): each sampled kelurahan a stratum of
+    its own, its sampled RWs the PSUs, its RW count ``n_rw_kelurahan`` the fpc (the second-stage term of a
+    two-stage variance, Sarndal, Swensson & Wretman 1992 sec. 4.3; the first stage held fixed). A diagnostic of
+    the harness, not a published design: it leaves out the between-kelurahan variance a kota or city estimate
+    has over repeated first-stage draws."""
+    return SurveyDesign(frame, "weight", strata="kode_kemendagri", psu="psu", fpc="n_rw_kelurahan", source=source)
+
+
+def reference_estimates(households: pd.DataFrame, persons: pd.DataFrame, margins: est_mod.PopulationMargins | None,
+                        design: str = TWO_STAGE, indicator_ids=None) -> pd.DataFrame:
+    """The published city and kota rows of ``estimates.compute`` (same raking and Korn-Graubard interval with
+    domain df) without its kelurahan and domain rows, under ``design``: ``TWO_STAGE`` the kelurahan-stage design
+    of the build (``estimates.survey_design``), ``RW_AS_PSU`` the RW-as-PSU design (``estimates.rw_design``) it
+    replaced, ``CONDITIONAL`` the variance given the sampled kelurahan (``conditional_design``).
+    Columns: indicator_id, level, area_code, estimate, se, ci_low, ci_high, df."""
+    frames = {ind.HOUSEHOLD: est_mod.household_frame(households)}
+    if persons is not None and len(persons):
+        frames[ind.PERSON] = est_mod.with_calibration_band(persons)
+    make = {TWO_STAGE: est_mod.survey_design, RW_AS_PSU: est_mod.rw_design, CONDITIONAL: conditional_design}[design]
+    designs = {unit: make(f, ind.SOURCE_TABLE[unit]) for unit, f in frames.items()}
+    if margins is not None and ind.PERSON in designs:
+        designs[ind.PERSON] = est_mod.rake_persons(designs[ind.PERSON], margins)
+    parts = []
+    for indicator in ind.REGISTRY:
+        if indicator.unit not in frames or (indicator_ids is not None and indicator.indicator_id not in indicator_ids):
+            continue
+        y, universe = indicator.values(frames[indicator.unit])
+        d = designs[indicator.unit]
+        run = d.prop if indicator.measure == ind.PROPORTION else d.mean
+        extra = {"ci": est_mod.PROPORTION_CI} if indicator.measure == ind.PROPORTION else {}
+        for level, by in (("city", None), ("kota", est_mod.KOTA)):
+            res = run(y, by=by, where=universe, suppress=True, df="domain", **extra)
+            res = res.rename(columns={est_mod.KOTA: "area_code"}) if by else res.assign(area_code=CITY_CODE)
+            parts.append(res.assign(indicator_id=indicator.indicator_id, level=level, area_code=res["area_code"].astype(str)))
+    return pd.concat(parts, ignore_index=True)[["indicator_id", "level", "area_code", "estimate", "se", "ci_low", "ci_high", "df"]]
+
+
+RAW_SUFFIX = " (not raked)"
+RW_DESIGN_SUFFIX = " (RW-as-PSU design)"
+CONDITIONAL_SUFFIX = " (given the sampled kelurahan)"
+TWO_STAGE_REFERENCE_SUFFIX = " (two-stage reference SE)"
+
+
+def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_holdout: int | None = None, rake: bool = True,
+                       variants: bool = False) -> pd.DataFrame:
+    """One row per interval with a truth: type, seed, cluster (kelurahan; the kota or city code for the
+    ``city_direct`` / ``kota_direct`` rows), indicator_id, covered, width.
+
+    ``rake`` (default): the build's published pipeline, person weights raked (``estimates.rake_persons``) to the
+    synthetic population's own totals (``rep.margins``, ``synthetic_margins``) for the estimates, and the raked
+    weights (``estimates.calibrated_persons``) for the gaps, small-area estimates and models; ``rake=False`` the
+    design weights throughout. ``variants``: also the city and kota rows under the RW-as-PSU design
+    (``RW_DESIGN_SUFFIX``) and with the variance given the sampled kelurahan (``CONDITIONAL_SUFFIX``) and the gaps with the two-stage reference SE (``TWO_STAGE_REFERENCE_SUFFIX``;
+    ``gaps.REFERENCE_VARIANCES``), on the same replicate."""
     ids = set(TRUTH_INDICATORS.values())
     kel = kelurahan_truth(rep)
     truth_kel = kel.set_index(["indicator_id", "kode_kemendagri"])["value"]
     city_truth = truth_weighted_rate(rep, kel, pd.Series("31", index=rep.pi_kelurahan.index))
     kota_truth = truth_weighted_rate(rep, kel, rep.kota_of)
+    margins = rep.margins if rake else None
+    persons = est_mod.calibrated_persons(rep.persons, margins)  # what the stages after the estimates see
     rows = []
 
     def add(kind, frame, lo="ci_low", hi="ci_high", truth=None):
@@ -196,24 +315,44 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
                                   "covered": _covered(frame[lo], frame[hi], frame["_t"]),
                                   "width": (frame[hi] - frame[lo]).to_numpy(dtype=float)}))
 
-    published = est_mod.compute(rep.households, rep.persons, suppress=True, indicator_ids=ids)
+    published = est_mod.compute(rep.households, rep.persons, suppress=True, indicator_ids=ids, margins=margins)
     kel_pub = published[published["level"] == "kelurahan"].rename(columns={"area_code": "kode_kemendagri"})
     add("direct", kel_pub, truth=pd.MultiIndex.from_frame(kel_pub[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get))
 
-    g = gaps_mod.compute(rep.households, rep.persons, published, indicator_ids=ids)
-    g = g[g["method"] == gaps_mod.DIRECT]
-    kel_value = pd.MultiIndex.from_frame(g[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float)
-    ref = np.where(g["vs"] == "city", pd.MultiIndex.from_arrays([g["indicator_id"], pd.Series("31", index=g.index)]).map(city_truth.get).to_numpy(dtype=float),
-                   pd.MultiIndex.from_arrays([g["indicator_id"], g["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
-    gap_truth = kel_value - ref
-    for vs in ("kota", "city"):
-        m = (g["vs"] == vs).to_numpy()
-        add(f"gap_{vs}", g[m], truth=gap_truth[m])
+    def add_reference(kind, table):
+        table = table[table["level"].isin(["city", "kota"])].rename(columns={"area_code": "kode_kemendagri"})
+        ref_truth = pd.MultiIndex.from_frame(table[["indicator_id", "kode_kemendagri"]]).map(
+            lambda key: city_truth.get(key) if key[1] == CITY_CODE else kota_truth.get(key))
+        for level in ("city", "kota"):
+            m = (table["level"] == level).to_numpy()
+            add(f"{level}_direct{kind}", table[m], truth=np.asarray(ref_truth, dtype=float)[m])
+
+    add_reference("", published[published["domain_var"].isna()])
+    if variants:
+        add_reference(RW_DESIGN_SUFFIX, reference_estimates(rep.households, rep.persons, margins, RW_AS_PSU, indicator_ids=ids))
+        add_reference(CONDITIONAL_SUFFIX, reference_estimates(rep.households, rep.persons, margins, CONDITIONAL, indicator_ids=ids))
+
+    def add_gaps(g, suffix=""):
+        g = g[g["method"] == gaps_mod.DIRECT]
+        kel_value = pd.MultiIndex.from_frame(g[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float)
+        ref = np.where(g["vs"] == "city", pd.MultiIndex.from_arrays([g["indicator_id"], pd.Series("31", index=g.index)]).map(city_truth.get).to_numpy(dtype=float),
+                       pd.MultiIndex.from_arrays([g["indicator_id"], g["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
+        gap_truth = kel_value - ref
+        for vs in ("kota", "city"):
+            m = (g["vs"] == vs).to_numpy()
+            add(f"gap_{vs}{suffix}", g[m], truth=gap_truth[m])
+        return g
+
+    g = add_gaps(gaps_mod.compute(rep.households, persons, published, indicator_ids=ids))
+    if variants:
+        other = next(v for v in gaps_mod.REFERENCE_VARIANCES if v != gaps_mod.REFERENCE_VARIANCE)
+        add_gaps(gaps_mod.compute(rep.households, persons, published, indicator_ids=ids, reference_variance=other),
+                 TWO_STAGE_REFERENCE_SUFFIX if other == gaps_mod.TWO_STAGE else " (RW reference SE)")
 
     if covariates is not None:
-        direct = est_mod.compute(rep.households, rep.persons, suppress=False, indicator_ids=ids)
+        direct = est_mod.compute(rep.households, persons, suppress=False, indicator_ids=ids)
         if sae_mod.KELURAHAN_STAGE_VARIANCE:
-            direct = gaps_mod.kelurahan_stage_se(direct, rep.households, rep.persons)
+            direct = gaps_mod.kelurahan_stage_se(direct, rep.households, persons)
         kota_of = dict(zip(covariates["kode_kemendagri"], covariates["kode_kemendagri"].str[:5]))
         kota_of.update(rep.kota_of.to_dict())
         sae = sae_mod.compute(direct, covariates, published, indicator_ids=sorted(ids), kota_of=kota_of)
@@ -232,8 +371,9 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
                        pd.MultiIndex.from_arrays([mg["indicator_id"], mg["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
         add("gap_modelled", mg, truth=pd.MultiIndex.from_frame(mg[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float) - ref)
     if rep.census is not None:
-        rows.extend(model_coverage(rep))
-    return pd.concat(rows, ignore_index=True)
+        rows.extend(model_coverage(rep, persons=persons))
+    out = pd.concat(rows, ignore_index=True)
+    return out if rake else out.assign(type=out["type"] + RAW_SUFFIX)
 
 
 def census_contrasts(census: dict, reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -257,15 +397,16 @@ def census_contrasts(census: dict, reference: str) -> tuple[pd.DataFrame, pd.Dat
             pd.concat([ames[ames["variable"] != "kota"], kota_ame], ignore_index=True))
 
 
-def model_coverage(rep: Replicate, inference: str | None = None, kota_reference=None) -> list[pd.DataFrame]:
+def model_coverage(rep: Replicate, inference: str | None = None, kota_reference=None, persons: pd.DataFrame | None = None) -> list[pd.DataFrame]:
     """Odds-ratio and AME intervals of the persons' internet-use model against their census values, by the
     published inference method and kota reference (``models.PUBLISHED_INFERENCE``, ``PUBLISHED_KOTA_REFERENCE``)
     unless told otherwise: ``inference=logit.PLAIN, kota_reference=FIRST_KOTA`` is the model before issue 12 (R
-    svyglm's df and coding), measured on the same replicates."""
+    svyglm's df and coding), measured on the same replicates. ``persons``: the persons to fit on (the raked
+    ones of the published pipeline; default the design-weighted ``rep.persons``)."""
     from analysis.stats import models
 
     spec = models.MODELS[0]
-    frame = models.model_frame(spec, None, rep.persons)
+    frame = models.model_frame(spec, None, rep.persons if persons is None else persons)
     reference = models.PUBLISHED_KOTA_REFERENCE if kota_reference is None else (None if kota_reference == FIRST_KOTA else kota_reference)
     fit = models.fit_survey_logit(frame, spec.terms, inference=inference or models.PUBLISHED_INFERENCE, kota_reference=reference)
     kota_ref = next(t.reference for t in fit.terms if t.column == "kota")
@@ -299,8 +440,10 @@ def summarise(cov: pd.DataFrame, nominal: float = 0.95) -> pd.DataFrame:
         se = float(np.sqrt(G / max(G - 1, 1) * np.sum((s - p * n) ** 2)) / n.sum()) if G > 1 else np.nan
         out.append({"type": kind, "intervals": len(d), "clusters": G, "coverage": p, "mc_se": se, "mean_width": float(d["width"].mean())})
     res = pd.DataFrame(out)
-    res["type"] = pd.Categorical(res["type"], categories=[t for t in TYPES if t in set(res["type"])] + sorted(set(res["type"]) - set(TYPES)))
-    return res.sort_values("type").reset_index(drop=True)
+    # each type's variants (" (not raked)", ...) after it, in TYPES order
+    base = res["type"].map(lambda t: next((k for k, b in enumerate(TYPES) if t == b or t.startswith(b + " (")), len(TYPES)))
+    res = res.assign(_b=base, _v=~res["type"].isin(TYPES))
+    return res.sort_values(["_b", "_v", "type"], kind="mergesort").drop(columns=["_b", "_v"]).reset_index(drop=True)
 
 
 def run(inputs: Inputs, seeds, households: int = 4000, kelurahan: int = 80) -> pd.DataFrame:

@@ -22,9 +22,17 @@ design's ~325 df and the kota-centred variance it covered the demo survey's true
   counterpart of the Korn-Graubard interval the dashboard publishes for each side, and the two sides'
   correlation from the joint linearisation, so a kelurahan whose own interval holds the city value is not
   "significant" because of a t quantile with 325 df. The p-value is a t test of ``diff / se`` with the
-  Satterthwaite (1946) df of the two variance components (``satterthwaite_df``), reported as ``df``. On the
-  demo survey (``bench/bench_coverage.py``) the gap intervals cover 96-97% (97.1-97.4% from the sides'
-  Korn-Graubard intervals, which are conservative).
+  Satterthwaite (1946) df of the two variance components (``satterthwaite_df``), reported as ``df``.
+- **The reference's own design.** The reference side (kota or city) has the variance and domain df of its
+  published estimate, the kelurahan-stage design of ``estimates.survey_design`` (between-kelurahan variance of
+  the kota stratum, with replacement; certainty kelurahan by their RWs): the gap's reference is the whole kota,
+  not only its sampled kelurahan, so its first-stage variance belongs in the gap as it does in the published
+  kota interval (and in the modelled gaps, which take the published reference SE). The covariance of the two
+  sides is the joint RW linearisation's (the kelurahan's own persons, sampled by RW, are the only ones in both;
+  ``indicator_gaps``, ``REFERENCE_VARIANCE``). On the
+  demo survey (``bench/bench_coverage.py``, seeds 1-12) the gap intervals cover 97.5% / 96.4% (vs kota / city;
+  96.9% / 96.3% with the RW design's reference variance), against a truth that holds the sampled kelurahan
+  fixed, so the two-stage reference side is conservative there by design (``bench/RESULTS.md``).
 
 Kelurahan without a publishable direct estimate (suppressed or unsampled) get a **modelled** gap
 (``method = "modelled"``), appended by the small-area stage (``analysis.stats.sae.modelled_gaps``): the
@@ -42,6 +50,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis.areas import CITY_CODE, with_area_name
+from analysis.stats import estimates as est_mod
 from analysis.stats import indicators as ind
 from analysis.stats import reliability
 from analysis.stats.design import PsuAggregator, korn_graubard_interval, logit_interval
@@ -60,6 +69,14 @@ DF_METHOD = "satterthwaite"
 # intervals on the published SE covered 91% / 89%.
 SIDE_INTERVAL = "wilson"
 SIDE_INTERVALS = ("wilson", "published", "logit", "korn-graubard")
+# The reference (kota or city) side's variance in the MOVER interval: "rw", the RW-as-PSU (ultimate-cluster)
+# variance of the kota strata; "two_stage", the published kota / city SE of the kelurahan-stage design
+# (``estimates.survey_design``: between-kelurahan variance, certainty kelurahan by their RWs) with its domain df,
+# the contrast's covariance kept from the joint RW linearisation (``indicator_gaps``). Seeds 1-12
+# (``bench/bench_coverage.py``): kota gaps 97.5% (width 0.215) two-stage, 96.9% (0.204) RW; city gaps 96.4 / 96.3%.
+RW, TWO_STAGE = "rw", "two_stage"
+REFERENCE_VARIANCES = (RW, TWO_STAGE)
+REFERENCE_VARIANCE = TWO_STAGE
 
 
 def _ratio_scores(agg: PsuAggregator, y, w, valid, group, n_groups):
@@ -110,8 +127,35 @@ def contrast(frame: pd.DataFrame, y, domain_mask, population_mask=None, level: f
             "estimate": float(rd[0]), "reference": float(ru[0]), "n": int(nd[0]), "n_reference": int(nu[0]), "df": df}
 
 
-def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggregator | None = None, level: float = 0.95) -> pd.DataFrame:
-    """Every sampled kelurahan of ``frame`` against its kota and the city, for one indicator (not yet suppressed)."""
+def reference_two_stage(frame: pd.DataFrame, indicator: ind.Indicator, kota_uniq) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The kota (in ``kota_uniq`` order) and city variances and domain df of the published estimates' design
+    (``estimates.survey_design``, kelurahan then RW), or None when the frame has no kelurahan stage."""
+    if not est_mod.has_kelurahan_stage(frame):
+        return None
+    design = est_mod.survey_design(frame, ind.SOURCE_TABLE[indicator.unit])
+    y, universe = indicator.values(frame)
+    run = design.prop if indicator.measure == ind.PROPORTION else design.mean
+    kota = run(y, by="kode_kab_kemendagri", where=universe, suppress=False, df="domain")
+    kota = kota.set_index(kota["kode_kab_kemendagri"].astype(str)).reindex(np.asarray(kota_uniq).astype(str))
+    city = run(y, where=universe, suppress=False, df="domain")
+    return (kota["se"].to_numpy(dtype=float) ** 2, kota["df"].to_numpy(dtype=float),
+            city["se"].to_numpy(dtype=float) ** 2, city["df"].to_numpy(dtype=float))
+
+
+def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggregator | None = None, level: float = 0.95,
+                   reference_variance: str | None = None) -> pd.DataFrame:
+    """Every sampled kelurahan of ``frame`` against its kota and the city, for one indicator (not yet suppressed).
+
+    ``reference_variance`` (default ``REFERENCE_VARIANCE``): ``"rw"`` the reference side's variance is the RW
+    design's; ``"two_stage"`` it is the published kota / city variance of the kelurahan-stage design, ``V_U2``, and
+    the contrast keeps the covariance of the joint RW linearisation, ``C = (V_d + V_U - V_diff) / 2`` (the
+    kelurahan's persons are the only ones in both estimates, and its RWs are second-stage units): ``Var(diff) =
+    V_d + V_U2 - 2 C``, the added between-kelurahan variance ``V_U2 - V_U`` counted with the other PSUs' component
+    ``V2`` for the df, and the MOVER correlation ``C / sqrt(V_d V_U2)``. Without a kelurahan stage in the frame
+    both are the RW design's."""
+    reference_variance = REFERENCE_VARIANCE if reference_variance is None else reference_variance
+    if reference_variance not in REFERENCE_VARIANCES:
+        raise ValueError(f"reference_variance must be one of {REFERENCE_VARIANCES}, got {reference_variance!r}")
     agg = agg or PsuAggregator(frame)
     y, universe = indicator.values(frame)
     valid = universe & ~np.isnan(y)
@@ -134,17 +178,26 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
     # the kelurahan side: its published (ultimate-cluster) SE for "wilson" / "published", else the kelurahan-stage SE
     se_side = np.sqrt(agg.variances(T_d[:, keep]) if SIDE_INTERVAL in ("wilson", "published") else var_d)
     lo_d, hi_d = _interval(r_d[keep], se_side, n_d[keep], df_d[keep], level, proportion)
+    staged = reference_two_stage(frame, indicator, kota_uniq) if reference_variance == TWO_STAGE else None
     parts = []
-    for vs, ref_est, ref_T, ref_code, ref_n, ref_df in (
-        ("kota", r_k[kota_of], T_k[:, kota_of], np.asarray(kota_uniq, dtype=object)[kota_of], n_k[kota_of], df_k[kota_of]),
-        ("city", np.repeat(r_c, D), np.repeat(T_c, D, axis=1), np.full(D, CITY_CODE, dtype=object), np.repeat(n_c, D), np.repeat(df_c, D)),
+    for vs, ref_est, ref_T, ref_code, ref_n, ref_df, ref_var2 in (
+        ("kota", r_k[kota_of], T_k[:, kota_of], np.asarray(kota_uniq, dtype=object)[kota_of], n_k[kota_of], df_k[kota_of],
+         None if staged is None else (staged[0][kota_of], staged[1][kota_of])),
+        ("city", np.repeat(r_c, D), np.repeat(T_c, D, axis=1), np.full(D, CITY_CODE, dtype=object), np.repeat(n_c, D), np.repeat(df_c, D),
+         None if staged is None else (np.repeat(staged[2], D), np.repeat(staged[3], D))),
     ):
         diff = r_d[keep] - ref_est[keep]
         V1, V2 = _contrast_components(agg, (T_d - ref_T)[:, keep], kel_of_psu, np.flatnonzero(keep))
         var = V1 + V2
-        se = np.sqrt(var)
         var_u = agg.variances(ref_T[:, keep])
-        lo_u, hi_u = _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df[keep], level, proportion)
+        ref_df_k = ref_df[keep]
+        if ref_var2 is not None:
+            cov = (var_d + var_u - var) / 2.0
+            extra = np.clip(np.nan_to_num(ref_var2[0][keep] - var_u), 0.0, None)
+            var_u, V2, ref_df_k = var_u + extra, V2 + extra, np.where(np.isfinite(ref_var2[1][keep]), ref_var2[1][keep], ref_df_k)
+            var = np.clip(var_d + var_u - 2.0 * cov, 0.0, None)
+        se = np.sqrt(var)
+        lo_u, hi_u = _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df_k, level, proportion)
         with np.errstate(divide="ignore", invalid="ignore"):
             corr = np.clip(np.nan_to_num((var_d + var_u - var) / (2.0 * np.sqrt(var_d * var_u))), -1.0, 1.0)
         ci_low, ci_high = mover(r_d[keep], lo_d, hi_d, ref_est[keep], lo_u, hi_u, corr)
@@ -361,7 +414,7 @@ FIELDS = [
     Field("reference_code", "Kemendagri code of the reference: the kota (31.71) or '31' for the city."),
     Field("method", "direct (both sides design-based estimates) or modelled (the kelurahan side is its small-area estimate, MODELLED; for kelurahan without a publishable direct estimate)."),
     Field("diff", "Kelurahan estimate minus reference estimate (proportion points on the 0-1 scale, or the indicator's unit); empty when either side is suppressed.", unit="difference"),
-    Field("se", "SE of the difference: design-based, linearising both estimates on the same sample (the kelurahan is part of the reference; its RWs centred within the kelurahan), or sqrt(MSE + Var(reference)) when modelled; empty when suppressed."),
+    Field("se", "SE of the difference: design-based, linearising both estimates on the same sample (the kelurahan is part of the reference; its RWs centred within the kelurahan; the reference's variance that of its published estimate, kelurahan-stage design), or sqrt(MSE + Var(reference)) when modelled; empty when suppressed."),
     Field("ci_low", "Lower 95% confidence limit: direct gaps by MOVER from the two sides' Wilson intervals (effective sample size and domain df, as the published Korn-Graubard intervals) and their correlation; modelled gaps normal with sqrt(MSE + Var(reference)); empty when suppressed."),
     Field("ci_high", "Upper 95% confidence limit; empty when suppressed."),
     Field("p_value", "Two-sided p-value of no difference (t with the df column for direct gaps, normal for modelled); empty when suppressed."),
@@ -399,12 +452,15 @@ def apply_suppression(gaps: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFra
 
 
 
-def compute(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd.DataFrame | None, indicator_ids=None) -> pd.DataFrame:
+def compute(households: pd.DataFrame, persons: pd.DataFrame | None, estimates: pd.DataFrame | None, indicator_ids=None,
+            reference_variance: str | None = None) -> pd.DataFrame:
+    """Gaps of every registered indicator (``indicator_gaps``; ``reference_variance`` as there), suppressed as
+    their sides are in ``estimates``."""
     frames = {ind.HOUSEHOLD: households}
     if persons is not None and len(persons):
         frames[ind.PERSON] = persons
     aggs = {unit: PsuAggregator(f) for unit, f in frames.items()}
-    parts = [indicator_gaps(frames[i.unit], i, aggs[i.unit]) for i in ind.REGISTRY
+    parts = [indicator_gaps(frames[i.unit], i, aggs[i.unit], reference_variance=reference_variance) for i in ind.REGISTRY
              if i.unit in frames and (indicator_ids is None or i.indicator_id in indicator_ids)]
     gaps = pd.concat(parts, ignore_index=True)
     if estimates is not None:
