@@ -49,7 +49,7 @@ if st.session_state.pop(state.GOTO_PROFILE, False) and current_slug != "profil":
     st.switch_page(pages["profil"])  # a kelurahan chosen in the search or on the map opens its profile
 
 sidebar.render(indicator_ids, cached.indicator_labels(built, state.lang()), kelurahan_labels)
-banners.render(data.build_report(), data.manifest_titles())
+banners.render(*cached.banner_inputs(built))
 state.sync_query_params(current_slug)
 with frame.inside():
     current.run()

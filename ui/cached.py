@@ -73,6 +73,24 @@ def indicator_labels(built: Built, lang: str) -> Mapping[str, str]:
     return labels
 
 
+_BANNER_INPUTS: dict = {}  # build key -> (build report, manifest titles)
+
+
+def banner_inputs(built: Built) -> tuple[dict | None, dict[str, str]]:
+    """The build report and the sources' titles for ``banners.render``, once per build and process (shared,
+    read only). The build's version is the report's modification time (``data.data_version``), so this is the
+    report of ``built``; read every run before, a ``stat`` and an unpickled copy of the report per run."""
+    try:
+        return _BANNER_INPUTS[built.key]
+    except KeyError:
+        pass
+    inputs = (data.build_report(), data.manifest_titles())
+    if len(_BANNER_INPUTS) >= 4:
+        _BANNER_INPUTS.clear()
+    _BANNER_INPUTS[built.key] = inputs
+    return inputs
+
+
 # --- overview --------------------------------------------------------------------------------------------------
 
 
@@ -183,6 +201,13 @@ def clear_geometry() -> None:
     """Forget which geometry files were written (as a new server process would)."""
     with _GEOMETRY_LOCK:
         _GEOMETRY_BY_BUILD.clear()
+
+
+def clear_memos() -> None:
+    """Forget every per-process memo of this module (as a new server process would): tests."""
+    clear_geometry()
+    _LABELS_BY_BUILD.clear()
+    _BANNER_INPUTS.clear()
 
 
 def _write_geometry(places: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
