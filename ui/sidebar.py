@@ -117,7 +117,12 @@ def render(indicator_ids: list[str], indicator_labels: Mapping[str, str], kelura
 def render_share(page_slug: str) -> None:
     """"Share this view": the link to what is on screen, drawn after the page ran so that the page's own part
     (map layer, model outcome, compared kelurahan) is in it. ``st.code`` carries Streamlit's copy button, which
-    works offline and needs no clipboard permission of its own."""
-    with st.sidebar.expander(state.tr("sidebar.share"), icon=":material/link:"):
+    works offline and needs no clipboard permission of its own.
+
+    In a popover, not an expander: the browser draws a popover's content only when it is opened, so a first
+    visit does not load ``st.code``'s syntax highlighter (1.5 MB of JavaScript, the largest chunk of a page;
+    an expander draws its content while closed). Measured on the overview's first visit, headless Chromium
+    (``bench/bench_dashboard.py``; issue 16)."""
+    with st.sidebar.popover(state.tr("sidebar.share"), icon=":material/link:"):
         st.code(state.share_link(page_slug), language=None, wrap_lines=True)
         st.caption(state.tr("sidebar.share_help"))
