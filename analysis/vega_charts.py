@@ -22,6 +22,7 @@ Rules, as in ``figures.py``:
 
 from __future__ import annotations
 
+import json
 import math
 
 from analysis.figures import DIVERGING, FLAG_OUTLINE, NO_ESTIMATE_GREY, OKABE_ITO
@@ -130,23 +131,49 @@ def _drawn_features(geojson: dict, inset_prefix: str | None) -> tuple[list[dict]
     return _inset(features, inset_prefix)
 
 
-def map_geometry(geojson: dict, inset_prefix: str | None = None) -> dict:
+def map_geometry(geojson: dict, inset_prefix: str | None = None, places: dict[str, tuple[str, str]] | None = None) -> dict:
     """The areas exactly as ``choropleth`` draws them, as a GeoJSON FeatureCollection (``id`` = the area's code,
-    no properties; the inset's discs in place of its areas): the file a map spec loads with ``geometry_url``.
+    the inset's discs in place of its areas): the file a map spec loads with ``geometry_url``.
+
+    ``places``: ``{code: (name, where)}``, each area's name and where it is (e.g. kecamatan and kota), kept as
+    the feature's properties ``n`` and ``w``; a ``choropleth`` with ``place_titles`` shows them in its tooltip
+    and aria label from here, so a spec does not repeat them on every script run (they were ~43 KB of the
+    map's ~73 KB spec; issue 16). Without ``places`` a feature has no properties.
 
     Deterministic: the same ``geojson`` gives the same collection, so its serialisation can name the file by
     its hash. Features whose ``id`` is missing are read by ``properties.kode_kemendagri`` (the boundaries
     stage's web copy and the embedded default carry it there).
     """
     features, _ = _drawn_features(geojson, inset_prefix)
-    return {"type": "FeatureCollection",
-            "features": [{"type": "Feature", "id": f["kode"], "properties": {}, "geometry": f["geometry"]} for f in features]}
+    return {"type": "FeatureCollection", "features": _features(features, places)}
 
 
-def _geometry_source(geometry_url: str | None, features: list[dict]) -> dict:
+def _features(features: list[dict], places: dict[str, tuple[str, str]] | None) -> list[dict]:
+    out = []
+    for f in features:
+        place = (places or {}).get(f["kode"])
+        props = {"n": place[0], "w": place[1]} if place else {}
+        out.append({"type": "Feature", "id": f["kode"], "properties": props, "geometry": f["geometry"]})
+    return out
+
+
+def _place_expressions(place_titles: tuple[str, str]) -> list[dict]:
+    """Vega-Lite ``calculate`` transforms that put the looked-up feature's name and place (``map_geometry``'s
+    ``places``) first in each row's tooltip, and its name and code in its aria label. An area without them
+    (a feature with no properties) keeps its tooltip and is labelled by its code."""
+    name_title, where_title = (json.dumps(t, ensure_ascii=False) for t in place_titles)
+    props = "(datum.geo && datum.geo.properties || {})"
+    return [
+        {"calculate": f"{props}.n ? merge({{{name_title}: {props}.n, {where_title}: {props}.w}}, datum.tooltip) : datum.tooltip",
+         "as": "tooltip"},
+        {"calculate": f"{props}.n ? {props}.n + ' (' + datum.kode + ')' : datum.kode", "as": "label"},
+    ]
+
+
+def _geometry_source(geometry_url: str | None, features: list[dict], places: dict[str, tuple[str, str]] | None) -> dict:
     if geometry_url:
         return {"url": geometry_url, "format": {"type": "json", "property": "features"}}
-    return {"values": [{"type": "Feature", "id": f["kode"], "properties": {}, "geometry": f["geometry"]} for f in features]}
+    return {"values": _features(features, places)}
 
 
 def choropleth(
@@ -164,6 +191,8 @@ def choropleth(
     inset_prefix: str | None = None,
     inset_label: str | None = None,
     geometry_url: str | None = None,
+    place_titles: tuple[str, str] | None = None,
+    places: dict[str, tuple[str, str]] | None = None,
     height: int = 560,
     renderer: str = "svg",
     aria: bool = True,
@@ -183,6 +212,11 @@ def choropleth(
     browser fetches once and caches, instead of 150 KB re-sent with every script run); without it the
     geometry is inline in the lookup (a self-contained spec, e.g. for ``to_png``).
 
+    ``place_titles`` (e.g. ("Kelurahan", "Kecamatan")): the two tooltip entries that name an area are taken
+    from the geometry (``map_geometry(..., places)``, or ``places`` for inline geometry) instead of each row:
+    they are dropped from the rows' tooltips, and the tooltip and the aria label are put together in the
+    browser (``_place_expressions``). Same tooltip, same order, ~40% fewer bytes per spec.
+
     A click selects an area (selection parameter ``PICK`` over the field ``kode``); ``selected`` outlines one
     area in vermillion. ``value_format`` is the legend's d3 format, or ``legend_label_expr`` a Vega expression
     for its labels (e.g. gaps in percentage points). ``diverging`` uses PuOr centred on zero (gaps against the city) over a range
@@ -198,8 +232,13 @@ def choropleth(
         status = r.get("status", "none")
         value = r.get("value")
         value = None if status == "none" or value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 5)
-        values.append({"kode": code, "status": status, "value": value,
-                       "tooltip": r.get("tooltip") or {"": code}, "label": f"{r['name']} ({code})" if r.get("name") else code})
+        tooltip = r.get("tooltip") or {"": code}
+        if place_titles:
+            values.append({"kode": code, "status": status, "value": value,
+                           "tooltip": {k: v for k, v in tooltip.items() if k not in place_titles}})
+        else:
+            values.append({"kode": code, "status": status, "value": value,
+                           "tooltip": tooltip, "label": f"{r['name']} ({code})" if r.get("name") else code})
 
     valued = [v["value"] for v in values if v["value"] is not None]
     if diverging:
@@ -265,7 +304,8 @@ def choropleth(
         "height": height,
         "data": {"values": values},
         # every row's shape: the feature whose ``id`` is the row's code (all rows have one: both come from ``geojson``)
-        "transform": [{"lookup": "kode", "from": {"data": _geometry_source(geometry_url, features), "key": "id"}, "as": "geo"}],
+        "transform": [{"lookup": "kode", "from": {"data": _geometry_source(geometry_url, features, places), "key": "id"}, "as": "geo"},
+                      *(_place_expressions(place_titles) if place_titles else [])],
         "projection": {"type": "identity", "reflectY": True, "fit": fit},
         "layer": layers,
         "resolve": {"scale": {"color": "independent"}},

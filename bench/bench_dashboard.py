@@ -4,7 +4,9 @@ Measures (issue 5 targets in brackets):
 - server start to healthy, ``streamlit run dashboard.py`` until ``/_stcore/health`` answers [<= 1.5 s];
 - first visit to the overview on a running server, fully rendered (script finished, status widget gone, the
   city metrics and the BPS chart's marks drawn), each in a fresh browser context, against a bare one-page Streamlit app measured the
-  same way in the same run [<= 2.0 s and <= 1.3x the bare app];
+  same way in the same run [<= 2.0 s and <= 1.3x the bare app], with a timeline of what it waited for (median
+  time to the title, a sidebar widget, the first metric, the first chart and its marks; the JavaScript chunks
+  over 100 KB it loaded);
 - switching page (overview <-> methodology via the sidebar navigation) until the new page is rendered [<= 1.0 s];
 - changing the map's indicator in the sidebar until the map's shapes show the new colours [<= 0.5 s];
 - map payload for 267 kelurahan: the largest WebSocket frame of the map page (the Vega-Lite spec with its
@@ -104,15 +106,38 @@ def canvas_drawn_js():
     )
 
 
-def timed_visit(browser, url: str, *ready_selectors: str) -> float:
+# Recorded in the page from its first byte on (an init script): when each of these first appears (ms since the
+# navigation started, ``performance.now()``), to say what a first visit waits for.
+TIMELINE_MARKS = {"title": "h1", "sidebar_widget": '[data-testid="stSidebar"] [data-testid="stSelectbox"]',
+                  "metric": '[data-testid="stMetricValue"]', "chart_box": '[data-testid="stVegaLiteChart"]',
+                  "chart_marks": '[data-testid="stVegaLiteChart"] svg.marks path'}
+TIMELINE_JS = ("marks => { window.__firstSeen = {}; const seen = () => { for (const [k, s] of Object.entries(marks))"
+               " if (!(k in window.__firstSeen) && document.querySelector(s)) window.__firstSeen[k] = performance.now(); };"
+               " new MutationObserver(seen).observe(document, {subtree: true, childList: true, attributes: true}); }")
+BIG_CHUNK = 100_000  # bytes: the JavaScript chunks worth naming in the timeline
+
+
+def timed_visit(browser, url: str, *ready_selectors: str, timeline: list | None = None) -> float:
+    """Seconds from navigation until the page is rendered and every ``ready_selectors`` is there. With
+    ``timeline``, appends when the page's title, a sidebar widget, the first metric, the first chart and its
+    marks first appeared, and the JavaScript chunks over ``BIG_CHUNK`` bytes it loaded (name, start, end)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
+    if timeline is not None:
+        page.add_init_script(f"({TIMELINE_JS})({json.dumps(TIMELINE_MARKS)})")
     t0 = time.perf_counter()
     page.goto(url)
     wait_rendered(page, 60_000)
     for selector in ready_selectors:
         page.wait_for_selector(selector, state="attached", timeout=60_000)
     elapsed = time.perf_counter() - t0
+    if timeline is not None:
+        seen = page.evaluate("() => window.__firstSeen")
+        chunks = page.evaluate(
+            "big => performance.getEntriesByType('resource').filter(r => r.name.endsWith('.js') && r.encodedBodySize > big)"
+            ".map(r => [r.name.split('/').pop().split('.')[0], Math.round(r.startTime), Math.round(r.responseEnd), r.encodedBodySize])",
+            BIG_CHUNK)
+        timeline.append({"total_ms": round(elapsed * 1000), **{f"{k}_ms": round(v) for k, v in seen.items()}, "big_js": chunks})
     context.close()
     return elapsed
 
@@ -198,13 +223,18 @@ def main() -> int:
             # 2. first visit (one untimed warm-up each, then fresh contexts)
             timed_visit(browser, url + "/", *OVERVIEW_DRAWN)
             timed_visit(browser, bare_url + "/", '[data-testid="stMetricValue"]')
-            visits, bare_visits = [], []
+            visits, bare_visits, timeline, bare_timeline = [], [], [], []
             for _ in range(args.runs):
-                visits.append(timed_visit(browser, url + "/", *OVERVIEW_DRAWN))
-                bare_visits.append(timed_visit(browser, bare_url + "/", '[data-testid="stMetricValue"]'))
+                visits.append(timed_visit(browser, url + "/", *OVERVIEW_DRAWN, timeline=timeline))
+                bare_visits.append(timed_visit(browser, bare_url + "/", '[data-testid="stMetricValue"]', timeline=bare_timeline))
             result["first_visit_s"] = median(visits)
             result["bare_first_visit_s"] = median(bare_visits)
             result["first_visit_ratio"] = result["first_visit_s"] / result["bare_first_visit_s"]
+            # what the first visit waited for: median time to each element, and the big chunks of the last visit
+            result["first_visit_timeline_ms"] = {k: median([v[k] for v in timeline if k in v]) for k in timeline[0] if k.endswith("_ms")}
+            result["bare_first_visit_timeline_ms"] = {k: median([v[k] for v in bare_timeline if k in v]) for k in bare_timeline[0] if k.endswith("_ms")}
+            result["first_visit_big_js"] = timeline[-1]["big_js"]
+            result["bare_first_visit_big_js"] = bare_timeline[-1]["big_js"]
 
             # 3. page switch through the sidebar navigation
             context = browser.new_context(viewport={"width": 1400, "height": 1000})

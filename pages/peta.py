@@ -8,7 +8,6 @@ frame.require()  # run inside dashboard.py even when Streamlit runs this file on
 
 from analysis import vega_charts
 from ui import cached, charts, data, state
-from ui.views import common
 from ui.views import real as real_view
 
 lang = state.lang()
@@ -77,7 +76,7 @@ spec = cached.map_spec(built, mode, indicator, lang, state.kelurahan())
 if spec is None:
     st.info(tr("map.unavailable"))
     st.stop()
-label = common.indicator_labels(built.indicators, lang).get(indicator, indicator)
+label = cached.indicator_labels(built, lang).get(indicator, indicator)
 st.subheader(f"{label}: {tr(f'map.mode_{mode}').lower()}")
 event = charts.show_vega(spec, key="map_chart", on_select="rerun", selection_mode=vega_charts.PICK)
 clicked = vega_charts.selected_code(event)

@@ -19,7 +19,9 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 import streamlit as st
@@ -49,6 +51,44 @@ def kelurahan_labels(built: Built) -> dict[str, str]:
     """The sidebar's kelurahan search options (``common.kelurahan_labels``): a sort of the register, built on
     every run of every page before (~10 ms of a ~50 ms warm map run, ``bench/bench_load.py --profile``)."""
     return common.kelurahan_labels(built.register)
+
+
+_LABELS_BY_BUILD: dict = {}  # (build key, language) -> read-only labels: a dict lookup, cheaper than a cache hit
+
+
+def indicator_labels(built: Built, lang: str) -> Mapping[str, str]:
+    """``{indicator_id: label}`` in ``lang`` (``common.indicator_labels``), read-only, once per build, language
+    and process. Every run of every page asks for them (the sidebar's indicator list, the page's heading):
+    a dict lookup here, where building them was ~0.7 ms of a ~25 ms profiled warm map run twice over
+    (``bench/bench_load.py --profile``)."""
+    key = (built.key, lang)
+    try:
+        return _LABELS_BY_BUILD[key]
+    except KeyError:
+        pass
+    labels = MappingProxyType(common.indicator_labels(built.indicators, lang))
+    if len(_LABELS_BY_BUILD) >= 8:
+        _LABELS_BY_BUILD.clear()
+    _LABELS_BY_BUILD[key] = labels  # a race writes equal values: no lock needed
+    return labels
+
+
+_BANNER_INPUTS: dict = {}  # build key -> (build report, manifest titles)
+
+
+def banner_inputs(built: Built) -> tuple[dict | None, dict[str, str]]:
+    """The build report and the sources' titles for ``banners.render``, once per build and process (shared,
+    read only). The build's version is the report's modification time (``data.data_version``), so this is the
+    report of ``built``; read every run before, a ``stat`` and an unpickled copy of the report per run."""
+    try:
+        return _BANNER_INPUTS[built.key]
+    except KeyError:
+        pass
+    inputs = (data.build_report(), data.manifest_titles())
+    if len(_BANNER_INPUTS) >= 4:
+        _BANNER_INPUTS.clear()
+    _BANNER_INPUTS[built.key] = inputs
+    return inputs
 
 
 # --- overview --------------------------------------------------------------------------------------------------
@@ -153,7 +193,7 @@ def _written_geometry(built: Built) -> tuple[str, str] | None:
         if built.key not in _GEOMETRY_BY_BUILD:
             if len(_GEOMETRY_BY_BUILD) >= 4:
                 _GEOMETRY_BY_BUILD.clear()
-            _GEOMETRY_BY_BUILD[built.key] = _write_geometry()
+            _GEOMETRY_BY_BUILD[built.key] = _write_geometry(map_view.places(built.register))
         return _GEOMETRY_BY_BUILD[built.key]
 
 
@@ -163,9 +203,17 @@ def clear_geometry() -> None:
         _GEOMETRY_BY_BUILD.clear()
 
 
-def _write_geometry() -> tuple[str, str] | None:
+def clear_memos() -> None:
+    """Forget every per-process memo of this module (as a new server process would): tests."""
+    clear_geometry()
+    _LABELS_BY_BUILD.clear()
+    _BANNER_INPUTS.clear()
+
+
+def _write_geometry(places: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
     """Write ``static/kelurahan-<sha256[:16]>.json`` once per build from the build's web boundaries, else the
-    embedded default; (URL, text), or None when there is neither.
+    embedded default; (URL, text), or None when there is neither. Each feature carries its kelurahan's name
+    and place (``places``, from the register: ``map_view.places``), which the map's tooltips read from it.
 
     - *Content-addressed*: the name is the hash of the text, so a build with other boundaries gets a new URL
       and no browser can draw a cached old map, and the file never needs to expire.
@@ -184,7 +232,7 @@ def _write_geometry() -> tuple[str, str] | None:
         return None
     with open(source, encoding="utf-8") as fh:
         geojson = json.load(fh)
-    geometry = vega_charts.map_geometry(geojson, KEPULAUAN_SERIBU)
+    geometry = vega_charts.map_geometry(geojson, KEPULAUAN_SERIBU, places)
     text = json.dumps(geometry, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     name = f"kelurahan-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.json"
     path = STATIC_DIR / name
@@ -216,7 +264,7 @@ def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, select
     frame = map_view.map_frame(mode, indicator_id, built, lang, t)
     if (frame["status"] == "none").all():
         return None
-    label = common.indicator_labels(built.indicators, lang).get(indicator_id, indicator_id)
+    label = indicator_labels(built, lang).get(indicator_id, indicator_id)
     spec = vega_charts.choropleth(
         geojson,
         frame,
@@ -232,8 +280,14 @@ def _map_spec_json(built: Built, mode: str, indicator_id: str, lang: str, select
         inset_prefix=KEPULAUAN_SERIBU,
         inset_label=t("map.inset"),
         geometry_url=geometry_url,
+        place_titles=place_titles(t),
     )
     return json.dumps(values_in_layer(spec), separators=(",", ":"), ensure_ascii=False)
+
+
+def place_titles(t) -> tuple[str, str]:
+    """The tooltip titles of a kelurahan's name and place, which the map takes from its static geometry."""
+    return (t("common.kelurahan"), t("common.kecamatan"))
 
 
 def values_in_layer(spec: dict) -> dict:
@@ -295,6 +349,7 @@ def _real_map_spec_json(built: Built, layer: str, lang: str, selected: str | Non
         value_format=real_view.VEGA_FORMAT[kind],
         legend_label_expr="format(datum.value * 100, '+.0f') + '%'" if kind == "change" else None,
         selected=selected, inset_prefix=KEPULAUAN_SERIBU, inset_label=t("map.inset"), geometry_url=geometry_url,
+        place_titles=place_titles(t),
     )
     return json.dumps(values_in_layer(spec), separators=(",", ":"), ensure_ascii=False)
 

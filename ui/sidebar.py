@@ -7,9 +7,55 @@ on the map, a shared link) shows in the sidebar too.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import i18n, state
+
+NAV_PAGES = "_nav_pages"  # session state: (language, pages, overview twin) of this session
+_PAGE_TEMPLATES: dict = {}  # (main script, pages, language) -> (pages, overview twin): once per process
+
+
+def navigation_pages(page_list, lang: str):
+    """This session's ``st.Page`` objects in ``lang``: ``({slug: page}, overview twin)``.
+
+    ``page_list``: ``(url path, file, locale key of the title, icon)`` per page (``dashboard.PAGES``).
+    ``st.Page`` resolves its file's path when it is made (an ``lstat`` per path component and a ``stat``:
+    ~50 file-system calls for the 9 pages), and under 50 sessions at once each call that releases the GIL
+    waits for it again (``bench/bench_load.py --profile``: 1.3 s of wall time in 50 first runs). So the
+    pages are made once per process and language, and each session gets shallow copies, made on its first
+    run and when its language changes. Copies, never the same objects: ``st.navigation`` marks the page it
+    returns as the one this run may execute (``Page._can_be_called``), per object.
+    """
+    kept = st.session_state.get(NAV_PAGES)
+    if kept is not None and kept[0] == lang:
+        return kept[1], kept[2]
+    ctx = get_script_run_ctx()
+    key = (ctx.main_script_path if ctx else None, tuple(page_list), lang)
+    template = _PAGE_TEMPLATES.get(key)
+    if template is None:
+        template = _PAGE_TEMPLATES[key] = _make_pages(page_list, lang)  # a race makes equal objects: no lock
+    pages = {slug: copy.copy(page) for slug, page in template[0].items()}
+    overview_link = copy.copy(template[1])
+    st.session_state[NAV_PAGES] = (lang, pages, overview_link)
+    return pages, overview_link
+
+
+def _make_pages(page_list, lang: str):
+    # The default page is served at "/" whatever its url_path (Streamlit matches a path against the public
+    # pathname, "" for the default page), so /ringkasan would be "Page not found": the overview gets a hidden
+    # twin at /ringkasan that hands over to it, and its own url_path is only an internal name.
+    tr = i18n.translator(lang)
+    first = page_list[0]
+    pages = {
+        slug: st.Page(path, title=tr(title_key), icon=icon, url_path="beranda" if slug == first[0] else slug, default=(slug == first[0]))
+        for slug, path, title_key, icon in page_list
+    }
+    overview_link = st.Page(first[1], title=tr(first[2]), url_path=first[0], visibility="hidden")
+    return pages, overview_link
 
 
 def _copy(widget_key: str, canonical_key: str) -> None:
@@ -23,7 +69,7 @@ def _kelurahan_chosen() -> None:
         st.session_state[state.GOTO_PROFILE] = True  # searching a kelurahan opens its profile
 
 
-def render(indicator_ids: list[str], indicator_labels: dict[str, str], kelurahan_labels: dict[str, str]) -> None:
+def render(indicator_ids: list[str], indicator_labels: Mapping[str, str], kelurahan_labels: Mapping[str, str]) -> None:
     ss = st.session_state
     ss["w_lang"] = state.lang()
     if indicator_ids:
@@ -71,7 +117,12 @@ def render(indicator_ids: list[str], indicator_labels: dict[str, str], kelurahan
 def render_share(page_slug: str) -> None:
     """"Share this view": the link to what is on screen, drawn after the page ran so that the page's own part
     (map layer, model outcome, compared kelurahan) is in it. ``st.code`` carries Streamlit's copy button, which
-    works offline and needs no clipboard permission of its own."""
-    with st.sidebar.expander(state.tr("sidebar.share"), icon=":material/link:"):
+    works offline and needs no clipboard permission of its own.
+
+    In a popover, not an expander: the browser draws a popover's content only when it is opened, so a first
+    visit does not load ``st.code``'s syntax highlighter (1.5 MB of JavaScript, the largest chunk of a page;
+    an expander draws its content while closed). Measured on the overview's first visit, headless Chromium
+    (``bench/bench_dashboard.py``; issue 16)."""
+    with st.sidebar.popover(state.tr("sidebar.share"), icon=":material/link:"):
         st.code(state.share_link(page_slug), language=None, wrap_lines=True)
         st.caption(state.tr("sidebar.share_help"))

@@ -135,8 +135,8 @@ def test_a_shared_link_reopens_the_same_view(page, app_url):
     wait_rendered(page)
     assert query(page) == {"page": "peta", "lang": "en", "indicator": "jaki_aware", "kel": TENGAH, "layer": "sae"}
     # the share box gives the same view as a link to copy
-    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').filter(has_text="Share this view").locator("summary").click()
-    shared = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
+    page.locator('[data-testid="stSidebar"] [data-testid="stPopover"]').filter(has_text="Share this view").locator("button").click()
+    shared = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').first.inner_text().strip()
     assert urlparse(shared).path.endswith("/peta") and {k: v[0] for k, v in parse_qs(urlparse(shared).query).items()} == query(page)
 
 

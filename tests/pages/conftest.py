@@ -27,16 +27,18 @@ def fresh_caches():
     """st.cache_data is shared across AppTest runs in one pytest process: start every test from empty."""
     import streamlit as st
 
-    from ui import downloads
+    from ui import cached, downloads
 
     st.cache_data.clear()
     st.cache_resource.clear()
+    cached.clear_memos()
     downloads.cached_csv.cache_clear()
     downloads.cached_file.cache_clear()
     downloads.cached_zip.cache_clear()
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+    cached.clear_memos()
 
 
 @pytest.fixture

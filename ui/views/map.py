@@ -69,6 +69,16 @@ def map_rows(mode: str, indicator_id: str, built: Built) -> pd.DataFrame:
     return out
 
 
+def places(register: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
+    """``{kode_kemendagri: (kelurahan, "kecamatan, kota")}``: how the map's tooltips name a kelurahan and where
+    it is (the first two entries of ``map_frame``'s and the real layers' tooltips). Written into the map's
+    static geometry (``vega_charts.map_geometry(..., places)``), so the spec of each run carries only values."""
+    if register is None or register.empty:
+        return {}
+    kota = register["kab_kota_short"] if "kab_kota_short" in register else register["kab_kota"]
+    return {str(c): (str(n), f"{k}, {w}") for c, n, k, w in zip(register["kode_kemendagri"], register["kelurahan"], register["kecamatan"], kota)}
+
+
 def map_frame(mode: str, indicator_id: str, built: Built, lang: str, t: Translate) -> pd.DataFrame:
     """``kode_kemendagri, value, status, tooltip, name`` for ``vega_charts.choropleth``.
 
