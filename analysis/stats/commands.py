@@ -246,12 +246,18 @@ def cmd_estimate(args) -> int:
     if args.q != [0.5] and not args.quantile:
         print("error: --q applies to --quantile only", file=sys.stderr)
         return 2
+    return print_result(run, render, args)
+
+
+def print_result(compute, render_result, args) -> int:
+    """Run ``compute(args)`` and print ``render_result(result, args)``; an ``InputError`` is printed as one line
+    ``error [code]: message`` on stderr with exit status 2."""
     try:
-        result = run(args)
+        result = compute(args)
     except InputError as exc:
         print(f"error [{exc.code}]: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(render(result, args))
+    sys.stdout.write(render_result(result, args))
     return 0
 
 
@@ -285,13 +291,7 @@ def render_regression(table: pd.DataFrame, args) -> str:
 
 
 def cmd_regress(args) -> int:
-    try:
-        table = run_regression(args)
-    except InputError as exc:
-        print(f"error [{exc.code}]: {exc}", file=sys.stderr)
-        return 2
-    sys.stdout.write(render_regression(table, args))
-    return 0
+    return print_result(run_regression, render_regression, args)
 
 
 def register_regress(subparsers) -> None:

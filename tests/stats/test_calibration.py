@@ -38,16 +38,6 @@ APIPOP_N, APIPOP_ENROLL = 6194, 3811472  # R caleg.Rout.save: nrow(apipop), sum(
 
 
 @pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "apiclus1.csv")
-
-
-@pytest.fixture(scope="module")
-def dclus1(apiclus1) -> SurveyDesign:
-    return SurveyDesign(apiclus1, "pw", psu="dnum", fpc="fpc")
-
-
-@pytest.fixture(scope="module")
 def dclus1_w(apiclus1) -> SurveyDesign:
     return SurveyDesign(apiclus1, "pw", psu="dnum")
 

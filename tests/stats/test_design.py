@@ -31,21 +31,7 @@ from analysis.stats import design as design_module
 from analysis.stats import reliability
 from analysis.stats.design import SurveyDesign, linearized_covariance
 
-FIXTURES = Path(__file__).parent / "fixtures"
 NHANES2 = Path(importlib.util.find_spec("samplics").submodule_search_locations[0]) / "datasets" / "data" / "nhanes2.csv"
-
-
-@pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    data = pd.read_csv(FIXTURES / "apiclus1.csv")
-    for s in "EHM":
-        data[f"stype{s}"] = data["stype"] == s
-    return data
-
-
-@pytest.fixture(scope="module")
-def dclus1(apiclus1) -> SurveyDesign:
-    return SurveyDesign(apiclus1, "pw", psu="dnum", fpc="fpc")
 
 
 def one(frame: pd.DataFrame, **where) -> pd.Series:

@@ -24,16 +24,6 @@ APICLUS1 = Path(__file__).parent / "fixtures" / "apiclus1.csv"
 DESIGN = ["--weight", "pw", "--psu", "dnum", "--fpc", "fpc"]
 
 
-@pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    return pd.read_csv(APICLUS1).assign(schwide=lambda d: d["sch.wide"] == "Yes")
-
-
-@pytest.fixture(scope="module")
-def dclus1(apiclus1) -> SurveyDesign:
-    return SurveyDesign(apiclus1, "pw", psu="dnum", fpc="fpc")
-
-
 def test_linear_model_reproduces_r_svyglm_on_the_cluster_sample(dclus1):
     table = fit_survey_regression(dclus1, "api00", ["ell", "meals"]).table().set_index("term")
     # Estimate, Std. Error, t value, Pr(>|t|) as printed by summary(svyglm(api00 ~ ell + meals, design = dclus1))

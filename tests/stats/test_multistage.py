@@ -36,11 +36,6 @@ def apiclus2() -> pd.DataFrame:
     return pd.read_csv(FIXTURES / "apiclus2.csv")
 
 
-@pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "apiclus1.csv")
-
-
 def one(frame: pd.DataFrame) -> pd.Series:
     assert len(frame) == 1
     return frame.iloc[0]

@@ -13,26 +13,11 @@ References:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis.errors import InputError
 from analysis.stats.design import SurveyDesign, weighted_quantile
-
-APICLUS1 = Path(__file__).parent / "fixtures" / "apiclus1.csv"
-
-
-@pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    return pd.read_csv(APICLUS1)
-
-
-@pytest.fixture(scope="module")
-def dclus1(apiclus1) -> SurveyDesign:
-    return SurveyDesign(apiclus1, "pw", psu="dnum", fpc="fpc")
 
 
 def test_quartiles_and_woodruff_intervals_reproduce_the_r_vignette(dclus1):

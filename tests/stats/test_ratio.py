@@ -20,18 +20,6 @@ import pytest
 from analysis.errors import InputError
 from analysis.stats.design import SurveyDesign
 
-APICLUS1 = Path(__file__).parent / "fixtures" / "apiclus1.csv"
-
-
-@pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    return pd.read_csv(APICLUS1)
-
-
-@pytest.fixture(scope="module")
-def dclus1(apiclus1) -> SurveyDesign:
-    return SurveyDesign(apiclus1, "pw", psu="dnum", fpc="fpc")
-
 
 def test_ratio_reproduces_r_svyratio(dclus1):
     row = dclus1.ratio("api.stu", "enroll").iloc[0]
