@@ -68,7 +68,9 @@ def open_upload(context, url):
 
 
 def upload(page, files):
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(payloads(files))
+    # the export uploader is the one taking several files; the design file's takes one (under load the page's
+    # elements can arrive in either order, so ``.first`` is not the export's)
+    page.locator('input[data-testid="stFileUploaderDropzoneInput"][multiple]').set_input_files(payloads(files))
 
 
 def wait_comparison(page, timeout=120_000):
