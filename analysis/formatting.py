@@ -81,12 +81,15 @@ def format_points(x, lang: str, decimals: int = 1, scale: float = 100.0) -> str:
 
 
 def format_ci(low, high, lang: str, decimals: int = 1, scale: float = 100.0, percent: bool = True) -> str:
-    """A 95% confidence interval: ``93,1–97,2%`` (id) / ``93.1–97.2%`` (en)."""
+    """A 95% confidence interval: ``93,1–97,2%`` (id) / ``93.1–97.2%`` (en). An interval with a negative bound (a
+    difference) is written with a word, ``−10,6 s.d. −0,4`` / ``−10.6 to −0.4``, because a dash between signed
+    numbers (``−10.6–−0.4``, ``−9.4–0.6``) is easily read as a sign."""
     if is_missing(low) or is_missing(high):
         return MISSING
     lo = format_number(float(low) * scale, lang, decimals)
     hi = format_number(float(high) * scale, lang, decimals)
-    return f"{lo}–{hi}" + ("%" if percent else "")
+    sep = "–" if float(low) >= 0 else (" s.d. " if lang == "id" else " to ")
+    return f"{lo}{sep}{hi}" + ("%" if percent else "")
 
 
 def format_estimate(estimate, low, high, lang: str, decimals: int = 1, scale: float = 100.0) -> str:

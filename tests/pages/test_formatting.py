@@ -65,3 +65,10 @@ def test_plotly_separators_and_unknown_language():
     assert fmt.plotly_separators("en") == ".,"
     with pytest.raises(ValueError):
         fmt.format_percent(0.5, "fr")
+
+
+def test_a_signed_interval_is_written_with_a_word_not_a_dash():
+    """A difference's interval: a dash between signed numbers reads as a minus sign."""
+    assert fmt.format_ci(-0.106, -0.004, "en") == "−10.6 to −0.4%"
+    assert fmt.format_ci(-0.094, 0.006, "id", percent=False) == "−9,4 s.d. 0,6"
+    assert fmt.format_ci(0.931, 0.972, "en") == "93.1–97.2%"
