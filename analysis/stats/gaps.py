@@ -203,8 +203,14 @@ def indicator_gaps(frame: pd.DataFrame, indicator: ind.Indicator, agg: PsuAggreg
         ci_low, ci_high = mover(r_d[keep], lo_d, hi_d, ref_est[keep], lo_u, hi_u, corr)
         df = satterthwaite_df(V1, V2, df_d[keep], agg.df, DF_METHOD)
         ok = df_d[keep] >= 1
+
+        def interval_at(lv):  # the interval above at confidence level lv (used at once, inside this iteration)
+            ld, hd = _interval(r_d[keep], se_side, n_d[keep], df_d[keep], lv, proportion)
+            lu, hu = _interval(ref_est[keep], np.sqrt(var_u), ref_n[keep], ref_df_k, lv, proportion)  # noqa: B023
+            return mover(r_d[keep], ld, hd, ref_est[keep], lu, hu, corr)  # noqa: B023
+
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where((se > 0) & ok, 2 * stats.t.sf(np.abs(diff / se), np.maximum(df, 1)), np.nan)
+            p = np.where((se > 0) & ok, mover_p_value(diff, interval_at), np.nan)
         parts.append(pd.DataFrame({
             "indicator_id": indicator.indicator_id,
             "kode_kemendagri": np.asarray(kel_uniq, dtype=object)[keep],
@@ -268,6 +274,27 @@ def wilson_interval(p, se, n, df, level: float = 0.95):
         centre = (p + z2n / 2) / (1 + z2n)
         half = z * np.sqrt(p * (1 - p) / n_eff + z2n / (4 * n_eff)) / (1 + z2n)
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def mover_p_value(diff, interval_at, iterations: int = 50) -> np.ndarray:
+    """The two-sided p-value of no difference that agrees with the published interval by construction: one minus
+    the largest confidence level whose interval ``interval_at(level) -> (low, high)`` (the MOVER interval of
+    ``mover`` from the sides' intervals at that level) excludes zero. This is test inversion (the p-value as the
+    smallest alpha at which the interval excludes the null; e.g. Agresti & Coull 1998 on inverting score
+    intervals): the interval widens with the level, so a bisection on the level finds it to 2^-50. A t test
+    on the Satterthwaite df could disagree with the asymmetric MOVER interval about zero in a borderline case;
+    this cannot. A difference of exactly zero gets 1."""
+    diff = np.asarray(diff, dtype=float)
+    excluding = np.zeros_like(diff)  # a level whose interval excludes zero (level 0: the point itself)
+    including = np.ones_like(diff)  # a level whose interval holds zero
+    for _ in range(iterations):
+        mid = (excluding + including) / 2
+        low, high = interval_at(mid)
+        out = (np.asarray(low) > 0) | (np.asarray(high) < 0)
+        excluding = np.where(out, mid, excluding)
+        including = np.where(out, including, mid)
+    p = 1.0 - (excluding + including) / 2
+    return np.where(diff == 0, 1.0, np.where(np.isfinite(diff), p, np.nan))
 
 
 def mover(p1, l1, u1, p2, l2, u2, corr):
@@ -417,7 +444,7 @@ FIELDS = [
     Field("se", "SE of the difference: design-based, linearising both estimates on the same sample (the kelurahan is part of the reference; its RWs centred within the kelurahan; the reference's variance that of its published estimate, kelurahan-stage design), or sqrt(MSE + Var(reference)) when modelled; empty when suppressed."),
     Field("ci_low", "Lower 95% confidence limit: direct gaps by MOVER from the two sides' Wilson intervals (effective sample size and domain df, as the published Korn-Graubard intervals) and their correlation; modelled gaps normal with sqrt(MSE + Var(reference)); empty when suppressed."),
     Field("ci_high", "Upper 95% confidence limit; empty when suppressed."),
-    Field("p_value", "Two-sided p-value of no difference (t with the df column for direct gaps, normal for modelled); empty when suppressed."),
+    Field("p_value", "Two-sided p-value of no difference: for direct gaps one minus the largest confidence level whose MOVER interval excludes zero (so p < 0.05 exactly when the 95% interval excludes zero), for modelled gaps normal; empty when suppressed."),
     Field("n", "Unweighted respondents of the kelurahan in the indicator's universe."),
     Field("df", "Degrees of freedom of the difference: Satterthwaite combination of the kelurahan's domain df and the rest of the design's; empty for modelled gaps."),
     Field("reliability", "ok; flag when either estimate is flagged (RSE 25-50%); suppressed when either is suppressed."),
