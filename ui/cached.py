@@ -56,21 +56,34 @@ def kelurahan_labels(built: Built) -> dict[str, str]:
 _LABELS_BY_BUILD: dict = {}  # (build key, language) -> read-only labels: a dict lookup, cheaper than a cache hit
 
 
+def per_process(memo: dict, key, make, limit: int = 4, lock: threading.Lock | None = None):
+    """``memo[key]``, made by ``make()`` the first time in this process; ``memo`` keeps at most ``limit`` keys
+    (older builds are dropped all at once). A plain dict lookup on a hit, cheaper under load than a
+    ``st.cache_*`` hit (no hashing, no file-system call, no GIL hand-off). Without ``lock`` two sessions racing
+    on a miss make equal values twice; with it (``make`` writes a file) only one makes it."""
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    if lock is None:
+        value = make()
+    else:
+        with lock:
+            if key in memo:
+                return memo[key]
+            value = make()
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 def indicator_labels(built: Built, lang: str) -> Mapping[str, str]:
     """``{indicator_id: label}`` in ``lang`` (``common.indicator_labels``), read-only, once per build, language
     and process. Every run of every page asks for them (the sidebar's indicator list, the page's heading):
     a dict lookup here, where building them was ~0.7 ms of a ~25 ms profiled warm map run twice over
     (``bench/bench_load.py --profile``)."""
-    key = (built.key, lang)
-    try:
-        return _LABELS_BY_BUILD[key]
-    except KeyError:
-        pass
-    labels = MappingProxyType(common.indicator_labels(built.indicators, lang))
-    if len(_LABELS_BY_BUILD) >= 8:
-        _LABELS_BY_BUILD.clear()
-    _LABELS_BY_BUILD[key] = labels  # a race writes equal values: no lock needed
-    return labels
+    return per_process(_LABELS_BY_BUILD, (built.key, lang), lambda: MappingProxyType(common.indicator_labels(built.indicators, lang)), limit=8)
 
 
 _BANNER_INPUTS: dict = {}  # build key -> (build report, manifest titles)
@@ -80,15 +93,7 @@ def banner_inputs(built: Built) -> tuple[dict | None, dict[str, str]]:
     """The build report and the sources' titles for ``banners.render``, once per build and process (shared,
     read only). The build's version is the report's modification time (``data.data_version``), so this is the
     report of ``built``; read every run before, a ``stat`` and an unpickled copy of the report per run."""
-    try:
-        return _BANNER_INPUTS[built.key]
-    except KeyError:
-        pass
-    inputs = (data.build_report(), data.manifest_titles())
-    if len(_BANNER_INPUTS) >= 4:
-        _BANNER_INPUTS.clear()
-    _BANNER_INPUTS[built.key] = inputs
-    return inputs
+    return per_process(_BANNER_INPUTS, built.key, lambda: (data.build_report(), data.manifest_titles()))
 
 
 # --- overview --------------------------------------------------------------------------------------------------
@@ -185,16 +190,7 @@ def map_geometry(built: Built) -> dict | None:
 
 def _written_geometry(built: Built) -> tuple[str, str] | None:
     """``_write_geometry`` once per build and process (sessions' threads share it, under a lock)."""
-    try:
-        return _GEOMETRY_BY_BUILD[built.key]
-    except KeyError:
-        pass
-    with _GEOMETRY_LOCK:
-        if built.key not in _GEOMETRY_BY_BUILD:
-            if len(_GEOMETRY_BY_BUILD) >= 4:
-                _GEOMETRY_BY_BUILD.clear()
-            _GEOMETRY_BY_BUILD[built.key] = _write_geometry(map_view.places(built.register))
-        return _GEOMETRY_BY_BUILD[built.key]
+    return per_process(_GEOMETRY_BY_BUILD, built.key, lambda: _write_geometry(map_view.places(built.register)), lock=_GEOMETRY_LOCK)
 
 
 def clear_geometry() -> None:

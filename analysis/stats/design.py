@@ -604,11 +604,6 @@ class SurveyDesign:
         """Design degrees of freedom: number of PSUs minus number of strata."""
         return int(self._s.n_psu - self._s.n_strata)
 
-    @property
-    def psu_codes(self) -> np.ndarray:
-        """PSU code (0..n_psu-1, nested within strata) of every row: the clusters for a sandwich estimator."""
-        return self._s.psu
-
     def covariance(self, scores) -> np.ndarray:
         """Linearised covariance of the totals of ``scores`` (n, k) under this design (see ``linearized_covariance``);
         on a calibrated design, of their calibration residuals."""

@@ -21,7 +21,7 @@ survey the kelurahan intervals cover the known true rates in about 98% of cases,
 design df covered 83% (``tests/stats/test_estimates.py``). Estimates that fail the BPS reliability rule
 (``analysis.stats.reliability``) are written with estimate, SE, CI and CV all empty.
 
-**Person weights are raked to the Dukcapil register** (``calibrated_person_design``; Deville & Sarndal 1992,
+**Person weights are raked to the Dukcapil register** (``rake_persons``; Deville & Sarndal 1992,
 Lumley 2010 ch. 7, ``analysis.stats.calibration``): the persons' design weights are raked to two margins summed
 from the register's kelurahan counts (30 June 2019, ``kelurahan_covariates``) to the kota: kota x sex and kota x
 age band (0-14, 15-24, 25-59, 60+: the bands the table's ``share_0_14``, ``share_15_24`` and ``share_60plus``
@@ -199,11 +199,6 @@ def rake_persons(design: SurveyDesign, margins: PopulationMargins) -> SurveyDesi
     return calibration.rake(design, [[KOTA, "sex"], [KOTA, CALIBRATION_BAND]], [sex, age], missing="keep")
 
 
-def calibrated_person_design(persons: pd.DataFrame, margins: PopulationMargins, source: str) -> SurveyDesign:
-    """The persons' city and kota design (``survey_design``) raked to ``margins``."""
-    return rake_persons(survey_design(with_calibration_band(persons), source), margins)
-
-
 def calibrated_persons(persons: pd.DataFrame, margins: PopulationMargins | None, source: str = "survey_persons") -> pd.DataFrame:
     """The persons with ``weight`` replaced by their raked weight (``rake_persons``; the weights do not depend on
     the design's stages), so that every stage after this one (gaps, small-area estimates, models, inequality)
@@ -278,7 +273,7 @@ def _estimate_indicator(design: SurveyDesign, frame: pd.DataFrame, indicator: in
 def compute(households: pd.DataFrame, persons: pd.DataFrame | None = None, suppress: bool = True, indicator_ids=None,
             margins: PopulationMargins | None = None) -> pd.DataFrame:
     """Direct estimates of the registered indicators (rows as in the ``estimates`` table, plus ``deff``); with
-    ``margins`` the person weights are raked to them (``calibrated_person_design``)."""
+    ``margins`` the person weights are raked to them (``rake_persons``)."""
     frames = {ind.HOUSEHOLD: household_frame(households)}
     if persons is not None and len(persons):
         frames[ind.PERSON] = persons

@@ -312,12 +312,12 @@ def test_build_rakes_person_weights_to_the_register_and_says_so(demo_build):
 
     persons = demo_build.tables["survey_persons"].data
     margins = est.dukcapil_margins(demo_build.tables["kelurahan_covariates"].data)
-    design = est.calibrated_person_design(persons, margins, "survey_persons")
+    w = est.calibrated_persons(persons, margins)["weight"].to_numpy(dtype=float)
     known = persons["sex"].notna().to_numpy() & persons["age"].notna().to_numpy()
-    reached = pd.Series(design.w[known]).groupby([persons[est.KOTA].to_numpy()[known], persons["sex"].to_numpy()[known]]).sum()
+    reached = pd.Series(w[known]).groupby([persons[est.KOTA].to_numpy()[known], persons["sex"].to_numpy()[known]]).sum()
     wanted = margins.sex.set_index([est.KOTA, "sex"])["total"].reindex(reached.index)
     assert np.allclose(reached.to_numpy(), wanted.to_numpy(), rtol=1e-6)
-    assert np.array_equal(design.w[~known], persons["weight"].to_numpy(dtype=float)[~known])  # missing sex: design weight
+    assert np.array_equal(w[~known], persons["weight"].to_numpy(dtype=float)[~known])  # missing sex: design weight
     notes = [n["message"] for n in demo_build.notes if n["stage"] == est.STAGE]
     assert any("raked to the Dukcapil 2019 register" in m for m in notes)
     table = demo_build.tables["estimates"].data
