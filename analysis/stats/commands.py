@@ -110,11 +110,17 @@ def calibrated(design: SurveyDesign, args) -> SurveyDesign:
     return design
 
 
-def run(args) -> pd.DataFrame:
-    data = read_table(args.data)
+def design_from_args(data: pd.DataFrame, args) -> SurveyDesign:
+    """The ``SurveyDesign`` of ``--weight``, ``--strata``, ``--psu`` (one column per stage) and ``--fpc`` (one per
+    ``--psu`` stage, or none), shared by ``estimate`` and ``regress``."""
     if args.fpc is not None and len(args.fpc) != (len(args.psu) if args.psu else 1):
         raise InputError("bad_fpc", f"{len(args.fpc)} --fpc column(s) for {len(args.psu) if args.psu else 1} sampling stage(s): give one --fpc per --psu column, or none", Path(args.data).name)
-    design = SurveyDesign(data, args.weight, strata=args.strata, psu=stages(args.psu), fpc=stages(args.fpc), lonely_psu=args.lonely_psu, source=Path(args.data).name)
+    return SurveyDesign(data, args.weight, strata=args.strata, psu=stages(args.psu), fpc=stages(args.fpc), lonely_psu=args.lonely_psu, source=Path(args.data).name)
+
+
+def run(args) -> pd.DataFrame:
+    data = read_table(args.data)
+    design = design_from_args(data, args)
     design = calibrated(design, args)
     suppress = not args.no_suppress
     if not suppress and design.df < 1:
@@ -265,7 +271,7 @@ def run_regression(args) -> pd.DataFrame:
     """``python -m analysis regress``: the coefficient table of ``fit_survey_regression`` at the confidence level."""
     data = read_table(args.data)
     source = Path(args.data).name
-    design = SurveyDesign(data, args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc, lonely_psu=args.lonely_psu, source=source)
+    design = design_from_args(data, args)
     args.confidence = check_level(args.conf_level if args.conf_level is not None else LEVEL, source)
     fit = fit_survey_regression(design, args.y, args.x, family=args.family, where=args.where)
     args.fit = fit
@@ -274,7 +280,7 @@ def run_regression(args) -> pd.DataFrame:
 
 def render_regression(table: pd.DataFrame, args) -> str:
     fit = args.fit
-    block = {"weight": args.weight, "strata": args.strata, "psu": args.psu, "fpc": args.fpc, "lonely_psu": args.lonely_psu,
+    block = {"weight": args.weight, "strata": args.strata, "psu": stages(args.psu), "fpc": stages(args.fpc), "lonely_psu": args.lonely_psu,
              "where": args.where, "family": args.family, "level": args.confidence}
     if args.format == "csv":
         out = table.copy()
@@ -282,7 +288,7 @@ def render_regression(table: pd.DataFrame, args) -> str:
         out["n"] = fit.n
         out["level"] = args.confidence
         out["family"] = args.family
-        out["design"] = "; ".join(f"{k}={'-' if v is None else v}" for k, v in block.items() if k not in ("family", "level"))
+        out["design"] = "; ".join(f"{k}={'-' if v is None else (' '.join(v) if isinstance(v, list) else v)}" for k, v in block.items() if k not in ("family", "level"))
         return out.to_csv(index=False, lineterminator="\n")
     rows = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
     payload = {"outcome": fit.outcome, "covariates": list(args.x), "family": args.family, "design": block, "level": args.confidence,
@@ -292,6 +298,14 @@ def render_regression(table: pd.DataFrame, args) -> str:
 
 def cmd_regress(args) -> int:
     return print_result(run_regression, render_regression, args)
+
+
+def add_design_arguments(p) -> None:
+    """``--weight``, ``--strata``, ``--psu`` (one column per stage) and ``--fpc`` (one per stage), as ``design_from_args`` reads them."""
+    p.add_argument("--weight", default=None, help="sampling weight column (omit only when every stage has an --fpc of population sizes: the weights are then computed from them)")
+    p.add_argument("--strata", default=None, help="stratum column")
+    p.add_argument("--psu", nargs="+", default=None, metavar="STAGE", help="sampling unit column of each stage: primary sampling unit (cluster), then the units sampled within it, ...; PSUs are nested in strata")
+    p.add_argument("--fpc", nargs="+", default=None, metavar="FPC", help="finite population correction column of each --psu stage: population units per stratum / parent unit (> 1) or sampling fraction (<= 1)")
 
 
 def register_regress(subparsers) -> None:
@@ -306,10 +320,7 @@ def register_regress(subparsers) -> None:
                     "with df = design df + 1 - number of coefficients, as R svyglm.",
     )
     p.add_argument("data", type=Path, help="survey data: .csv or .parquet, one row per respondent")
-    p.add_argument("--weight", required=True, help="sampling weight column")
-    p.add_argument("--strata", default=None, help="stratum column")
-    p.add_argument("--psu", default=None, help="primary sampling unit (cluster) column; PSUs are nested in strata")
-    p.add_argument("--fpc", default=None, help="finite population correction column: population PSUs per stratum (> 1) or sampling fraction (<= 1)")
+    add_design_arguments(p)
     p.add_argument("--y", required=True, metavar="Y", help="outcome column (numeric; boolean or 0/1 for --family binomial)")
     p.add_argument("--x", required=True, nargs="+", metavar="X", help="numeric covariate column(s); an intercept is always included")
     p.add_argument("--family", choices=FAMILIES, default="gaussian", help="gaussian (linear, default) or binomial (logistic)")
@@ -329,10 +340,7 @@ def register(subparsers) -> None:
                     "and otherwise, when L is a number in (0, 1), the confidence level.",
     )
     p.add_argument("data", type=Path, help="survey data: .csv or .parquet, one row per respondent")
-    p.add_argument("--weight", default=None, help="sampling weight column (omit only when every stage has an --fpc of population sizes: the weights are then computed from them)")
-    p.add_argument("--strata", default=None, help="stratum column")
-    p.add_argument("--psu", nargs="+", default=None, metavar="STAGE", help="sampling unit column of each stage: primary sampling unit (cluster), then the units sampled within it, ...; PSUs are nested in strata")
-    p.add_argument("--fpc", nargs="+", default=None, metavar="FPC", help="finite population correction column of each --psu stage: population units per stratum / parent unit (> 1) or sampling fraction (<= 1)")
+    add_design_arguments(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--mean", metavar="V", help="estimate the mean of numeric column V")
     what.add_argument("--prop", metavar="V", help="estimate the proportion of V true (boolean or 0/1), or of V == L with --level L for a categorical V")

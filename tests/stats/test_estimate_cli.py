@@ -363,3 +363,24 @@ def test_listed_levels_never_show_personal_data(capsys, tmp_path):
     data.to_csv(path, index=False)
     rc, _, err = run(capsys, path, *DESIGN, "--prop", "contact")
     assert rc == 2 and err.startswith("error [non_binary]") and "3456" not in err and "[dihapus]" in err
+
+
+def test_regress_takes_the_two_stage_design_like_estimate(capsys):
+    """``regress`` reads the same design options as ``estimate`` (it took one --psu column before): R's two-stage
+    ``apiclus2`` design, the coefficients and SEs those of ``fit_survey_regression`` on that design, and the
+    stages recorded in the JSON design block."""
+    import json
+
+    from analysis.cli import main
+    from analysis.stats.design import SurveyDesign
+    from analysis.stats.linear import fit_survey_regression
+
+    data = Path(__file__).parent / "fixtures" / "apiclus2.csv"
+    assert main(["regress", str(data), "--psu", "dnum", "snum", "--fpc", "fpc1", "fpc2", "--y", "api00", "--x", "api99"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["design"]["psu"] == ["dnum", "snum"] and out["design"]["fpc"] == ["fpc1", "fpc2"]
+    design = SurveyDesign(pd.read_csv(data), None, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    want = fit_survey_regression(design, "api00", ["api99"]).table().set_index("term")
+    for row in out["coefficients"]:
+        assert row["estimate"] == pytest.approx(want.loc[row["term"], "estimate"], rel=1e-12)
+        assert row["se"] == pytest.approx(want.loc[row["term"], "se"], rel=1e-12)
