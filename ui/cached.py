@@ -9,8 +9,11 @@ visitors arriving together should not pay it 20 times.
 Keys are cheap: every function takes the build's bundle (``ui.data.Built``), hashed by its ``key`` (data
 directory and build version, ``HASH_BUILT``), never by its frames, so a rebuild is shown at once.
 ``st.cache_data`` hands each caller a copy, so a page that tweaks a cached result (e.g. a figure's height)
-cannot change the cached one. Vega-Lite specs are cached as JSON and parsed fresh on each call, so Streamlit
-sees the same spec on every rerun (it identifies a chart, and keeps its click selection, by the spec).
+cannot change the cached one. Vega-Lite specs are cached as JSON and parsed once per process into a dict
+that every session shares read-only (``map_spec``), so Streamlit sees the same spec on every rerun (it
+identifies a chart, and keeps its click selection, by the spec). What every run of every page asks for
+(labels, the build report, the geometry's URL, the map specs) is a per-process dict lookup (``per_process``),
+cheaper under load than an ``st.cache_*`` hit.
 """
 
 from __future__ import annotations
@@ -46,11 +49,15 @@ GEOMETRY_MTIME = 946_684_800  # 2000-01-01T00:00:00Z: see ``_written_geometry``
 # --- every page ------------------------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
-def kelurahan_labels(built: Built) -> dict[str, str]:
-    """The sidebar's kelurahan search options (``common.kelurahan_labels``): a sort of the register, built on
-    every run of every page before (~10 ms of a ~50 ms warm map run, ``bench/bench_load.py --profile``)."""
-    return common.kelurahan_labels(built.register)
+_KELURAHAN_LABELS: dict = {}  # build key -> read-only search labels
+
+
+def kelurahan_labels(built: Built) -> Mapping[str, str]:
+    """The sidebar's kelurahan search options (``common.kelurahan_labels``), read-only, once per build and
+    process: every run of every page asks for them. A sort of the register, built on every run before (~10 ms
+    of a ~50 ms warm map run), then an ``st.cache_data`` hit (~0.5 ms: hashing, a pickled copy), now a dict
+    lookup (``bench/bench_load.py --profile``, issue 16)."""
+    return per_process(_KELURAHAN_LABELS, built.key, lambda: MappingProxyType(common.kelurahan_labels(built.register)))
 
 
 _LABELS_BY_BUILD: dict = {}  # (build key, language) -> read-only labels: a dict lookup, cheaper than a cache hit
@@ -202,8 +209,9 @@ def clear_geometry() -> None:
 def clear_memos() -> None:
     """Forget every per-process memo of this module (as a new server process would): tests."""
     clear_geometry()
-    _LABELS_BY_BUILD.clear()
-    _BANNER_INPUTS.clear()
+    data.forget_built()
+    for memo in (_LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
+        memo.clear()
 
 
 def _write_geometry(places: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
@@ -230,12 +238,18 @@ def _write_geometry(places: dict[str, tuple[str, str]]) -> tuple[str, str] | Non
         geojson = json.load(fh)
     geometry = vega_charts.map_geometry(geojson, KEPULAUAN_SERIBU, places)
     text = json.dumps(geometry, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-    name = f"kelurahan-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.json"
+    return write_static("kelurahan", text), text
+
+
+def write_static(prefix: str, text: str) -> str:
+    """Write ``text`` as ``static/<prefix>-<sha256[:16]>.json`` (content-addressed, atomic, modification time
+    ``GEOMETRY_MTIME``: see ``_write_geometry``) unless that file already holds it; its URL."""
+    name = f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.json"
     path = STATIC_DIR / name
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         tables.atomic_write_text(path, text)
     os.utime(path, (GEOMETRY_MTIME, GEOMETRY_MTIME))
-    return STATIC_URL + name, text
+    return STATIC_URL + name
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=HASH_BUILT)
@@ -245,10 +259,64 @@ def map_png(built: Built, mode: str, indicator_id: str, lang: str, selected: str
     return vega_charts.to_png(vega_charts.inline_geometry(spec, map_geometry(built)), title)
 
 
+_MAP_SPECS: dict = {}  # (kind, build key, ...) -> a parsed map spec, shared read-only by every session
+MAP_SPECS_KEPT = 256  # parsed specs kept per process (~0.1 MB each); on overflow they are parsed again
+
+
 def map_spec(built: Built, mode: str, indicator_id: str, lang: str, selected: str | None) -> dict | None:
-    """The Vega-Lite choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None."""
-    spec = _map_spec_json(built, mode, indicator_id, lang, selected, map_geometry_url(built))
-    return None if spec is None else json.loads(spec)
+    """The Vega-Lite choropleth of ``indicator_id`` (``mode`` direct | sae | gap) for every kelurahan, or None.
+
+    Shared and read-only: every session showing this view gets the same parsed dict (Streamlit's
+    ``vega_lite_chart`` copies the spec before it changes it, and serialises it to JSON on every run, so the
+    chart is identified by the same spec on every rerun). Parsing the cached JSON on each run, after an
+    ``st.cache_data`` hit that unpickled it, cost ~1 ms of a map run's ~10 ms of server CPU (issue 16).
+    Callers that need a changed spec build a new dict (``values_from_layer``, ``inline_geometry`` do)."""
+    url = map_geometry_url(built)
+    return _parsed_spec(("map", built.key, mode, indicator_id, lang, selected, url),
+                        lambda: _map_spec_json(built, mode, indicator_id, lang, selected, url))
+
+
+def _parsed_spec(key: tuple, make_json) -> dict | None:
+    def parse():
+        text = make_json()
+        return None if text is None else values_to_static(json.loads(text))
+
+    return per_process(_MAP_SPECS, key, parse, limit=MAP_SPECS_KEPT)
+
+
+_STATIC_VALUES: dict = {}  # URL of a map-values file -> its rows, as written by this process
+
+
+def values_to_static(spec: dict) -> dict:
+    """``spec`` (a map in the ``values_in_layer`` form) with its rows (267 values with their tooltips, ~40 KB)
+    in a static file (``static/mapvalues-<hash>.json``, ``write_static``) that the browser fetches, and the
+    spec pointing at it: the spec shrinks to a few KB.
+
+    Why: Streamlit turns a chart's spec into JSON, parses it back and rewrites it on every run
+    (``vega_lite_chart``: ``json.dumps``, ``_stabilize_vega_json_spec``, ``json.loads`` of the result), then
+    hashes and serialises the message; for the map that was ~40% of a warm map run's server time (py-spy,
+    ``--gil``, 10 sessions; issue 16). The values of a view (build, layer, indicator, language) do not change
+    between runs, so like the geometry they are a file the browser caches: one per view, whatever kelurahan is
+    selected (the outline of the selected one stays in the spec)."""
+    inner = spec["layer"][0] if len(spec.get("layer", ())) == 1 else {}
+    values = inner.get("data", {}).get("values")
+    if values is None:
+        return spec
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    url = write_static("mapvalues", text)
+    if len(_STATIC_VALUES) >= MAP_SPECS_KEPT:
+        _STATIC_VALUES.clear()  # read back from the files when asked (``static_values``)
+    _STATIC_VALUES[url] = values
+    inner["data"] = {"url": url, "format": {"type": "json"}}
+    return spec
+
+
+def static_values(url: str) -> list | None:
+    """The rows of a map-values file (``values_to_static``) by its URL: this process's copy, else the file."""
+    if url in _STATIC_VALUES:
+        return _STATIC_VALUES[url]
+    path = STATIC_DIR / url.removeprefix(STATIC_URL)
+    return json.loads(path.read_text(encoding="utf-8")) if url.startswith(STATIC_URL) and path.is_file() else None
 
 
 @st.cache_data(show_spinner=False, max_entries=128, hash_funcs=HASH_BUILT)
@@ -302,12 +370,17 @@ def values_in_layer(spec: dict) -> dict:
 
 
 def values_from_layer(spec: dict) -> dict:
-    """The inverse of ``values_in_layer`` (``data.values`` and ``transform`` at the top again), for the PNG,
-    tests and tools that read the map's spec; any other spec is returned as it is."""
+    """The inverse of ``values_in_layer`` and ``values_to_static`` (``data.values`` and ``transform`` at the top
+    again, the rows read back from their static file), for the PNG, tests and tools that read the map's spec;
+    any other spec is returned as it is. A new dict: ``spec`` is not changed."""
     inner = spec.get("layer", [{}])[0] if len(spec.get("layer", ())) == 1 else {}
     if "data" in spec or "transform" not in inner or "data" not in inner:
         return spec
-    return {**spec, "data": inner["data"], "transform": inner["transform"], "layer": inner["layer"]}
+    data_ = inner["data"]
+    if "url" in data_:
+        values = static_values(data_["url"])
+        data_ = {"values": values} if values is not None else data_
+    return {**spec, "data": data_, "transform": inner["transform"], "layer": inner["layer"]}
 
 
 @st.cache_data(show_spinner=False, max_entries=128, hash_funcs=HASH_BUILT)
@@ -325,8 +398,9 @@ def real_map_png(built: Built, layer: str, lang: str, selected: str | None, titl
 
 def real_map_spec(built: Built, layer: str, lang: str, selected: str | None) -> dict | None:
     """The choropleth of a real-data layer (register indicator or indirect estimate), or None."""
-    spec = _real_map_spec_json(built, layer, lang, selected, map_geometry_url(built))
-    return None if spec is None else json.loads(spec)
+    url = map_geometry_url(built)
+    return _parsed_spec(("real", built.key, layer, lang, selected, url),
+                        lambda: _real_map_spec_json(built, layer, lang, selected, url))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)

@@ -171,7 +171,24 @@ def built() -> Built:
     heap is frozen once its modules are imported (``ui.heap``: keeps Streamlit's collection after each run
     cheap)."""
     heap.after_imports()
-    return _built(str(processed_dir()), data_version())
+    key = (str(processed_dir()), data_version())
+    try:
+        return _BUILT[key]  # a dict lookup: twice per run of every page (``dashboard.py`` and the page)
+    except KeyError:
+        pass
+    bundle = _built(*key)
+    if len(_BUILT) >= 4:
+        _BUILT.clear()
+    _BUILT[key] = bundle
+    return bundle
+
+
+_BUILT: dict = {}  # (data directory, build version) -> Built, per process, in front of ``_built``'s cache
+
+
+def forget_built() -> None:
+    """Forget the bundles this process loaded (as a new server process would): tests."""
+    _BUILT.clear()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
