@@ -248,6 +248,7 @@ def write_static(prefix: str, text: str) -> str:
     path = STATIC_DIR / name
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         tables.atomic_write_text(path, text)
+        path.chmod(0o644)  # public by nature (the temporary file it was renamed from is private)
     os.utime(path, (GEOMETRY_MTIME, GEOMETRY_MTIME))
     return STATIC_URL + name
 
