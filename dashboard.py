@@ -32,12 +32,11 @@ PAGES = [
 ]
 
 built = data.built()
-indicators, register = built.indicators, built.register
-indicator_ids = list(indicators["indicator_id"]) if indicators is not None else []
+indicator_ids = cached.indicator_ids(built)
 kelurahan_labels = cached.kelurahan_labels(built)
 cached.map_geometry_url(built)  # the map's geometry as a static file (written once per build; see ui/cached.py)
 
-requested_page = state.init(indicator_ids, set(kelurahan_labels), indicator_ids[0] if indicator_ids else None)
+requested_page = state.init(indicator_ids, kelurahan_labels, indicator_ids[0] if indicator_ids else None)
 pages, overview_link = sidebar.navigation_pages(PAGES, state.lang())
 current = st.navigation([*pages.values(), overview_link])
 if current is overview_link:

@@ -60,6 +60,15 @@ def kelurahan_labels(built: Built) -> Mapping[str, str]:
     return per_process(_KELURAHAN_LABELS, built.key, lambda: MappingProxyType(common.kelurahan_labels(built.register)))
 
 
+_INDICATOR_IDS: dict = {}  # build key -> the indicators' ids in the build's order
+
+
+def indicator_ids(built: Built) -> list[str]:
+    """The build's indicator ids in order (the sidebar's options), once per build and process. Shared: do not
+    change the list."""
+    return per_process(_INDICATOR_IDS, built.key, lambda: [] if built.indicators is None else list(built.indicators["indicator_id"]))
+
+
 _LABELS_BY_BUILD: dict = {}  # (build key, language) -> read-only labels: a dict lookup, cheaper than a cache hit
 
 
@@ -210,7 +219,7 @@ def clear_memos() -> None:
     """Forget every per-process memo of this module (as a new server process would): tests."""
     clear_geometry()
     data.forget_built()
-    for memo in (_LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
+    for memo in (_INDICATOR_IDS, _LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
         memo.clear()
 
 

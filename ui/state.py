@@ -17,6 +17,8 @@ page, and written into the URL only while that page is shown.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 import streamlit as st
 
 from ui import i18n
@@ -47,7 +49,7 @@ def kelurahan() -> str | None:
     return st.session_state.get(K_KEL)
 
 
-def init(indicator_ids: list[str], kelurahan_codes: set[str], default_indicator: str | None) -> str | None:
+def init(indicator_ids: Sequence[str], kelurahan_codes: Collection[str], default_indicator: str | None) -> str | None:
     """Read the URL once per session, apply pending choices; return the page slug the URL asked for (first run)."""
     ss = st.session_state
     requested_page = None
