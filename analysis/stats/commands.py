@@ -273,7 +273,7 @@ def run_regression(args) -> pd.DataFrame:
     source = Path(args.data).name
     design = design_from_args(data, args)
     args.confidence = check_level(args.conf_level if args.conf_level is not None else LEVEL, source)
-    fit = fit_survey_regression(design, args.y, args.x, family=args.family, where=args.where)
+    fit = fit_survey_regression(design, args.y, args.x, family=args.family, where=args.where, factors=tuple(args.factor or ()))
     args.fit = fit
     return fit.table(args.confidence)
 
@@ -291,7 +291,7 @@ def render_regression(table: pd.DataFrame, args) -> str:
         out["design"] = "; ".join(f"{k}={'-' if v is None else (' '.join(v) if isinstance(v, list) else v)}" for k, v in block.items() if k not in ("family", "level"))
         return out.to_csv(index=False, lineterminator="\n")
     rows = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
-    payload = {"outcome": fit.outcome, "covariates": list(args.x), "family": args.family, "design": block, "level": args.confidence,
+    payload = {"outcome": fit.outcome, "covariates": list(args.x), "terms": list(fit.names), "family": args.family, "design": block, "level": args.confidence,
                "n": fit.n, "weighted_n": fit.weighted_n, "df": fit.df, "coefficients": rows}
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
@@ -322,7 +322,9 @@ def register_regress(subparsers) -> None:
     p.add_argument("data", type=Path, help="survey data: .csv or .parquet, one row per respondent")
     add_design_arguments(p)
     p.add_argument("--y", required=True, metavar="Y", help="outcome column (numeric; boolean or 0/1 for --family binomial)")
-    p.add_argument("--x", required=True, nargs="+", metavar="X", help="numeric covariate column(s); an intercept is always included")
+    p.add_argument("--x", required=True, nargs="+", metavar="X", help="covariate column(s): numeric, or text (a factor); an intercept is always included")
+    p.add_argument("--factor", nargs="+", default=None, metavar="X", help="covariates among --x to treat as factors although they hold numbers "
+                   "(e.g. area codes): one coefficient per level but the first (R treatment contrasts, named X + level); text columns are factors anyway")
     p.add_argument("--family", choices=FAMILIES, default="gaussian", help="gaussian (linear, default) or binomial (logistic)")
     p.add_argument("--where", default=None, metavar="COL", help="boolean column restricting to a subpopulation (a domain, not a subset)")
     p.add_argument("--conf-level", type=float, default=None, metavar="X", help="confidence level of the intervals, 0 < X < 1 (default 0.95)")

@@ -71,10 +71,16 @@ class SurveyRegression:
 
 
 def fit_survey_regression(design: SurveyDesign, y: str, x, family: str = "gaussian", where=None, intercept: bool = True,
-                          tol: float = 1e-10, max_iter: int = 100) -> SurveyRegression:
-    """Fit ``y ~ x`` (numeric columns) on ``design`` (see the module docstring). ``family``: "gaussian" (R
-    ``svyglm`` default) or "binomial" (logistic; ``y`` boolean or 0/1, as ``quasibinomial()``). Collinear
-    covariates are an ``InputError("collinear")`` naming them; a model with no residual df is refused."""
+                          tol: float = 1e-10, max_iter: int = 100, factors=()) -> SurveyRegression:
+    """Fit ``y ~ x`` on ``design`` (see the module docstring). ``family``: "gaussian" (R ``svyglm`` default) or
+    "binomial" (logistic; ``y`` boolean or 0/1, as ``quasibinomial()``). Collinear covariates are an
+    ``InputError("collinear")`` naming them; a model with no residual df is refused.
+
+    Covariates are numeric, except those named in ``factors`` and those whose column holds text and no
+    numbers (R turns a character column into a factor the same way): a factor enters as one 0/1 column per level but its first
+    (R's treatment contrasts: the levels sorted, the first is the reference), named ``x`` + level as R prints
+    them (``stypeH``, ``stypeM``); a row with the factor missing is outside the model. A factor with a single
+    observed level is refused (R: "contrasts can be applied only to factors with 2 or more levels")."""
     if family not in FAMILIES:
         raise InputError("bad_option", f"family must be one of {', '.join(FAMILIES)}, not '{family}'", design.source)
     covariates = [x] if isinstance(x, str) else list(x)
@@ -86,13 +92,24 @@ def fit_survey_regression(design: SurveyDesign, y: str, x, family: str = "gaussi
     if y in covariates:
         raise InputError("collinear", f"outcome '{y}' is also a covariate", design.source)
     yv = design.numeric(y, binary=family == "binomial")
-    columns = [design.numeric(c) for c in covariates]
+    unknown = sorted(set(factors) - set(covariates))
+    if unknown:
+        raise InputError("bad_option", f"factor(s) {', '.join(map(repr, unknown))} are not among the covariates", design.source)
+    columns, terms = [], []
+    for c in covariates:
+        if c in factors or _is_text(design, c):
+            dummies = _treatment_dummies(design, c)
+            columns += [d for _, d in dummies]
+            terms += [name for name, _ in dummies]
+        else:
+            columns.append(design.numeric(c))
+            terms.append(c)
     inside = ~np.isnan(yv) & design.mask(where) & (design.w > 0)
     for col in columns:
         inside &= ~np.isnan(col)
     if not inside.any():
         raise InputError("empty_model", f"no row has '{y}' and every covariate observed (with a positive weight)", design.source)
-    names = (("intercept",) if intercept else ()) + tuple(covariates)
+    names = (("intercept",) if intercept else ()) + tuple(terms)
     X = np.column_stack(([np.ones(design.n)] if intercept else []) + columns)[inside]
     yy, w = yv[inside], design.w[inside]
     _check_rank(X, w, names, design.source)
@@ -109,6 +126,26 @@ def fit_survey_regression(design: SurveyDesign, y: str, x, family: str = "gaussi
                          "(PSUs minus strata holding the model's rows): fewer covariates, or a design with more PSUs", design.source)
     return SurveyRegression(family=family, outcome=y, names=names, coef=beta, cov=cov, df=int(df), n=int(inside.sum()),
                             weighted_n=float(w.sum()), iterations=iterations)
+
+
+def _is_text(design: SurveyDesign, column: str) -> bool:
+    """Does ``column`` hold text, none of it a number (then it is a factor)? A column of numbers with some text
+    among them is not: ``design.numeric`` refuses it naming the first such row (a data-entry slip, not a
+    factor of hundreds of levels)."""
+    design._require(column, "covariate")
+    series = design.data[column]
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        return False
+    observed = series.dropna()
+    return bool(len(observed)) and bool(pd.to_numeric(observed.astype(str), errors="coerce").isna().all())
+
+
+def _treatment_dummies(design: SurveyDesign, column: str) -> list[tuple[str, np.ndarray]]:
+    """``(R's coefficient name, 0/1 column with NaN where missing)`` for every level of ``column`` but the first."""
+    levels = design.levels(column)
+    if len(levels) < 2:
+        raise InputError("constant_factor", f"factor '{column}' has {len(levels)} observed level(s); a factor needs 2 or more", design.source)
+    return [(f"{column}{level}", design.category_indicator(column, level).to_numpy(dtype=float)) for level in levels[1:]]
 
 
 def _check_rank(X: np.ndarray, w: np.ndarray, names, source) -> None:

@@ -65,7 +65,7 @@ def test_rows_with_a_missing_covariate_stay_in_the_design_with_zero_score(apiclu
 
 @pytest.mark.parametrize("y,x,family,code,words", [
     ("stype", ["ell"], "gaussian", "non_numeric", "stype"),
-    ("api00", ["sch.wide"], "gaussian", "non_numeric", "sch.wide"),
+    ("api00", ["typo"], "gaussian", "non_numeric", "typo"),  # numbers with a stray text value: not a factor
     ("api00", ["ell", "ell"], "gaussian", "collinear", "ell"),
     ("api00", ["ell", "ell2"], "gaussian", "collinear", "'ell2' is a linear combination of 'intercept', 'ell'"),
     ("api00", ["ell", "one"], "gaussian", "collinear", "'one' is constant"),
@@ -73,7 +73,8 @@ def test_rows_with_a_missing_covariate_stay_in_the_design_with_zero_score(apiclu
     ("api00", ["ell"], "poisson", "bad_option", "family"),
 ])
 def test_bad_input(apiclus1, y, x, family, code, words):
-    data = apiclus1.assign(ell2=2 * apiclus1["ell"] + 1, one=1.0)
+    data = apiclus1.assign(ell2=2 * apiclus1["ell"] + 1, one=1.0, typo=apiclus1["ell"].astype(object))
+    data.loc[3, "typo"] = "12,5"
     design = SurveyDesign(data, "pw", psu="dnum", fpc="fpc")
     with pytest.raises(InputError) as err:
         fit_survey_regression(design, y, x, family=family)
@@ -127,3 +128,56 @@ def test_linear_model_reproduces_r_svyglm_on_the_stratified_sample():
         assert row["t"] == pytest.approx(t, abs=5e-4)
     assert table.loc["ell", "p_value"] == pytest.approx(0.222, abs=5e-4) and table.loc["mobility", "p_value"] == pytest.approx(0.567, abs=5e-4)
     assert (table["df"] == 197 + 1 - 4).all()  # degf(dstrat) = 200 - 3
+
+
+APISTRAT = Path(__file__).parent / "fixtures" / "apistrat.csv"
+
+
+def _dstrat(data=None):
+    data = pd.read_csv(APISTRAT) if data is None else data
+    return SurveyDesign(data, weight="pw", strata="stype", fpc="fpc")
+
+
+def test_a_text_covariate_is_a_factor_with_r_treatment_contrasts():
+    """Text covariates (``stype``: E/H/M, a made-up ``size``: big/small) are factors with the first sorted level
+    as reference, named as R prints them (``stypeH``, ``stypeM``, ``sizesmall``); the fit equals the one on
+    hand-made 0/1 columns (same design, same scores), and its coefficients equal statsmodels' weighted least
+    squares on the same dummies (another library; design-based SEs differ from WLS's by design, so only the
+    estimates)."""
+    import statsmodels.api as sm
+
+    data = pd.read_csv(APISTRAT)
+    data["size"] = np.where(data["enroll"] > 500, "big", "small")
+    fit = fit_survey_regression(_dstrat(data), "api00", ["ell", "stype", "size"])
+    assert fit.names == ("intercept", "ell", "stypeH", "stypeM", "sizesmall")
+    dummies = pd.DataFrame({"stype_h": data["stype"] == "H", "stype_m": data["stype"] == "M", "small": data["size"] == "small"}).astype(float)
+    data = pd.concat([data, dummies], axis=1)
+    by_hand = fit_survey_regression(_dstrat(data), "api00", ["ell", *dummies.columns])
+    np.testing.assert_allclose(fit.coef, by_hand.coef, rtol=1e-12)
+    np.testing.assert_allclose(fit.cov, by_hand.cov, rtol=1e-10)
+    assert fit.df == by_hand.df == 200 - 3 + 1 - 5  # degf(dstrat) + 1 - p
+    wls = sm.WLS(data["api00"], sm.add_constant(data[["ell", *dummies.columns]]), weights=data["pw"]).fit()
+    np.testing.assert_allclose(fit.coef, wls.params.to_numpy(), rtol=1e-9)
+
+
+def test_a_numeric_code_is_a_factor_when_asked_and_its_missing_rows_leave_the_model():
+    data = pd.read_csv(APISTRAT)
+    data["region"] = np.where(data["enroll"] > 800, 3, np.where(data["enroll"] > 400, 2, 1)).astype(float)
+    data.loc[[0, 5], "region"] = np.nan
+    fit = fit_survey_regression(_dstrat(data), "api00", ["meals", "region"], factors=("region",))
+    assert fit.names == ("intercept", "meals", "region2.0", "region3.0") and fit.n == 198
+    assert fit_survey_regression(_dstrat(data), "api00", ["meals", "region"]).names == ("intercept", "meals", "region")
+    with pytest.raises(InputError) as err:
+        fit_survey_regression(_dstrat(data.assign(one="x")), "api00", ["meals", "one"])
+    assert err.value.code == "constant_factor" and "'one'" in str(err.value)
+    with pytest.raises(InputError) as err:
+        fit_survey_regression(_dstrat(data), "api00", ["meals"], factors=("region",))
+    assert err.value.code == "bad_option"
+
+
+def test_regress_command_takes_factors(capsys):
+    assert main(["regress", str(APISTRAT), "--weight", "pw", "--strata", "stype", "--fpc", "fpc", "--y", "api00",
+                 "--x", "ell", "stype", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["terms"] == ["intercept", "ell", "stypeH", "stypeM"]
+    assert [r["term"] for r in out["coefficients"]] == out["terms"]
