@@ -52,6 +52,6 @@ banners.render(*cached.banner_inputs(built))
 state.sync_query_params(current_slug)
 with frame.inside():
     current.run()
-# After the page, so its own URL parameters are in the link. A page that ends with st.stop() (nothing to show
-# yet) gets no share box: after a stop request Streamlit refuses every further element of the run.
+# After the page, so its own URL parameters are in the link; also after a page that ended early
+# (``frame.end_page()``: nothing to show yet).
 sidebar.render_share(current_slug)

@@ -23,7 +23,7 @@ labels = common.kelurahan_labels(register)
 indicator = state.indicator()
 if not labels or indicator is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
-    st.stop()
+    frame.end_page()
 
 if "cmp_kel" not in st.session_state:  # a shared link's kel=a,b,c, else the sidebar's kelurahan
     linked = list(dict.fromkeys(c for c in (state.link_value("kel") or "").split(",") if c in labels))[:8]
@@ -32,7 +32,7 @@ chosen = st.multiselect(tr("compare.choose"), options=list(labels), format_func=
 state.page_param("kel", ",".join(chosen) if chosen else None)
 if not chosen:
     st.info(tr("compare.choose_help"))
-    st.stop()
+    frame.end_page()
 
 ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
 st.subheader(ind_label)

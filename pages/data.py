@@ -18,7 +18,7 @@ st.markdown(tr("data.intro"))
 package = data.datapackage()
 if package is None:
     st.info(tr("common.not_available", what="datapackage.json"))
-    st.stop()
+    frame.end_page()
 
 processed = data.processed_dir()
 version = data.data_version()

@@ -19,7 +19,7 @@ st.markdown(tr("model.what_it_does"))
 odds, effects, grid, fit = (data.table(n) for n in ("model_odds_ratios", "model_marginal_effects", "model_predicted_grid", "model_fit"))
 if odds is None and effects is None and grid is None:
     st.info(tr("common.not_available", what=tr("artefacts.models")))
-    st.stop()
+    frame.end_page()
 
 outcomes = model_view.model_outcomes(odds, effects, grid)
 outcome = None

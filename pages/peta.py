@@ -35,7 +35,7 @@ if group == "real":
     spec = cached.real_map_spec(built, layer, lang, state.kelurahan())
     if spec is None:
         st.info(tr("map.unavailable"))
-        st.stop()
+        frame.end_page()
     modelled = layer == "indirect_internet"
     st.subheader(tr(f"real.layer.{layer}"))
     if modelled:
@@ -53,17 +53,17 @@ if group == "real":
     )
     if st.toggle(tr("map.table"), key="real_map_table", help=tr("map.table_help")):
         st.dataframe(cached.real_table(built, layer, lang), hide_index=True, width="stretch")
-    st.stop()
+    frame.end_page()
 
 indicator = state.indicator()
 if indicator is None:
     st.info(tr("common.not_available", what=tr("artefacts.indicators")))
-    st.stop()
+    frame.end_page()
 
 available = [m for m, table in (("direct", built.estimates), ("sae", built.sae), ("gap", built.gaps)) if table is not None]
 if not available:
     st.info(tr("map.no_estimates"))
-    st.stop()
+    frame.end_page()
 # default: the small-area layer, the one that covers every kelurahan (marked modelled); the direct estimates
 # are one click away. A shared link's layer= wins.
 default_mode = state.page_param_default("layer", available, "sae" if "sae" in available else available[0])
@@ -75,7 +75,7 @@ state.page_param("layer", mode)
 spec = cached.map_spec(built, mode, indicator, lang, state.kelurahan())
 if spec is None:
     st.info(tr("map.unavailable"))
-    st.stop()
+    frame.end_page()
 label = cached.indicator_labels(built, lang).get(indicator, indicator)
 st.subheader(f"{label}: {tr(f'map.mode_{mode}').lower()}")
 event = charts.show_vega(spec, key="map_chart", on_select="rerun", selection_mode=vega_charts.PICK)

@@ -23,7 +23,7 @@ labels = common.kelurahan_labels(register)
 if not code or code not in labels:
     st.title(tr("profile.title_empty"))
     st.info(tr("profile.choose"))
-    st.stop()
+    frame.end_page()
 
 name = register.loc[register["kode_kemendagri"] == code].iloc[0]
 kota_code, kota_name = common.kota_of(register, code)

@@ -75,7 +75,7 @@ if not files:
     st.session_state.pop(OUTCOME, None)  # the uploader was emptied: forget the upload
     st.session_state.pop(FINGERPRINT, None)
     st.info(tr("upload.waiting"))
-    st.stop()
+    frame.end_page()
 
 fingerprint = upload.fingerprint(files | ({"\x00design": design} if design is not None else {}))
 if st.session_state.get(FINGERPRINT) != fingerprint or OUTCOME not in st.session_state:
@@ -95,7 +95,7 @@ if not outcome.ok:
     st.error(upload_view.error_message(outcome.error_code, tr), icon=":material/block:")
     if outcome.detail:
         st.caption(tr("upload.detail", detail=outcome.detail))
-    st.stop()
+    frame.end_page()
 
 rep = outcome.report
 st.success(tr("upload.success", households=fmt.format_int(rep["households"]["rows_out"], lang), persons=fmt.format_int(rep["persons"]["rows_out"], lang)), icon=":material/task_alt:")

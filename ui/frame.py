@@ -11,6 +11,10 @@ the server process. So the very first request after a server start for a deep li
 runs ``pages/peta.py`` on its own, without the sidebar, the banners or the state read from the URL. Each page
 calls ``require()`` first: when it is not already inside the dashboard's run, it runs ``dashboard.py``, which
 runs the page inside its frame, and then ends this run. Inside the frame ``require()`` does nothing.
+
+A page that has nothing more to show (no build yet, nothing chosen) ends with ``end_page()``, not ``st.stop()``:
+after ``st.stop()`` Streamlit refuses every further element of the run, so the frame's part drawn after the
+page (the sidebar's "share this view" box, ``dashboard.py``) went missing on exactly those pages.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import runpy
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 
@@ -26,14 +31,29 @@ DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 _local = threading.local()  # each session's script runs on its own thread
 
 
+class PageEnded(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by ``end_page()``, caught by ``inside()``."""
+
+
 @contextlib.contextmanager
 def inside():
-    """Used by ``dashboard.py`` around ``page.run()``."""
+    """Used by ``dashboard.py`` around ``page.run()``; a page's ``end_page()`` ends here."""
     _local.depth = getattr(_local, "depth", 0) + 1
     try:
         yield
+    except PageEnded:
+        pass
     finally:
         _local.depth -= 1
+
+
+def end_page() -> NoReturn:
+    """End the page here (instead of ``st.stop()``): the rest of the page is skipped, the dashboard's frame
+    still draws what it draws after the page."""
+    if getattr(_local, "depth", 0) > 0:
+        raise PageEnded
+    st.stop()
+    raise AssertionError("unreachable: st.stop() raises")  # pragma: no cover
 
 
 def require() -> None:

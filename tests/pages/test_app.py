@@ -447,3 +447,13 @@ def test_compare_decomposition_shows_whole_names_and_says_it_has_no_intervals(ma
         assert names and set(names) <= {register[c] for c in COMPARED}
         assert json.loads(shown.proto.columns)[header]["width"] == "large"
         assert any(t(lang, "common.decomposition_no_ci") in c.value for c in at.caption)
+
+
+def test_a_page_that_ends_early_still_gets_the_share_box(make_app, empty_data):
+    """With no build, the map and the profile end early ("not available"); the sidebar's share box, drawn after
+    the page, is there all the same (it was missing: ``st.stop()`` refused every later element of the run)."""
+    for page, slug in (("pages/peta.py", "peta"), ("pages/profil.py", "profil"), ("pages/model.py", "model")):
+        at = make_app(empty_data, lang="en")
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        assert at.sidebar.code and f"/{slug}?" in at.sidebar.code[0].value, (page, [c.value for c in at.sidebar.code])
