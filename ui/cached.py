@@ -23,10 +23,12 @@ import json
 import os
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import config, tables, upload, vega_charts
@@ -35,6 +37,7 @@ from ui.data import Built
 from ui.views import common
 from ui.views import map as map_view
 from ui.views import overview as overview_view
+from ui.views import profile as profile_view
 from ui.views import real as real_view
 
 HASH_BUILT = {Built: lambda b: b.key}
@@ -219,7 +222,7 @@ def clear_memos() -> None:
     """Forget every per-process memo of this module (as a new server process would): tests."""
     clear_geometry()
     data.forget_built()
-    for memo in (_INDICATOR_IDS, _LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
+    for memo in (_PROFILE_TABLES, _PROFILE_FIGURES, _INDICATOR_IDS, _LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
         memo.clear()
 
 
@@ -437,6 +440,104 @@ def _real_map_spec_json(built: Built, layer: str, lang: str, selected: str | Non
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
 def real_table(built: Built, layer: str, lang: str) -> pd.DataFrame:
     return real_view.layer_table(layer, built, lang, i18n.translator(lang))
+
+
+# --- the kelurahan profile --------------------------------------------------------------------------------------
+
+_PROFILE_TABLES: dict = {}  # (build key, code, lang) -> ProfileTables
+_PROFILE_FIGURES: dict = {}  # (build key, code, indicator, lang) -> ProfileFigures
+PROFILES_KEPT = 256  # per process; on overflow they are made again
+
+
+@dataclass(frozen=True)
+class ProfileTables:
+    """What the profile shows whatever the indicator: the table of every indicator (``None`` when the build has
+    no estimates), the Dukcapil covariates and the printable HTML report."""
+
+    table: pd.DataFrame | None
+    covariates: pd.DataFrame
+    report_html: str
+
+
+@dataclass(frozen=True)
+class ProfileFigures:
+    """The profile's charts of one indicator: the kelurahan against its kota and the city, the breakdowns
+    (domain variable, the level shown, the figure or None), the JAKI funnel and the information channels."""
+
+    selected: go.Figure | None
+    breakdowns: tuple[tuple[str, str | None, go.Figure | None], ...]
+    funnel: go.Figure | None
+    channels: go.Figure | None
+
+
+def profile_tables(built: Built, code: str, lang: str) -> ProfileTables:
+    """The profile's tables and report, once per build, kelurahan and language in this process, shared
+    read-only. Made on every run before: the profile page's script took ~0.4 s of server CPU per run (the table
+    of 22 indicators, seven plotly figures and the report), so 50 sessions on it took p95 33 s against a bare
+    app's 0.18 s (``bench/bench_load.py --page profil``, issue 16)."""
+    return per_process(_PROFILE_TABLES, (built.key, code, lang), lambda: _profile_tables(built, code, lang), limit=PROFILES_KEPT)
+
+
+def _profile_tables(built: Built, code: str, lang: str) -> ProfileTables:
+    from ui import banners, report
+
+    t = i18n.translator(lang)
+    register = built.register
+    name = register.loc[register["kode_kemendagri"] == code].iloc[0]
+    _, kota_name = common.kota_of(register, code)
+    table = None
+    if built.indicators is not None and (built.estimates is not None or built.sae is not None):
+        table = profile_view.profile_table(code, built, lang, t).drop(columns=["indicator_id", "_kel_value", "_source"])
+    cov = profile_view.covariate_comparison(built.covariates, code, lang, t)
+    html = report.profile_html(
+        title=t("profile.title", name=name["kelurahan"]),
+        subtitle=t("profile.where", kecamatan=name["kecamatan"], kota=kota_name, code=code),
+        lang=lang, table=table, covariates=cov, notes=[t("profile.table_note"), t("common.sig_legend")],
+        footer=t("profile.print_footer"),
+        warning=t("banner.synthetic") if banners.survey_is_synthetic(data.build_report()) else None,
+    )
+    return ProfileTables(table, cov, html)
+
+
+def profile_figures(built: Built, code: str, indicator: str, lang: str) -> ProfileFigures:
+    """The profile's plotly figures of ``indicator``, once per build, kelurahan, indicator and language in this
+    process, shared read-only (``st.plotly_chart`` copies a figure with ``to_dict`` before it serialises it)."""
+    return per_process(_PROFILE_FIGURES, (built.key, code, indicator, lang), lambda: _profile_figures(built, code, indicator, lang), limit=PROFILES_KEPT)
+
+
+def _profile_figures(built: Built, code: str, indicator: str, lang: str) -> ProfileFigures:
+    from analysis import figures
+    from analysis import formatting as fmt
+    from analysis.areas import CITY_CODE
+    from analysis.stats.estimates import DOMAIN_VARS
+
+    t = i18n.translator(lang)
+    register, estimates = built.register, built.estimates
+    name = register.loc[register["kode_kemendagri"] == code].iloc[0]["kelurahan"]
+    kota_code, kota_name = common.kota_of(register, code)
+    ind_label = indicator_labels(built, lang).get(indicator, indicator)
+    seps = fmt.plotly_separators(lang)
+    selected = None
+    bars = common.area_comparison(indicator, [code], built, lang, t)
+    if not bars.empty:
+        city = common.city_row(estimates, indicator)
+        selected = figures.estimate_bars(bars, separators=seps, x_title=ind_label, reference=None if city is None else city["estimate"],
+                                         reference_name=t("common.city"))
+    breakdowns = []
+    for var in DOMAIN_VARS:
+        # the smallest level the sample supports, next to the city, and which one it is, said plainly
+        level = profile_view.breakdown_level(estimates, indicator, var, code, kota_code)
+        local = {"kelurahan": code, "kota": kota_code}.get(level)
+        rows = profile_view.breakdown_frame(estimates, indicator, var, [local, CITY_CODE], {code: name, kota_code: kota_name, CITY_CODE: t("common.city")}, lang, t)
+        breakdowns.append((var, level, None if rows.empty else figures.estimate_bars(rows, separators=seps, x_title=ind_label)))
+    funnel = profile_view.funnel_frame(code, kota_code, built, lang, t)
+    channels = profile_view.channels_frame(code, built, lang, t)
+    return ProfileFigures(
+        selected=selected,
+        breakdowns=tuple(breakdowns),
+        funnel=None if funnel.empty else figures.funnel(funnel, separators=seps, x_title=t("profile.share_households")),
+        channels=None if channels.empty else figures.estimate_bars(channels, separators=seps, x_title=t("profile.share_households")),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=512, hash_funcs=HASH_BUILT)

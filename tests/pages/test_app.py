@@ -457,3 +457,25 @@ def test_a_page_that_ends_early_still_gets_the_share_box(make_app, empty_data):
         at.switch_page(page).run()
         assert not at.exception, at.exception
         assert at.sidebar.code and f"/{slug}?" in at.sidebar.code[0].value, (page, [c.value for c in at.sidebar.code])
+
+
+def test_the_profile_is_made_once_per_kelurahan_indicator_and_language(make_app, dashboard_data, monkeypatch):
+    """A second visitor to the same profile (and a rerun) gets the figures and tables the first one's run made:
+    the profile page made its table, seven plotly figures and its report on every run (~0.4 s of server CPU
+    each), so 50 visitors took p95 33 s (bench/bench_load.py --page profil). The same numbers are drawn."""
+    from analysis import figures
+
+    made = []
+    real = figures.estimate_bars
+    monkeypatch.setattr(figures, "estimate_bars", lambda *a, **k: made.append(1) or real(*a, **k))
+    first = make_app(dashboard_data, page="profil", lang="en", kel=TENGAH, indicator="person_internet")
+    no_exception(first)
+    assert made, "the first visit draws the profile's bar charts"
+    n_first = len(made)
+    second = make_app(dashboard_data, page="profil", lang="en", kel=TENGAH, indicator="person_internet")  # another session
+    no_exception(second)
+    assert len(made) == n_first  # nothing made again
+    assert [c.proto.spec for c in second.get("plotly_chart")] == [c.proto.spec for c in first.get("plotly_chart")]
+    assert second.dataframe[0].value.equals(first.dataframe[0].value)
+    second.run()  # a rerun of the same view
+    assert len(made) == n_first
