@@ -269,7 +269,8 @@ def gradient_frame(built: Built, indicator_id: str, domain_var: str, lang: str, 
     if rows.empty:
         return pd.DataFrame(columns=["label", "estimate", "ci_low", "ci_high", "hover"])
     shown = ((rows["reliability"] != "suppressed") & rows["estimate"].notna()).to_numpy()
-    labels = [domain_value_label(domain_var, v, t) for v in rows["domain_value"]]
+    # a flagged group (RSE 25-50%) is marked † as the metrics are (``overview.metric_help`` says what it means)
+    labels = [domain_value_label(domain_var, v, t) + (" †" if r == "flag" else "") for v, r in zip(rows["domain_value"], rows["reliability"])]
     hover = [
         f"{lab}: {fmt.format_percent(e, lang)} ({t('common.ci95')} {fmt.format_ci(lo, hi, lang)}), n = {fmt.format_int(n, lang)}"
         if ok else f"{lab}: {t('common.no_reliable_estimate')}, n = {fmt.format_int(n, lang)}"
