@@ -88,4 +88,4 @@ if kota is not None:
 published = cached.published_table(built, lang)
 if published is not None:
     with st.expander(tr("overview.published")):
-        markup.show_table(published)
+        markup.show_table(published, numeric=[tr("common.year"), tr("common.value")])  # values carry their unit words

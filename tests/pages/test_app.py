@@ -32,7 +32,7 @@ def specs(at):
 
 
 def vega_specs(at):
-    """The Vega-Lite specs drawn (the map and the overview's BPS series). Streamlit keeps a map's GeoJSON
+    """The Vega-Lite specs drawn (the maps; the overview's charts are SVG, ``svg_charts``). Streamlit keeps a map's GeoJSON
     inline and moves other inline data to an Arrow table beside the spec: put it back as ``data.values``."""
     out = []
     for c in at.get("vega_lite_chart"):
