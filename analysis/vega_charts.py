@@ -1,7 +1,8 @@
-"""Vega-Lite chart specs (plain dicts) for the charts a visitor meets first: the kelurahan map and the
-overview's BPS series. Pages hand them to ``st.vega_lite_chart``; every other chart is plotly (``figures.py``).
+"""Vega-Lite chart specs (plain dicts) for the kelurahan map. Pages hand them to ``st.vega_lite_chart``; the
+overview's charts are SVG written on the server (``svg_charts.py``: no chart JavaScript at all on the first
+page a visitor opens), every other chart is plotly (``figures.py``).
 
-Why not plotly for these two (measured with ``bench/bench_dashboard.py``, headless Chromium, 2 cores):
+Why not plotly for the map (measured with ``bench/bench_dashboard.py``, headless Chromium, 2 cores):
 - plotly.js is a 4.7 MB bundle that every new browser tab parses (about 1.7 s here) before the first plotly
   chart appears; Streamlit's Vega bundle is 0.8 MB. Keeping plotly off the overview and the map keeps both
   first visits near a bare Streamlit app.
@@ -334,69 +335,6 @@ def selected_code(event) -> str | None:
         if code:
             return str(code)
     return None
-
-
-# --- the BPS context series -------------------------------------------------------------------------------
-
-
-def context_series(frame, *, lang: str, y_title: str, percent_values: bool = True, height: int = 320) -> dict:
-    """Lines over the years, one per region (``year``, ``value``, ``region``, ``hover``): DKI vs Indonesia.
-
-    ``value`` in percent (0-100) when ``percent_values``: drawn as a share so the axis reads "80%" ("80%"
-    in Indonesian too; decimals follow the locale). ``hover`` is the tooltip text.
-    """
-    regions = list(dict.fromkeys(frame["region"]))
-    values = [
-        {"year": int(y), "value": (float(v) / 100.0 if percent_values else float(v)), "region": str(r), "hover": str(h)}
-        for y, v, r, h in zip(frame["year"], frame["value"], frame["region"], frame["hover"])
-    ]
-    color = {"field": "region", "type": "nominal", "scale": {"domain": regions, "range": OKABE_ITO[: len(regions)]}, "legend": {"title": None, "orient": "bottom"}}
-    x = {"field": "year", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}}
-    y = {"field": "value", "type": "quantitative", "title": None, "axis": {"format": ".0%" if percent_values else ",.0f"}, "scale": {"zero": False}}
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "width": "container",
-        "height": height,
-        "title": {"text": y_title, "anchor": "start", "fontSize": 13, "fontWeight": "normal"},  # also names the PNG's content
-        "data": {"values": values},
-        "encoding": {"x": x, "y": y, "color": color},
-        "layer": [
-            {"mark": {"type": "line", "strokeWidth": 2.5}},
-            {"mark": {"type": "point", "filled": True, "size": 70}, "encoding": {"tooltip": {"field": "hover", "type": "nominal"}}},
-        ],
-        "config": _config(lang),
-    }
-
-
-# --- the gap as a picture: access by group, with CIs ----------------------------------------------------------
-
-
-def group_estimates(frame, *, lang: str, title: str, height: int = 220) -> dict:
-    """A dot and its 95% CI per group (``label``, ``estimate``, ``ci_low``, ``ci_high``, ``hover``), groups in
-    the frame's order (quintile 1 to 5, no diploma to tertiary): the gradient of access across income or
-    education at a glance. The axis is a share and starts where the data start (``zero: False``), so a
-    five-point gap between groups is visible; the CI rules say how far each dot can be trusted."""
-    values = [
-        {"label": str(lab), "estimate": float(e), "ci_low": float(lo), "ci_high": float(hi), "hover": str(h), "order": i}
-        for i, (lab, e, lo, hi, h) in enumerate(zip(frame["label"], frame["estimate"], frame["ci_low"], frame["ci_high"], frame["hover"]))
-    ]
-    y = {"field": "label", "type": "nominal", "title": None, "sort": {"field": "order"}}
-    x_scale = {"zero": False, "domain": [max(0.0, min(v["ci_low"] for v in values) - 0.02), min(1.0, max(v["ci_high"] for v in values) + 0.02)]} if values else {"zero": False}
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "width": "container",
-        "height": height,
-        "title": {"text": title, "anchor": "start", "fontSize": 13, "fontWeight": "normal"},
-        "data": {"values": values},
-        "encoding": {"y": y, "tooltip": {"field": "hover", "type": "nominal"}},
-        "layer": [
-            {"mark": {"type": "rule", "strokeWidth": 2, "color": OKABE_ITO[0]},
-             "encoding": {"x": {"field": "ci_low", "type": "quantitative", "title": None, "axis": {"format": ".0%"}, "scale": x_scale}, "x2": {"field": "ci_high"}}},
-            {"mark": {"type": "point", "filled": True, "size": 90, "color": OKABE_ITO[0]},
-             "encoding": {"x": {"field": "estimate", "type": "quantitative"}}},
-        ],
-        "config": _config(lang),
-    }
 
 
 # --- a chart as a file of its own -------------------------------------------------------------------------------

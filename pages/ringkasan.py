@@ -7,7 +7,7 @@ from ui import frame
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
 from analysis import formatting as fmt
-from ui import cached, charts, data, state
+from ui import cached, data, markup, state
 from ui.views import overview as overview_view
 
 lang = state.lang()
@@ -35,14 +35,14 @@ else:
             )
             if not suppressed:
                 st.caption(tr("overview.metric_caption", ci=r.ci_text, n=fmt.format_int(r.n, lang), cv=fmt.format_percent(r.cv, lang)))
-    # Static tables (st.table), not data grids: 22 and 9 rows need no sorting or scrolling, and the grid's
-    # 1.2 MB of JavaScript cost every first visit about 0.3 s (bench/RESULTS.md, overview).
+    # Static HTML tables, neither data grids nor st.table: 22 and 9 rows need no sorting or scrolling, and the
+    # grid's or Arrow's JavaScript (1.2 MB, 0.7 MB) held back every first visit (bench/RESULTS.md, overview).
     with st.expander(tr("overview.all_city_figures")):
-        st.table(
-            summary[["label", "value_text", "ci_text", "n", "reliability"]].rename(
+        markup.show_table(
+            summary[["label", "value_text", "ci_text", "n", "reliability"]].assign(n=[fmt.format_int(n, lang) for n in summary["n"]]).rename(
                 columns={"label": tr("common.indicator"), "value_text": tr("map.col_value"), "ci_text": tr("common.ci95"), "reliability": tr("common.reliability")}
             ),
-            hide_index=True,
+            caption=tr("overview.metric_help"),
         )
 
 st.subheader(tr("overview.readings"))
@@ -55,17 +55,16 @@ else:
 quota = overview_view.quota_spending_table(data.table("quota_spend_quantiles"), lang, tr)
 if quota is not None:
     with st.expander(tr("overview.quota_title")):
-        st.table(quota, hide_index=True)
-        st.caption(tr("overview.quota_note"))
+        markup.show_table(quota, caption=tr("overview.quota_note"), numeric=[c for c in quota.columns if c != tr("overview.quota_area")])
 
 if indicator:
-    pictures = [(var, cached.gradient_spec(built, indicator, var, lang)) for var in overview_view.GRADIENT_VARS]
-    pictures = [(var, spec) for var, spec in pictures if spec is not None]
+    pictures = [cached.gradient_figure(built, indicator, var, lang) for var in overview_view.GRADIENT_VARS]
+    pictures = [figure for figure in pictures if figure is not None]
     if pictures:
         st.markdown(f"**{tr('overview.gradient_title')}**")
-        for col, (var, spec) in zip(st.columns(len(pictures)), pictures):
+        for col, figure in zip(st.columns(len(pictures)), pictures):
             with col:
-                charts.show_vega(spec, key=f"gradient-{var}")
+                markup.show_svg(figure)
         concentration = overview_view.concentration_sentence(data.table("concentration_index"), indicator, lang, tr)
         st.caption(tr("overview.gradient_note") + (" " + concentration if concentration else ""))
 
@@ -78,16 +77,15 @@ else:
         tr("overview.context_indicator"), series_ids, index=overview_view.longest_series(built.bps, series_ids),
         format_func=lambda i: overview_view.bps_label(i, tr), key="ctx_indicator",
     )
-    charts.show_vega(cached.context_spec(built, chosen, lang), key=f"bps-{chosen}")
+    markup.show_svg(cached.context_figure(built, chosen, lang))
     st.caption(tr("overview.context_source", sources=cached.context_sources(built, chosen)))
 
 kota = cached.kota_table(built, lang)
 if kota is not None:
     st.subheader(tr("real.kota_title"))
-    st.table(kota, hide_index=True)
-    st.caption(tr("real.kota_sources"))
+    markup.show_table(kota, caption=tr("real.kota_sources"))
 
 published = cached.published_table(built, lang)
 if published is not None:
     with st.expander(tr("overview.published")):
-        st.table(published, hide_index=True)
+        markup.show_table(published, numeric=[tr("common.year"), tr("common.value")])  # values carry their unit words

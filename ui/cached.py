@@ -31,8 +31,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import config, tables, upload, vega_charts
-from ui import data, i18n
+from analysis import config, svg_charts, tables, upload, vega_charts
+from ui import banners, data, i18n
 from ui.data import Built
 from ui.views import common
 from ui.views import map as map_view
@@ -133,33 +133,32 @@ def bps_series_ids(built: Built) -> list[str]:
     return overview_view.bps_indicators_with_series(built.bps)
 
 
-def gradient_spec(built: Built, indicator: str, domain_var: str, lang: str) -> dict | None:
-    """The overview's picture of the gap: city access by income quintile or education, with CIs."""
-    text = _gradient_spec_json(built, indicator, domain_var, lang)
-    return None if text is None else json.loads(text)
-
-
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
-def _gradient_spec_json(built: Built, indicator: str, domain_var: str, lang: str) -> str | None:
+def gradient_figure(built: Built, indicator: str, domain_var: str, lang: str) -> str | None:
+    """The overview's picture of the gap: city access by income quintile or education, with CIs, as inline SVG
+    with its download link (HTML for ``charts.show_svg``); None when fewer than two groups have an estimate."""
     t = i18n.translator(lang)
     frame = overview_view.gradient_frame(built, indicator, domain_var, lang, t)
-    if len(frame) < 2:
+    if frame["estimate"].notna().sum() < 2:
         return None
-    spec = vega_charts.group_estimates(frame, lang=lang, title=t(f"domain_vars.{domain_var}"))
-    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
-
-
-def context_spec(built: Built, indicator: str, lang: str) -> dict:
-    """The Vega-Lite spec of DKI against Indonesia for one BPS indicator (a fresh dict from the cached JSON)."""
-    return json.loads(_context_spec_json(built, indicator, lang))
+    rows = [svg_charts.GroupEstimate(*r) for r in frame[["label", "estimate", "ci_low", "ci_high", "hover"]].itertuples(index=False)]
+    synthetic = banners.survey_is_synthetic(banner_inputs(built)[0])
+    svg = svg_charts.group_estimates(rows, lang=lang, title=t(f"domain_vars.{domain_var}"), missing_note=t("overview.gradient_missing"),
+                                     notes=[t("overview.figure_synthetic")] if synthetic else [])
+    name = vega_charts.file_slug(t("overview.file_gradient"), indicator, domain_var) + ".svg"
+    return svg + svg_charts.download_link(svg, name, t("overview.download_svg"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
-def _context_spec_json(built: Built, indicator: str, lang: str) -> str:
+def context_figure(built: Built, indicator: str, lang: str) -> str:
+    """DKI against Indonesia for one BPS indicator as inline SVG with its download link (``charts.show_svg``)."""
     t = i18n.translator(lang)
     series = overview_view.bps_series(built.bps, indicator, lang, t("overview.dki"), t("overview.indonesia"), built.published)
-    spec = vega_charts.context_series(series, lang=lang, y_title=overview_view.bps_label(indicator, t))
-    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
+    points = [svg_charts.SeriesPoint(r, int(y), float(v), h) for r, y, v, h in zip(series["region"], series["year"], series["value"], series["hover"])]
+    svg = svg_charts.line_series(points, lang=lang, title=overview_view.bps_label(indicator, t), percent=bool(series["percent"].all()) if len(series) else True,
+                                 gap_note=t("overview.series_gap"), notes=[t("overview.figure_source", sources=context_sources(built, indicator))])
+    name = vega_charts.file_slug(t("overview.file_context"), indicator) + ".svg"
+    return svg + svg_charts.download_link(svg, name, t("overview.download_svg"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -34,12 +35,33 @@ FUNCTION_WORDS = frozenset(
 MAX_ENGLISH_WORDS = 5  # per page: slack for a borrowed term; the Data page alone had about 180 before issue 14.6
 
 
+class _ShownText(HTMLParser):
+    """The text a reader sees in Markdown that holds HTML or SVG (the overview's tables and charts): the
+    elements' text, unescaped; not their attributes (styles, a download link's base64 data)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def shown_text(markdown: str) -> str:
+    if "<" not in markdown:
+        return markdown
+    parser = _ShownText()
+    parser.feed(markdown)
+    parser.close()
+    return " ".join(parser.parts)
+
+
 def page_texts(at) -> list[str]:
     """Every piece of text a page shows: prose, alerts, tables, the labels and help of widgets (not the options
     of a widget, not charts)."""
     texts: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
-        texts += [str(e.value) for e in getattr(at, kind)]
+        texts += [shown_text(str(e.value)) for e in getattr(at, kind)]
     texts += [str(e.label) for e in at.expander]
     texts += [str(m.label) for m in at.metric]
     for kind in ("selectbox", "radio", "slider", "select_slider", "multiselect", "text_input", "checkbox", "toggle", "button", "download_button"):

@@ -96,15 +96,6 @@ def test_choropleth_inset_draws_far_areas_as_discs_in_a_frame_beside_the_others(
     assert len(set(round(d.area, 9) for d in discs)) == 1  # every island kelurahan equally visible
 
 
-def test_context_series_is_a_vega_line_chart_in_the_pages_locale():
-    frame = pd.DataFrame({"year": [2019, 2020, 2019, 2020], "value": [80.0, 85.5, 60.0, 65.0], "region": ["DKI", "DKI", "Indonesia", "Indonesia"], "hover": list("abcd")})
-    spec = vega_charts.context_series(frame, lang="id", y_title="Rumah tangga")
-    assert [v["value"] for v in spec["data"]["values"]] == [0.8, 0.855, 0.6, 0.65]  # percent -> share, axis format .0%
-    assert spec["encoding"]["y"]["axis"]["format"] == ".0%" and spec["title"]["text"] == "Rumah tangga"
-    assert spec["encoding"]["color"]["scale"] == {"domain": ["DKI", "Indonesia"], "range": figures.OKABE_ITO[:2]}
-    assert spec["config"]["locale"]["number"]["decimal"] == ","
-
-
 def test_png_export_button():
     config = figures.png_config("peta-hh_internet")
     assert config["toImageButtonOptions"] == {"format": "png", "filename": "peta-hh_internet", "scale": 2}

@@ -212,3 +212,17 @@ def test_quota_spending_table_puts_the_city_first_and_withholds_suppressed_quart
     english = overview_view.quota_spending_table(frame, "en", T["en"])
     assert english.loc[0, "Median"] == "Rp 110,000 (105,000–115,000)"
     assert overview_view.quota_spending_table(None, "en", T["en"]) is None
+
+
+def test_gradient_frame_keeps_a_suppressed_group_in_its_place_with_no_numbers():
+    rows = pd.DataFrame([
+        est("x", "domain", "31", 0.4, domain_var="education", domain_value="tertiary"),
+        est("x", "domain", "31", 0.2, rel="suppressed", n=9, domain_var="education", domain_value="no_diploma"),
+        est("x", "domain", "31", 0.3, rel="flag", domain_var="education", domain_value="sd"),
+    ])
+    frame = overview_view.gradient_frame(Built(estimates=rows), "x", "education", "en", T["en"])
+    no_diploma, sd = T["en"]("domain_values.education.no_diploma"), T["en"]("domain_values.education.sd")
+    assert list(frame["label"]) == [no_diploma, sd + " †", T["en"]("domain_values.education.tertiary")]  # vocabulary order
+    assert frame["estimate"].isna().tolist() == [True, False, False] and frame["ci_low"].isna().tolist() == [True, False, False]
+    assert frame["hover"].iloc[0] == f"{no_diploma}: {T['en']('common.no_reliable_estimate')}, n = 9"
+    assert frame["hover"].iloc[2].startswith(T["en"]("domain_values.education.tertiary") + ": 40.0% (95% CI 36.0–44.0%)")

@@ -156,7 +156,8 @@ def _published_rows(published: pd.DataFrame | None, indicator: str) -> pd.DataFr
 
 
 def bps_series(bps: pd.DataFrame | None, indicator: str, lang: str, dki_label: str, national_label: str, published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """DKI Jakarta against Indonesia over the years for one BPS indicator: ``year, value, region, hover``.
+    """DKI Jakarta against Indonesia over the years for one BPS indicator: ``year, value, region, hover,
+    percent`` (``percent``: the value is a percentage, its unit starts with "%").
 
     Years missing from the BPS tables are filled from the typed published figures (e.g. DKI 2019 from BPS's
     Statistik Telekomunikasi, as cited), BPS tables taking precedence where both exist.
@@ -167,7 +168,7 @@ def bps_series(bps: pd.DataFrame | None, indicator: str, lang: str, dki_label: s
     frames.append(_published_rows(published, indicator))
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else pd.DataFrame()
     if rows.empty:
-        return pd.DataFrame(columns=["year", "value", "region", "hover"])
+        return pd.DataFrame(columns=["year", "value", "region", "hover", "percent"])
     dki = rows[_is_dki(rows)].assign(region=dki_label)
     nat = rows[rows["level"] == "national"].assign(region=national_label)
     out = pd.concat([dki, nat], ignore_index=True).dropna(subset=["value", "year"])
@@ -177,7 +178,8 @@ def bps_series(bps: pd.DataFrame | None, indicator: str, lang: str, dki_label: s
         f"{r}, {int(y)}: " + (fmt.format_percent(v, lang, 2, scale=1) if p else fmt.format_number(v, lang, 0))
         for r, y, v, p in zip(out["region"], out["year"], out["value"], percent)
     ]
-    return out[["year", "value", "region", "hover"]].reset_index(drop=True)
+    out["percent"] = percent.to_numpy()
+    return out[["year", "value", "region", "hover", "percent"]].reset_index(drop=True)
 
 
 def bps_indicators_with_series(bps: pd.DataFrame | None) -> list[str]:
@@ -261,19 +263,24 @@ GRADIENT_VARS = ("income_quintile", "education")
 
 
 def gradient_frame(built: Built, indicator_id: str, domain_var: str, lang: str, t: Translate) -> pd.DataFrame:
-    """City estimates of ``indicator_id`` by ``domain_var`` with their 95% CIs, for ``vega_charts.group_estimates``
-    (suppressed groups left out: they have no number to draw)."""
+    """City estimates of ``indicator_id`` by ``domain_var`` with their 95% CIs, for ``svg_charts.group_estimates``:
+    every group in its order, a suppressed one with no numbers (NaN: drawn as a gap, its hover says why)."""
     rows = domain_breakdown(built.estimates, indicator_id, domain_var, [CITY_CODE])
     if rows.empty:
         return pd.DataFrame(columns=["label", "estimate", "ci_low", "ci_high", "hover"])
-    rows = rows[(rows["reliability"] != "suppressed") & rows["estimate"].notna()]
-    labels = [domain_value_label(domain_var, v, t) for v in rows["domain_value"]]
+    shown = ((rows["reliability"] != "suppressed") & rows["estimate"].notna()).to_numpy()
+    # a flagged group (RSE 25-50%) is marked † as the metrics are (``overview.metric_help`` says what it means)
+    labels = [domain_value_label(domain_var, v, t) + (" †" if r == "flag" else "") for v, r in zip(rows["domain_value"], rows["reliability"])]
     hover = [
         f"{lab}: {fmt.format_percent(e, lang)} ({t('common.ci95')} {fmt.format_ci(lo, hi, lang)}), n = {fmt.format_int(n, lang)}"
-        for lab, e, lo, hi, n in zip(labels, rows["estimate"], rows["ci_low"], rows["ci_high"], rows["n"])
+        if ok else f"{lab}: {t('common.no_reliable_estimate')}, n = {fmt.format_int(n, lang)}"
+        for lab, e, lo, hi, n, ok in zip(labels, rows["estimate"], rows["ci_low"], rows["ci_high"], rows["n"], shown)
     ]
-    return pd.DataFrame({"label": labels, "estimate": rows["estimate"].astype(float).to_numpy(), "ci_low": rows["ci_low"].astype(float).to_numpy(),
-                         "ci_high": rows["ci_high"].astype(float).to_numpy(), "hover": hover})
+
+    def kept(col):
+        return rows[col].astype(float).where(shown).to_numpy()
+
+    return pd.DataFrame({"label": labels, "estimate": kept("estimate"), "ci_low": kept("ci_low"), "ci_high": kept("ci_high"), "hover": hover})
 
 
 def concentration_sentence(concentration: pd.DataFrame | None, indicator_id: str, lang: str, t: Translate) -> str | None:
