@@ -24,7 +24,7 @@ if summary.empty:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 else:
     cols = st.columns(3)
-    for i, r in enumerate(overview_view.headline(summary, indicator).itertuples()):
+    for i, r in enumerate(cached.headline(built, indicator, lang).itertuples()):
         with cols[i % 3]:
             suppressed = r.reliability == "suppressed" or fmt.is_missing(r.estimate)
             st.metric(
@@ -38,12 +38,7 @@ else:
     # Static HTML tables, neither data grids nor st.table: 22 and 9 rows need no sorting or scrolling, and the
     # grid's or Arrow's JavaScript (1.2 MB, 0.7 MB) held back every first visit (bench/RESULTS.md, overview).
     with st.expander(tr("overview.all_city_figures")):
-        markup.show_table(
-            summary[["label", "value_text", "ci_text", "n", "reliability"]].assign(n=[fmt.format_int(n, lang) for n in summary["n"]]).rename(
-                columns={"label": tr("common.indicator"), "value_text": tr("map.col_value"), "ci_text": tr("common.ci95"), "reliability": tr("common.reliability")}
-            ),
-            caption=tr("overview.metric_help"),
-        )
+        markup.show_html(cached.city_table_html(built, lang))
 
 st.subheader(tr("overview.readings"))
 sentences = cached.readings(built, indicator, lang) if indicator else []
@@ -52,10 +47,10 @@ if sentences:
 else:
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
 
-quota = overview_view.quota_spending_table(data.table("quota_spend_quantiles"), lang, tr)
+quota = cached.quota_table_html(built, lang)
 if quota is not None:
     with st.expander(tr("overview.quota_title")):
-        markup.show_table(quota, caption=tr("overview.quota_note"), numeric=[c for c in quota.columns if c != tr("overview.quota_area")])
+        markup.show_html(quota)
 
 if indicator:
     pictures = [cached.gradient_figure(built, indicator, var, lang) for var in overview_view.GRADIENT_VARS]
@@ -65,7 +60,7 @@ if indicator:
         for col, figure in zip(st.columns(len(pictures)), pictures):
             with col:
                 markup.show_svg(figure)
-        concentration = overview_view.concentration_sentence(data.table("concentration_index"), indicator, lang, tr)
+        concentration = cached.concentration_caption(built, indicator, lang)
         st.caption(tr("overview.gradient_note") + (" " + concentration if concentration else ""))
 
 st.subheader(tr("overview.context"))
@@ -74,18 +69,18 @@ if not series_ids:
     st.info(tr("common.not_available", what=tr("artefacts.bps_indicators")))
 else:
     chosen = st.selectbox(
-        tr("overview.context_indicator"), series_ids, index=overview_view.longest_series(built.bps, series_ids),
+        tr("overview.context_indicator"), series_ids, index=cached.default_series(built),
         format_func=lambda i: overview_view.bps_label(i, tr), key="ctx_indicator",
     )
     markup.show_svg(cached.context_figure(built, chosen, lang))
     st.caption(tr("overview.context_source", sources=cached.context_sources(built, chosen)))
 
-kota = cached.kota_table(built, lang)
+kota = cached.kota_table_html(built, lang)
 if kota is not None:
     st.subheader(tr("real.kota_title"))
-    markup.show_table(kota, caption=tr("real.kota_sources"))
+    markup.show_html(kota)
 
-published = cached.published_table(built, lang)
+published = cached.published_table_html(built, lang)
 if published is not None:
     with st.expander(tr("overview.published")):
-        markup.show_table(published, numeric=[tr("common.year"), tr("common.value")])  # values carry their unit words
+        markup.show_html(published)

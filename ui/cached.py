@@ -18,6 +18,7 @@ cheaper under load than an ``st.cache_*`` hit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -31,7 +32,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import config, svg_charts, tables, upload, vega_charts
+from analysis import config, html_tables, svg_charts, tables, upload, vega_charts
+from analysis import formatting as fmt
 from ui import banners, data, i18n
 from ui.data import Built
 from ui.views import common
@@ -97,6 +99,27 @@ def per_process(memo: dict, key, make, limit: int = 4, lock: threading.Lock | No
     return value
 
 
+_PER_BUILD_MEMOS: list[dict] = []  # every ``per_build`` function's memo (``clear_memos``)
+
+
+def per_build(limit: int = 64):
+    """Decorator: ``f(built, *args)`` made once per build and arguments in this process, then shared read-only
+    by every session (``per_process``): for what a page draws on every run. An ``st.cache_data`` hit costs
+    ~0.5 ms plus unpickling a copy of the value (a DataFrame: more), and under 50 sessions every call that
+    releases the GIL waits to get it back; a dict lookup does neither. Callers must not change the value."""
+    def wrap(f):
+        memo: dict = {}
+        _PER_BUILD_MEMOS.append(memo)
+
+        @functools.wraps(f)
+        def shared(built: Built, *args):
+            return per_process(memo, (built.key, *args), lambda: f(built, *args), limit=limit)
+
+        return shared
+
+    return wrap
+
+
 def indicator_labels(built: Built, lang: str) -> Mapping[str, str]:
     """``{indicator_id: label}`` in ``lang`` (``common.indicator_labels``), read-only, once per build, language
     and process. Every run of every page asks for them (the sidebar's indicator list, the page's heading):
@@ -118,22 +141,22 @@ def banner_inputs(built: Built) -> tuple[dict | None, dict[str, str]]:
 # --- overview --------------------------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_BUILT)
+@per_build(limit=8)
 def city_summary(built: Built, lang: str) -> pd.DataFrame:
     return overview_view.city_summary(built, lang)
 
 
-@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=HASH_BUILT)
+@per_build(limit=256)
 def readings(built: Built, indicator: str, lang: str) -> list[str]:
     return overview_view.readings(indicator, built, lang, i18n.translator(lang))
 
 
-@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
+@per_build(limit=4)
 def bps_series_ids(built: Built) -> list[str]:
     return overview_view.bps_indicators_with_series(built.bps)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+@per_build(limit=256)
 def gradient_figure(built: Built, indicator: str, domain_var: str, lang: str) -> str | None:
     """The overview's picture of the gap: city access by income quintile or education, with CIs, as inline SVG
     with its download link (HTML for ``charts.show_svg``); None when fewer than two groups have an estimate."""
@@ -149,7 +172,7 @@ def gradient_figure(built: Built, indicator: str, domain_var: str, lang: str) ->
     return svg + svg_charts.download_link(svg, name, t("overview.download_svg"))
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+@per_build(limit=128)
 def context_figure(built: Built, indicator: str, lang: str) -> str:
     """DKI against Indonesia for one BPS indicator as inline SVG with its download link (``charts.show_svg``)."""
     t = i18n.translator(lang)
@@ -161,14 +184,67 @@ def context_figure(built: Built, indicator: str, lang: str) -> str:
     return svg + svg_charts.download_link(svg, name, t("overview.download_svg"))
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_BUILT)
+@per_build(limit=64)
 def context_sources(built: Built, indicator: str) -> str:
     return overview_view.bps_sources(built.bps, indicator)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_BUILT)
+@per_build(limit=8)
 def published_table(built: Built, lang: str) -> pd.DataFrame | None:
     return overview_view.published_table(built.published, lang, i18n.translator(lang))
+
+
+@per_build(limit=256)
+def headline(built: Built, indicator: str | None, lang: str) -> pd.DataFrame:
+    """The city figures the overview shows as metrics (``overview_view.headline``), the selected one first."""
+    return overview_view.headline(city_summary(built, lang), indicator)
+
+
+@per_build(limit=8)
+def city_table_html(built: Built, lang: str) -> str:
+    """The overview's table of every city figure as HTML (``html_tables``), once per build and language."""
+    summary = city_summary(built, lang)
+    t = i18n.translator(lang)
+    shown = summary[["label", "value_text", "ci_text", "n", "reliability"]].assign(n=[fmt.format_int(n, lang) for n in summary["n"]]).rename(
+        columns={"label": t("common.indicator"), "value_text": t("map.col_value"), "ci_text": t("common.ci95"), "reliability": t("common.reliability")})
+    return html_tables.html_table(shown, caption=t("overview.metric_help"))
+
+
+@per_build(limit=8)
+def quota_table_html(built: Built, lang: str) -> str | None:
+    """The quota-spending quartiles (``quota_spend_quantiles``) as an HTML table, or None when not built."""
+    t = i18n.translator(lang)
+    quota = overview_view.quota_spending_table(data.table("quota_spend_quantiles"), lang, t)
+    if quota is None:
+        return None
+    return html_tables.html_table(quota, caption=t("overview.quota_note"), numeric=[c for c in quota.columns if c != t("overview.quota_area")])
+
+
+@per_build(limit=256)
+def concentration_caption(built: Built, indicator: str, lang: str) -> str | None:
+    """The sentence on the concentration index of ``indicator`` (``overview_view.concentration_sentence``)."""
+    return overview_view.concentration_sentence(data.table("concentration_index"), indicator, lang, i18n.translator(lang))
+
+
+@per_build(limit=8)
+def kota_table_html(built: Built, lang: str) -> str | None:
+    """The kota context table (real data, ``kota_table``) as HTML with its sources as caption, or None."""
+    kota = kota_table(built, lang)
+    return None if kota is None else html_tables.html_table(kota, caption=i18n.translator(lang)("real.kota_sources"))
+
+
+@per_build(limit=8)
+def published_table_html(built: Built, lang: str) -> str | None:
+    """The published figures (``published_table``) as HTML, or None."""
+    t = i18n.translator(lang)
+    published = published_table(built, lang)
+    return None if published is None else html_tables.html_table(published, numeric=[t("common.year"), t("common.value")])  # values carry their unit words
+
+
+@per_build(limit=4)
+def default_series(built: Built) -> int:
+    """The index in ``bps_series_ids`` of the BPS series the overview shows first (the longest)."""
+    return overview_view.longest_series(built.bps, bps_series_ids(built))
 
 
 # --- map -------------------------------------------------------------------------------------------------------
@@ -221,7 +297,7 @@ def clear_memos() -> None:
     """Forget every per-process memo of this module (as a new server process would): tests."""
     clear_geometry()
     data.forget_built()
-    for memo in (_PROFILE_TABLES, _PROFILE_FIGURES, _INDICATOR_IDS, _LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
+    for memo in (*_PER_BUILD_MEMOS, _PROFILE_TABLES, _PROFILE_FIGURES, _INDICATOR_IDS, _LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
         memo.clear()
 
 
@@ -539,12 +615,12 @@ def _profile_figures(built: Built, code: str, indicator: str, lang: str) -> Prof
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=512, hash_funcs=HASH_BUILT)
+@per_build(limit=512)
 def real_profile(built: Built, code: str, lang: str) -> pd.DataFrame | None:
     return real_view.profile_rows(code, built, lang, i18n.translator(lang))
 
 
-@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=HASH_BUILT)
+@per_build(limit=8)
 def kota_table(built: Built, lang: str) -> pd.DataFrame | None:
     return real_view.kota_table(built, lang, i18n.translator(lang))
 

@@ -9,12 +9,7 @@ and Arrow JavaScript an ``st.vega_lite_chart`` or ``st.table`` waits for (issue 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import pandas as pd
 import streamlit as st
-
-from analysis import html_tables
 
 
 def show_svg(figure: str) -> None:
@@ -22,6 +17,6 @@ def show_svg(figure: str) -> None:
     st.markdown(figure, unsafe_allow_html=True)
 
 
-def show_table(frame: pd.DataFrame, *, caption: str | None = None, numeric: Iterable[str] | None = None) -> None:
-    """A small static table (formatted cells) as HTML, its ``caption`` under it (``html_tables.html_table``)."""
-    st.markdown(html_tables.html_table(frame, caption=caption, numeric=numeric), unsafe_allow_html=True)
+def show_html(html: str) -> None:
+    """HTML made on the server and kept (``ui.cached``: a table made once per build), drawn as it is."""
+    st.markdown(html, unsafe_allow_html=True)
