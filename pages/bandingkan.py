@@ -6,11 +6,7 @@ from ui import frame
 
 frame.require()  # run inside dashboard.py even when Streamlit runs this file on its own
 
-from analysis import figures
-from analysis import formatting as fmt
-from ui import charts, data, state
-from ui.views import common
-from ui.views import compare as compare_view
+from ui import cached, charts, data, state
 
 lang = state.lang()
 tr = state.translator(lang)
@@ -18,8 +14,8 @@ st.title(tr("compare.title"))
 st.markdown(tr("compare.intro"))
 
 built = data.built()
-register, indicators, estimates = built.register, built.indicators, built.estimates
-labels = common.kelurahan_labels(register)
+estimates = built.estimates
+labels = cached.kelurahan_labels(built)
 indicator = state.indicator()
 if not labels or indicator is None or (estimates is None and built.sae is None):
     st.info(tr("common.not_available", what=tr("artefacts.estimates")))
@@ -34,18 +30,16 @@ if not chosen:
     st.info(tr("compare.choose_help"))
     frame.end_page()
 
-ind_label = common.indicator_labels(indicators, lang).get(indicator, indicator)
+ind_label = cached.indicator_labels(built, lang).get(indicator, indicator)
 st.subheader(ind_label)
-bars = common.area_comparison(indicator, chosen, built, lang, tr, with_kota=False)
-city = common.city_row(estimates, indicator)
-if not bars.empty:
-    fig = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label, reference=None if city is None else city["estimate"], reference_name=tr("common.city"))
-    charts.show(fig, f"bandingkan-{indicator}")
-st.dataframe(compare_view.compare_table(indicator, chosen, built, lang, tr), hide_index=True, width="stretch")
+page = cached.compare_page(built, indicator, tuple(chosen), lang)
+if page.bars is not None:
+    charts.show(page.bars, f"bandingkan-{indicator}")
+st.dataframe(page.table, hide_index=True, width="stretch")
 st.caption(tr("compare.table_note") + " " + tr("common.sig_legend"))
 
 st.subheader(tr("compare.decomposition"))
-decomposition = compare_view.decomposition_table(built, indicator, chosen, lang, tr)
+decomposition = page.decomposition
 if decomposition is None:
     st.info(tr("common.not_available", what=tr("artefacts.gap_decomposition")))
 elif decomposition.empty:

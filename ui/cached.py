@@ -517,6 +517,83 @@ def real_table(built: Built, layer: str, lang: str) -> pd.DataFrame:
     return real_view.layer_table(layer, built, lang, i18n.translator(lang))
 
 
+# --- model and compare pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    """What the model page draws for one outcome: the outcomes built, the odds-ratio forest, the predicted
+    grid (per specification), the marginal effects and the fit table (each None when not available)."""
+
+    outcomes: tuple[str, ...]
+    has_interaction: bool
+    odds: go.Figure | None
+    grid: dict[str, go.Figure | None]
+    effects: go.Figure | None
+    fit: pd.DataFrame | None
+
+
+@per_build(limit=64)
+def model_page(built: Built, outcome: str | None, lang: str) -> ModelPage | None:
+    """The model page's figures and table for ``outcome`` (None: the first outcome), once per build, outcome and
+    language; None when no model was built. Rebuilt on every run before (three plotly figures: ~70 ms of server
+    CPU per run, ``bench/bench_load.py --page model``)."""
+    from analysis import figures
+    from ui.views import model as model_view
+
+    t = i18n.translator(lang)
+    odds, effects, grid, fit = (data.table(n) for n in ("model_odds_ratios", "model_marginal_effects", "model_predicted_grid", "model_fit"))
+    if odds is None and effects is None and grid is None:
+        return None
+    outcomes = tuple(model_view.model_outcomes(odds, effects, grid))
+    outcome = outcome if outcome in outcomes else (outcomes[0] if outcomes else None)
+    seps = fmt.plotly_separators(lang)
+    forest = model_view.model_forest(odds, outcome, "or", lang, t)
+    ame = model_view.model_forest(effects, outcome, "ame", lang, t)
+    grids = {}
+    for specification in ("main_effects", "interaction"):
+        heat = model_view.model_heatmap(grid, outcome, lang, t, specification)
+        grids[specification] = None if heat is None else figures.heatmap(
+            heat["z"], heat["x"], heat["y"], heat["text"], heat["hover"], separators=seps, x_title=t("domain_vars.income_quintile"),
+            y_title=t("domain_vars.education"), legend_title=t("model.predicted_short"))
+    return ModelPage(
+        outcomes=outcomes,
+        has_interaction=grid is not None and "specification" in grid and grid["specification"].nunique() > 1,
+        odds=None if forest.empty else figures.forest_plot(forest, separators=seps, x_title=t("model.or_axis")),
+        grid=grids,
+        effects=None if ame.empty else figures.forest_plot(ame, separators=seps, x_title=t("model.ame_axis"), reference=0.0, log_x=False),
+        fit=None if fit is None or fit.empty else model_view.model_fit_table(fit, outcome, lang, t).set_index(t("model.fit_measure")),
+    )
+
+
+@dataclass(frozen=True)
+class ComparePage:
+    """What the compare page draws for one indicator and set of kelurahan."""
+
+    bars: go.Figure | None
+    table: pd.DataFrame
+    decomposition: pd.DataFrame | None
+
+
+@per_build(limit=256)
+def compare_page(built: Built, indicator: str, chosen: tuple[str, ...], lang: str) -> ComparePage:
+    """The compare page's chart and tables, once per build, indicator, kelurahan set and language (~50 ms of
+    server CPU per run before, ``bench/bench_load.py --page bandingkan``)."""
+    from analysis import figures
+    from ui.views import compare as compare_view
+
+    t = i18n.translator(lang)
+    ind_label = indicator_labels(built, lang).get(indicator, indicator)
+    bars = common.area_comparison(indicator, list(chosen), built, lang, t, with_kota=False)
+    city = common.city_row(built.estimates, indicator)
+    figure = None
+    if not bars.empty:
+        figure = figures.estimate_bars(bars, separators=fmt.plotly_separators(lang), x_title=ind_label,
+                                       reference=None if city is None else city["estimate"], reference_name=t("common.city"))
+    return ComparePage(figure, compare_view.compare_table(indicator, list(chosen), built, lang, t),
+                       compare_view.decomposition_table(built, indicator, list(chosen), lang, t))
+
+
 # --- the kelurahan profile --------------------------------------------------------------------------------------
 
 _PROFILE_TABLES: dict = {}  # (build key, code, lang) -> ProfileTables

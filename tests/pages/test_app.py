@@ -519,3 +519,25 @@ def test_the_profile_is_made_once_per_kelurahan_indicator_and_language(make_app,
     assert second.dataframe[0].value.equals(first.dataframe[0].value)
     second.run()  # a rerun of the same view
     assert len(made) == n_first
+
+
+@pytest.mark.parametrize("page,query,maker", [
+    ("model", {}, "forest_plot"),
+    ("bandingkan", {"kel": f"{TENGAH},31.71.01.1001"}, "estimate_bars"),
+])
+def test_a_second_session_on_the_same_view_makes_no_figure(make_app, dashboard_data, monkeypatch, page, query, maker):
+    """The model and compare pages draw figures made once per view and process (``ui.cached``), not on every
+    run (the profile: the test above); the second session is drawn with the same specs."""
+    from analysis import figures
+
+    made = []
+    real = getattr(figures, maker)
+    monkeypatch.setattr(figures, maker, lambda *a, **k: made.append(1) or real(*a, **k))
+    first = make_app(dashboard_data, page=page, lang="en", indicator="person_internet", **query)
+    no_exception(first)
+    assert made
+    n = len(made)
+    second = make_app(dashboard_data, page=page, lang="en", indicator="person_internet", **query)
+    no_exception(second)
+    assert len(made) == n
+    assert [c.proto.spec for c in second.get("plotly_chart")] == [c.proto.spec for c in first.get("plotly_chart")]
