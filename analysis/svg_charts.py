@@ -183,10 +183,8 @@ def group_estimates(
             )
     marks.append("</g>")
     body += marks
-    notes_svg, y = _notes(([missing_note] if any_missing else []) + list(notes), plot_bottom + 20)
-    body += notes_svg
-    desc = "; ".join(r.hover for r in rows)
-    return _svg(body, width=width, height=int(y + 10), title=title, desc=desc, kind="groups")
+    return _finish(body, ([missing_note] if any_missing else []) + list(notes), plot_bottom + 20, [r.hover for r in rows],
+                   width=width, title=title, kind="groups")
 
 
 @dataclass(frozen=True)
@@ -287,10 +285,14 @@ def line_series(
         lx += 17 + len(name) * CHAR_WIDTH + 22
     legend.append("</g>")
     body += legend
-    notes_svg, bottom = _notes(([gap_note] if any_gap else []) + list(notes), legend_y + 4)
-    body += notes_svg
-    desc = "; ".join(p.hover for p in valued)
-    return _svg(body, width=width, height=int(bottom + 10), title=title, desc=desc, kind="series")
+    return _finish(body, ([gap_note] if any_gap else []) + list(notes), legend_y + 4, [p.hover for p in valued],
+                   width=width, title=title, kind="series")
+
+
+def _finish(body: list[str], notes: list[str], notes_top: float, hovers: list[str], *, width: int, title: str, kind: str) -> str:
+    """The chart's notes under ``notes_top``, then the ``<svg>`` around ``body``, its ``<desc>`` every mark's hover text."""
+    notes_svg, bottom = _notes(notes, notes_top)
+    return _svg(body + notes_svg, width=width, height=int(bottom + 10), title=title, desc="; ".join(hovers), kind=kind)
 
 
 def download_link(svg: str, filename: str, label: str) -> str:
