@@ -75,7 +75,8 @@ TRUTH_INDICATORS = {
     "digital_skill_basic": "person_digital_skill", "knows_jaki": "jaki_aware", "installed_jaki": "jaki_installed",
     "used_bst_check": "bst_check_used", "info_rt_rw": "info_rt_rw", "info_whatsapp": "info_whatsapp", "info_jaki": "info_jaki",
 }
-TYPES = ("direct", "city_direct", "kota_direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled", "model_coefficient", "marginal_effect")
+TYPES = ("direct", "city_direct", "kota_direct", "gap_kota", "gap_city", "sae_sampled", "sae_unsampled", "gap_modelled",
+         "sae_unsampled_frame", "gap_modelled_frame", "model_coefficient", "marginal_effect")
 HOLDOUT_SHARE = 0.25
 FIRST_KOTA = "first"  # model_coverage(kota_reference=...): the first kota code, R's default coding (before issue 12)
 
@@ -91,7 +92,9 @@ class Replicate:
     pi_kelurahan: pd.Series  # kelurahan code -> first-stage inclusion probability
     kota_of: pd.Series  # kelurahan code -> kota code
     census: dict | None = None  # census parameters of the access model (``census_model``)
-    margins: est_mod.PopulationMargins | None = None  # the synthetic population's own raking totals (``synthetic_margins``)
+    margins: est_mod.PopulationMargins | None = None  # the whole synthetic population's raking totals (``synthetic_margins``)
+    frame_truth: pd.DataFrame | None = None  # true rates of EVERY kelurahan of the frame (``WholePopulation.truth``)
+    conditional_margins: est_mod.PopulationMargins | None = None  # the sampled kelurahan's, weighted by 1 / pi_kelurahan
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,11 @@ def replicate(inputs: Inputs, seed: int, households: int = 4000, kelurahan: int 
     tables = {t.name: t.data for t in result.tables(sources=["synthetic_demo_survey"])}
     first = design.drop_duplicates("kode_kemendagri").set_index("kode_kemendagri")
     pop = population(inputs, seed, households, kelurahan)
+    whole = whole_population(inputs, pop, seed)
     return Replicate(seed, tables["survey_households"], tables["survey_persons"], truth,
                      first["pi_kelurahan"].astype(float), first["kode_kab_kemendagri"].astype(str),
-                     census_model(pop), synthetic_margins(pop.population))
+                     census_model(pop, whole.census_patterns), whole.margins, whole.truth,
+                     synthetic_margins([person_counts(pop.population, weighted=True)]))
 
 
 @dataclass(frozen=True)
@@ -157,20 +162,72 @@ def population(inputs: Inputs, seed: int, households: int, kelurahan: int) -> Sa
     return SampledPopulation(sample, rw, build_population(sample, rw, frame, rng))
 
 
-def synthetic_margins(pop) -> est_mod.PopulationMargins:
-    """The raking totals the build takes from Dukcapil (``estimates.dukcapil_margins``: kota x sex and kota x age
-    band), taken instead from the SYNTHETIC population itself: every person of the sampled kelurahan weighted by
-    ``1 / pi_kelurahan``, the definition of the city and kota truth (``city_truth_weighted``). Raking the demo
-    to Dukcapil's totals would move it toward the register's younger population and away from its own truth (the
-    generator's ages are older than the register's), a property of the synthetic demo and not of the method; with
-    these totals raking is measured against a population that satisfies its own margins."""
+@dataclass(frozen=True)
+class WholePopulation:
+    """What the harness keeps of the synthetic population of the WHOLE frame of one seed (``whole_population``):
+    the true rates of every kelurahan, the raking totals and the census model's person patterns."""
+
+    truth: pd.DataFrame  # indicator_id, kode_kemendagri, kota, numerator, denominator, value, sampled
+    margins: est_mod.PopulationMargins
+    census_patterns: pd.DataFrame  # census_patterns of every person 5+ of the frame, weight 1
+
+
+def whole_population(inputs: Inputs, sampled: SampledPopulation, seed: int) -> WholePopulation:
+    """The synthetic population of every kelurahan of the frame (267): the sampled kelurahan's (``population``,
+    as the generator built them) and the unsampled ones' (``generate.build_unsampled_populations``: same model,
+    same scale, their own random stream), reduced part by part to what the truth needs (true kelurahan
+    numerators and denominators of ``TRUTH_INDICATORS``, kota x sex and kota x age-band person counts, the census
+    model's patterns), each person counted once."""
+    from analysis.survey import design as design_mod
+    from analysis.survey.generate import build_unsampled_populations, truth_tables
+
+    frame = design_mod.kelurahan_frame(inputs.register, inputs.covariates)
+    kota = dict(zip(frame["kode_kemendagri"], frame["kode_kab_kemendagri"].astype(str)))
+    parts = [(sampled.population, True)]
+    parts += [(p, False) for p in build_unsampled_populations(frame, sampled.sample, sampled.population.scale, seed)]
+    truths, counts, patterns = [], [], []
+    for pop, is_sampled in parts:
+        table, _ = truth_tables(pop)
+        truths.append(table.assign(sampled=is_sampled))
+        counts.append(person_counts(pop, weighted=False))
+        patterns.append(census_patterns(pop, weighted=False))
+    t = pd.concat(truths, ignore_index=True)
+    t["indicator_id"] = t["indicator"].map(TRUTH_INDICATORS)
+    t = t.dropna(subset=["indicator_id"]).rename(columns={"rate": "value"})
+    t["kota"] = t["kode_kemendagri"].map(kota)
+    if len(t.drop_duplicates(["indicator_id", "kode_kemendagri"])) != len(frame) * len(TRUTH_INDICATORS):
+        raise ValueError("the whole population does not have one truth per kelurahan of the frame and indicator")
+    truth = t[["indicator_id", "kode_kemendagri", "kota", "numerator", "denominator", "value", "sampled"]].reset_index(drop=True)
+    pat = pd.concat(patterns, ignore_index=True)
+    pat = pat.groupby(CENSUS_PATTERN, observed=True)[["w", "wy"]].sum().reset_index()
+    return WholePopulation(truth, synthetic_margins(counts), pat)
+
+
+def person_counts(pop, weighted: bool) -> pd.DataFrame:
+    """Persons of ``pop`` by kota, sex and calibration age band: ``total`` the count (``weighted=False``, a
+    census of the part) or the count weighted by ``1 / pi_kelurahan`` (``weighted=True``: the sampled kelurahan
+    standing for the city, the generator's ``city_truth_weighted`` definition)."""
     from analysis.survey.schema import SEXES
 
     hh, pp = pop.hh, pop.pp
-    w = hh["w_city"][pp["hh"]]
+    w = hh["w_city"][pp["hh"]] if weighted else np.ones(len(pp["hh"]))
     kota = pop.kel["kode_kab_kemendagri"].astype(str).to_numpy()[hh["kel"][pp["hh"]]]
     frame = pd.DataFrame({est_mod.KOTA: kota, "sex": np.asarray(SEXES, dtype=object)[pp["sex"]],
                           est_mod.CALIBRATION_BAND: est_mod.calibration_band(pp["age"]).to_numpy(), "total": w})
+    return frame.groupby([est_mod.KOTA, "sex", est_mod.CALIBRATION_BAND], observed=True)["total"].sum().reset_index()
+
+
+def synthetic_margins(counts: list[pd.DataFrame]) -> est_mod.PopulationMargins:
+    """The raking totals the build takes from Dukcapil (``estimates.dukcapil_margins``: kota x sex and kota x age
+    band), taken instead from the SYNTHETIC population itself: the sum of ``person_counts`` parts. The published
+    default (``Replicate.margins``) is the WHOLE synthetic population, every person of every kelurahan of the frame
+    once, as the build rakes to the register's whole-kota totals and as the whole truth is defined; the
+    conditional variant (``Replicate.conditional_margins``) the sampled kelurahan's persons weighted by
+    ``1 / pi_kelurahan``, which goes with the conditional truth. Raking the demo to Dukcapil's totals would move
+    it toward the register's younger population and away from its own truth (the generator's ages are older than
+    the register's), a property of the synthetic demo and not of the method; with these totals raking is
+    measured against a population that satisfies its own margins."""
+    frame = pd.concat(counts, ignore_index=True)
 
     def margin(column):
         out = frame.groupby([est_mod.KOTA, column], observed=True)["total"].sum().reset_index()
@@ -179,17 +236,16 @@ def synthetic_margins(pop) -> est_mod.PopulationMargins:
     return est_mod.PopulationMargins(sex=margin("sex"), age=margin(est_mod.CALIBRATION_BAND))
 
 
-def census_model(sampled: SampledPopulation) -> dict:
-    """Census parameters of the persons' internet-use model (``analysis.stats.models``, main effects): the same
-    weighted logistic regression fitted on the whole synthetic population of the sampled kelurahan
-    (``population``), weighted by ``1 / pi_kelurahan`` (the generator's city truth definition). Returns
-    ``odds_ratios`` and ``marginal_effects`` frames and the population's true kelurahan rates of internet use."""
-    from analysis.stats import models
-    from analysis.stats.logit import fit_survey_logit
+CENSUS_PATTERN = ["income_quintile", "education", "age_group", "sex", "hh_size", "kota"]
+
+
+def census_patterns(pop, weighted: bool) -> pd.DataFrame:
+    """The persons 5+ of ``pop`` reduced to the access model's covariate patterns (``CENSUS_PATTERN``): ``w`` their
+    count (weighted by ``1 / pi_kelurahan`` when ``weighted``, as ``person_counts``) and ``wy`` that of internet
+    users."""
     from analysis.survey.derive import QUINTILE_OF_BRACKET
     from analysis.survey.schema import AGE_GROUPS, EDUCATION_LEVELS, EXPENDITURE_BRACKETS, SEXES
 
-    sample, rw, pop = sampled.sample, sampled.rw, sampled.population
     hh, pp = pop.hh, pop.pp
     keep = pp["age"] >= 5
     h = pp["hh"][keep]
@@ -199,9 +255,24 @@ def census_model(sampled: SampledPopulation) -> dict:
         "age_group": np.array(AGE_GROUPS, dtype=object)[pp["age_group"][keep]], "sex": np.array(SEXES, dtype=object)[pp["sex"][keep]],
         "hh_size": hh["size"][h], "kota": pop.kel["kode_kab_kemendagri"].astype(str).to_numpy()[hh["kel"][h]],
     })
-    cols["w"] = hh["w_city"][h]
+    cols["w"] = hh["w_city"][h] if weighted else 1.0
     cols["wy"] = cols["w"] * pp["internet"][keep].astype(float)
-    pat = cols.groupby(["income_quintile", "education", "age_group", "sex", "hh_size", "kota"], observed=True)[["w", "wy"]].sum().reset_index()
+    return cols.groupby(CENSUS_PATTERN, observed=True)[["w", "wy"]].sum().reset_index()
+
+
+def census_model(sampled: SampledPopulation, patterns: pd.DataFrame | None = None) -> dict:
+    """Census parameters of the persons' internet-use model (``analysis.stats.models``, main effects): the same
+    weighted logistic regression fitted on a whole synthetic population. ``patterns``: that population's
+    ``census_patterns`` (the harness passes the WHOLE frame's, ``WholePopulation.census_patterns``); default the
+    sampled kelurahan's population (``population``) weighted by ``1 / pi_kelurahan`` (the conditional definition,
+    the generator's ``city_truth_weighted``). Returns ``odds_ratios`` and ``marginal_effects`` frames and the
+    sampled population's true kelurahan rates of internet use."""
+    from analysis.stats import models
+    from analysis.stats.logit import fit_survey_logit
+
+    sample, rw, pop = sampled.sample, sampled.rw, sampled.population
+    hh, pp = pop.hh, pop.pp
+    pat = census_patterns(pop, weighted=True) if patterns is None else patterns
     ones = pat.assign(y=1.0, weight=pat["wy"])
     zeros = pat.assign(y=0.0, weight=pat["w"] - pat["wy"])
     census = pd.concat([ones, zeros], ignore_index=True)
@@ -214,6 +285,8 @@ def census_model(sampled: SampledPopulation) -> dict:
     sampled_rw = rw.loc[rw["sampled"], ["kode_kemendagri"]].merge(sample[["kode_kemendagri", "kode_kab_kemendagri"]], on="kode_kemendagri")
     reference = sampled_rw.groupby(sampled_rw["kode_kab_kemendagri"].astype(str)).size().idxmax()
     fit = fit_survey_logit(census, spec.terms, kota_reference=reference)
+    keep = pp["age"] >= 5
+    h = pp["hh"][keep]
     kel_rate = pd.Series(np.bincount(hh["kel"][h], weights=pp["internet"][keep].astype(float)) / np.bincount(hh["kel"][h]),
                          index=pop.kel["kode_kemendagri"].astype(str).to_numpy())
     return {"model": spec.model_id, "odds_ratios": models.odds_ratios(spec.model_id, fit),
@@ -225,6 +298,30 @@ def kelurahan_truth(rep: Replicate) -> pd.DataFrame:
     t = rep.truth[rep.truth["kind"] == "kelurahan_rate"].copy()
     t["indicator_id"] = t["indicator"].map(TRUTH_INDICATORS)
     return t.dropna(subset=["indicator_id"])[["indicator_id", "kode_kemendagri", "value", "numerator", "denominator"]]
+
+
+WHOLE_TRUTH, CONDITIONAL_TRUTH = "whole", "conditional"
+CONDITIONAL_TRUTH_SUFFIX = " (truth given the sampled kelurahan)"
+
+
+def reference_truth(rep: Replicate, truth: str = WHOLE_TRUTH) -> tuple[pd.Series, pd.Series]:
+    """The city's and the kotas' true rates, (indicator_id, area code) -> rate. ``WHOLE_TRUTH`` (default): the rate
+    over every person or household of every kelurahan of the city (kota) in the whole synthetic population
+    (``rep.frame_truth``); ``CONDITIONAL_TRUTH``: the sampled kelurahan's populations weighted by
+    ``1 / pi_kelurahan`` (``truth_weighted_rate``), which holds the first stage fixed."""
+    if truth == CONDITIONAL_TRUTH:
+        kel = kelurahan_truth(rep)
+        return (truth_weighted_rate(rep, kel, pd.Series(CITY_CODE, index=rep.pi_kelurahan.index)),
+                truth_weighted_rate(rep, kel, rep.kota_of))
+    if truth != WHOLE_TRUTH:
+        raise ValueError(f"truth must be {WHOLE_TRUTH!r} or {CONDITIONAL_TRUTH!r}, not {truth!r}")
+    if rep.frame_truth is None:
+        raise ValueError("this replicate has no whole-population truth (frame_truth)")
+    t = rep.frame_truth
+    kota = t.groupby(["indicator_id", "kota"])[["numerator", "denominator"]].sum()
+    city = t.groupby("indicator_id")[["numerator", "denominator"]].sum()
+    city.index = pd.MultiIndex.from_arrays([city.index, [CITY_CODE] * len(city)], names=["indicator_id", "kota"])
+    return city["numerator"] / city["denominator"], kota["numerator"] / kota["denominator"]
 
 
 def truth_weighted_rate(rep: Replicate, kel: pd.DataFrame, group: pd.Series) -> pd.Series:
@@ -289,7 +386,7 @@ TWO_STAGE_REFERENCE_SUFFIX = " (two-stage reference SE)"
 
 
 def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_holdout: int | None = None, rake: bool = True,
-                       variants: bool = False) -> pd.DataFrame:
+                       variants: bool = False, truth: str = WHOLE_TRUTH, models: bool = True) -> pd.DataFrame:
     """One row per interval with a truth: type, seed, cluster (kelurahan; the kota or city code for the
     ``city_direct`` / ``kota_direct`` rows), indicator_id, covered, width.
 
@@ -298,13 +395,23 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
     weights (``estimates.calibrated_persons``) for the gaps, small-area estimates and models; ``rake=False`` the
     design weights throughout. ``variants``: also the city and kota rows under the RW-as-PSU design
     (``RW_DESIGN_SUFFIX``) and with the variance given the sampled kelurahan (``CONDITIONAL_SUFFIX``) and the gaps with the two-stage reference SE (``TWO_STAGE_REFERENCE_SUFFIX``;
-    ``gaps.REFERENCE_VARIANCES``), on the same replicate."""
+    ``gaps.REFERENCE_VARIANCES``), on the same replicate.
+
+    ``truth``: the city and kota truth (``reference_truth``) of the city, kota and gap rows, and the raking totals
+    that go with it: ``WHOLE_TRUTH`` (default) the whole synthetic population's (``rep.margins``),
+    ``CONDITIONAL_TRUTH`` the sampled kelurahan's weighted by ``1 / pi_kelurahan`` (``rep.conditional_margins``;
+    types suffixed ``CONDITIONAL_TRUTH_SUFFIX``). With the whole truth and ``covariates`` also the small-area
+    intervals and modelled gaps of the frame's truly unsampled kelurahan (``sae_unsampled_frame``,
+    ``gap_modelled_frame``). ``models=False`` leaves out the model rows (their census truth is the whole
+    population's whatever ``truth`` says: ``census_model``)."""
     ids = set(TRUTH_INDICATORS.values())
     kel = kelurahan_truth(rep)
     truth_kel = kel.set_index(["indicator_id", "kode_kemendagri"])["value"]
-    city_truth = truth_weighted_rate(rep, kel, pd.Series("31", index=rep.pi_kelurahan.index))
-    kota_truth = truth_weighted_rate(rep, kel, rep.kota_of)
-    margins = rep.margins if rake else None
+    city_truth, kota_truth = reference_truth(rep, truth)
+    if rep.frame_truth is not None and truth == WHOLE_TRUTH:  # the frame's unsampled kelurahan have a truth too
+        whole_kel = rep.frame_truth.set_index(["indicator_id", "kode_kemendagri"])["value"]
+        truth_kel = pd.concat([truth_kel, whole_kel[~whole_kel.index.isin(truth_kel.index)]])
+    margins = (rep.margins if truth == WHOLE_TRUTH else rep.conditional_margins) if rake else None
     persons = est_mod.calibrated_persons(rep.persons, margins)  # what the stages after the estimates see
     rows = []
 
@@ -370,9 +477,19 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
         ref = np.where(mg["vs"] == "city", pd.MultiIndex.from_arrays([mg["indicator_id"], pd.Series("31", index=mg.index)]).map(city_truth.get).to_numpy(dtype=float),
                        pd.MultiIndex.from_arrays([mg["indicator_id"], mg["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
         add("gap_modelled", mg, truth=pd.MultiIndex.from_frame(mg[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float) - ref)
-    if rep.census is not None:
+        if rep.frame_truth is not None and truth == WHOLE_TRUTH:
+            frame_out = sae[(sae["kind"] == "synthetic") & ~sae["kode_kemendagri"].isin(rep.pi_kelurahan.index)]
+            add("sae_unsampled_frame", frame_out, truth=pd.MultiIndex.from_frame(frame_out[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get))
+            fg = sae_mod.modelled_gaps(frame_out, g.iloc[:0], published)
+            fg = fg.assign(reference_code=np.where(fg["vs"] == "kota", fg["kode_kemendagri"].str[:5], CITY_CODE))
+            ref = np.where(fg["vs"] == "city", pd.MultiIndex.from_arrays([fg["indicator_id"], pd.Series(CITY_CODE, index=fg.index)]).map(city_truth.get).to_numpy(dtype=float),
+                           pd.MultiIndex.from_arrays([fg["indicator_id"], fg["reference_code"]]).map(kota_truth.get).to_numpy(dtype=float))
+            add("gap_modelled_frame", fg, truth=pd.MultiIndex.from_frame(fg[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float) - ref)
+    if rep.census is not None and models:
         rows.extend(model_coverage(rep, persons=persons))
     out = pd.concat(rows, ignore_index=True)
+    if truth != WHOLE_TRUTH:
+        out = out.assign(type=out["type"] + CONDITIONAL_TRUTH_SUFFIX)
     return out if rake else out.assign(type=out["type"] + RAW_SUFFIX)
 
 
