@@ -95,6 +95,7 @@ class Replicate:
     margins: est_mod.PopulationMargins | None = None  # the whole synthetic population's raking totals (``synthetic_margins``)
     frame_truth: pd.DataFrame | None = None  # true rates of EVERY kelurahan of the frame (``WholePopulation.truth``)
     conditional_margins: est_mod.PopulationMargins | None = None  # the sampled kelurahan's, weighted by 1 / pi_kelurahan
+    census_whole: dict | None = None  # the access model's census parameters on the WHOLE synthetic population
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,8 @@ def replicate(inputs: Inputs, seed: int, households: int = 4000, kelurahan: int 
     whole = whole_population(inputs, pop, seed)
     return Replicate(seed, tables["survey_households"], tables["survey_persons"], truth,
                      first["pi_kelurahan"].astype(float), first["kode_kab_kemendagri"].astype(str),
-                     census_model(pop, whole.census_patterns), whole.margins, whole.truth,
-                     synthetic_margins([person_counts(pop.population, weighted=True)]))
+                     census_model(pop), whole.margins, whole.truth,
+                     synthetic_margins([person_counts(pop.population, weighted=True)]), census_model(pop, whole.census_patterns))
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,7 @@ def _covered(lo, hi, value) -> np.ndarray:
     return (lo <= value) & (value <= hi)
 
 
-TWO_STAGE, RW_AS_PSU, CONDITIONAL = "two_stage", "rw_as_psu", "conditional"
+TWO_STAGE, TWO_STAGE_WR, RW_AS_PSU, CONDITIONAL = "two_stage", "two_stage_wr", "rw_as_psu", "conditional"
 
 
 def conditional_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
@@ -354,13 +355,15 @@ def reference_estimates(households: pd.DataFrame, persons: pd.DataFrame, margins
                         design: str = TWO_STAGE, indicator_ids=None) -> pd.DataFrame:
     """The published city and kota rows of ``estimates.compute`` (same raking and Korn-Graubard interval with
     domain df) without its kelurahan and domain rows, under ``design``: ``TWO_STAGE`` the kelurahan-stage design
-    of the build (``estimates.survey_design``), ``RW_AS_PSU`` the RW-as-PSU design (``estimates.rw_design``) it
+    of the build (``estimates.survey_design``), ``TWO_STAGE_WR`` the same with its first stage with replacement
+    (``estimates.WITH_REPLACEMENT``, the published form before the Brewer first stage), ``RW_AS_PSU`` the RW-as-PSU design (``estimates.rw_design``) it
     replaced, ``CONDITIONAL`` the variance given the sampled kelurahan (``conditional_design``).
     Columns: indicator_id, level, area_code, estimate, se, ci_low, ci_high, df."""
     frames = {ind.HOUSEHOLD: est_mod.household_frame(households)}
     if persons is not None and len(persons):
         frames[ind.PERSON] = est_mod.with_calibration_band(persons)
-    make = {TWO_STAGE: est_mod.survey_design, RW_AS_PSU: est_mod.rw_design, CONDITIONAL: conditional_design}[design]
+    make = {TWO_STAGE: est_mod.survey_design, RW_AS_PSU: est_mod.rw_design, CONDITIONAL: conditional_design,
+            TWO_STAGE_WR: lambda f, source: est_mod.survey_design(f, source, first_stage=est_mod.WITH_REPLACEMENT)}[design]
     designs = {unit: make(f, ind.SOURCE_TABLE[unit]) for unit, f in frames.items()}
     if margins is not None and ind.PERSON in designs:
         designs[ind.PERSON] = est_mod.rake_persons(designs[ind.PERSON], margins)
@@ -381,6 +384,8 @@ def reference_estimates(households: pd.DataFrame, persons: pd.DataFrame, margins
 
 RAW_SUFFIX = " (not raked)"
 RW_DESIGN_SUFFIX = " (RW-as-PSU design)"
+WR_FIRST_STAGE_SUFFIX = " (first stage with replacement)"
+WHOLE_CENSUS_SUFFIX = " (census of the whole population)"
 CONDITIONAL_SUFFIX = " (given the sampled kelurahan)"
 TWO_STAGE_REFERENCE_SUFFIX = " (two-stage reference SE)"
 
@@ -402,8 +407,8 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
     ``CONDITIONAL_TRUTH`` the sampled kelurahan's weighted by ``1 / pi_kelurahan`` (``rep.conditional_margins``;
     types suffixed ``CONDITIONAL_TRUTH_SUFFIX``). With the whole truth and ``covariates`` also the small-area
     intervals and modelled gaps of the frame's truly unsampled kelurahan (``sae_unsampled_frame``,
-    ``gap_modelled_frame``). ``models=False`` leaves out the model rows (their census truth is the whole
-    population's whatever ``truth`` says: ``census_model``)."""
+    ``gap_modelled_frame``). ``models=False`` leaves out the model rows (their truth is ``rep.census`` whatever
+    ``truth`` says; with ``variants`` also against ``rep.census_whole``, ``WHOLE_CENSUS_SUFFIX``)."""
     ids = set(TRUTH_INDICATORS.values())
     kel = kelurahan_truth(rep)
     truth_kel = kel.set_index(["indicator_id", "kode_kemendagri"])["value"]
@@ -437,6 +442,7 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
     add_reference("", published[published["domain_var"].isna()])
     if variants:
         add_reference(RW_DESIGN_SUFFIX, reference_estimates(rep.households, rep.persons, margins, RW_AS_PSU, indicator_ids=ids))
+        add_reference(WR_FIRST_STAGE_SUFFIX, reference_estimates(rep.households, rep.persons, margins, TWO_STAGE_WR, indicator_ids=ids))
         add_reference(CONDITIONAL_SUFFIX, reference_estimates(rep.households, rep.persons, margins, CONDITIONAL, indicator_ids=ids))
 
     def add_gaps(g, suffix=""):
@@ -487,6 +493,9 @@ def replicate_coverage(rep: Replicate, covariates: pd.DataFrame | None, seed_hol
             add("gap_modelled_frame", fg, truth=pd.MultiIndex.from_frame(fg[["indicator_id", "kode_kemendagri"]]).map(truth_kel.get).to_numpy(dtype=float) - ref)
     if rep.census is not None and models:
         rows.extend(model_coverage(rep, persons=persons))
+        if variants and rep.census_whole is not None:
+            for part in model_coverage(rep, persons=persons, census=rep.census_whole):
+                rows.append(part.assign(type=part["type"] + WHOLE_CENSUS_SUFFIX))
     out = pd.concat(rows, ignore_index=True)
     if truth != WHOLE_TRUTH:
         out = out.assign(type=out["type"] + CONDITIONAL_TRUTH_SUFFIX)
@@ -514,12 +523,15 @@ def census_contrasts(census: dict, reference: str) -> tuple[pd.DataFrame, pd.Dat
             pd.concat([ames[ames["variable"] != "kota"], kota_ame], ignore_index=True))
 
 
-def model_coverage(rep: Replicate, inference: str | None = None, kota_reference=None, persons: pd.DataFrame | None = None) -> list[pd.DataFrame]:
+def model_coverage(rep: Replicate, inference: str | None = None, kota_reference=None, persons: pd.DataFrame | None = None,
+                   census: dict | None = None) -> list[pd.DataFrame]:
     """Odds-ratio and AME intervals of the persons' internet-use model against their census values, by the
     published inference method and kota reference (``models.PUBLISHED_INFERENCE``, ``PUBLISHED_KOTA_REFERENCE``)
     unless told otherwise: ``inference=logit.PLAIN, kota_reference=FIRST_KOTA`` is the model before issue 12 (R
     svyglm's df and coding), measured on the same replicates. ``persons``: the persons to fit on (the raked
-    ones of the published pipeline; default the design-weighted ``rep.persons``)."""
+    ones of the published pipeline; default the design-weighted ``rep.persons``). ``census``: the census
+    parameters to cover (default ``rep.census``, the sampled kelurahan weighted by ``1 / pi_kelurahan``;
+    ``rep.census_whole`` the whole synthetic population's)."""
     from analysis.stats import models
 
     spec = models.MODELS[0]
@@ -527,7 +539,7 @@ def model_coverage(rep: Replicate, inference: str | None = None, kota_reference=
     reference = models.PUBLISHED_KOTA_REFERENCE if kota_reference is None else (None if kota_reference == FIRST_KOTA else kota_reference)
     fit = models.fit_survey_logit(frame, spec.terms, inference=inference or models.PUBLISHED_INFERENCE, kota_reference=reference)
     kota_ref = next(t.reference for t in fit.terms if t.column == "kota")
-    census_or, census_ame = census_contrasts(rep.census, kota_ref)
+    census_or, census_ame = census_contrasts(rep.census if census is None else census, kota_ref)
     if set(census_or["term"]) != set(fit.names) - {"intercept"}:
         raise ValueError(f"census and survey models have different terms: {sorted(set(census_or['term']) ^ (set(fit.names) - {'intercept'}))}")
     out = []

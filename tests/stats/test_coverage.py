@@ -58,34 +58,65 @@ def replicates(inputs):
 
 @pytest.fixture(scope="module")
 def rows(inputs, replicates):
-    return pd.concat([coverage.replicate_coverage(r, inputs.covariates, variants=True) for r in replicates], ignore_index=True)
+    """Every interval against the whole truth (published pipeline), and the city, kota and gap intervals against
+    the truth given the sampled kelurahan (``coverage.CONDITIONAL_TRUTH_SUFFIX``)."""
+    return pd.concat([coverage.replicate_coverage(r, inputs.covariates, variants=True) for r in replicates]
+                     + [coverage.replicate_coverage(r, None, variants=True, truth=coverage.CONDITIONAL_TRUTH, models=False) for r in replicates],
+                     ignore_index=True)
 
 
-def test_reference_truth_is_the_generators_city_definition(replicates):
-    """The kota and city truths of the gaps are the generator's ``city_truth_weighted`` definition."""
+def test_whole_truth_is_every_kelurahan_of_the_frame(replicates):
+    """The default kota and city truth is the rate over every kelurahan of the frame (the sampled ones' full
+    populations, as in ``truth_kelurahan.csv``, and the unsampled ones'), each person or household once; it is not
+    the conditional truth (the sampled kelurahan weighted by 1 / pi_kelurahan)."""
     rep = replicates[0]
-    kel = coverage.kelurahan_truth(rep)
-    city = coverage.truth_weighted_rate(rep, kel, pd.Series("31", index=rep.pi_kelurahan.index))
+    t = rep.frame_truth
+    assert t.groupby("indicator_id")["kode_kemendagri"].nunique().eq(267).all()
+    assert len(t) == 267 * len(coverage.TRUTH_INDICATORS)
+    assert set(t.loc[t["sampled"], "kode_kemendagri"]) == set(rep.pi_kelurahan.index)
+    kel = coverage.kelurahan_truth(rep).set_index(["indicator_id", "kode_kemendagri"])
+    mine = t[t["sampled"]].set_index(["indicator_id", "kode_kemendagri"]).loc[kel.index]
+    np.testing.assert_allclose(mine["value"], kel["value"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(mine["denominator"], kel["denominator"])
+    city, kota = coverage.reference_truth(rep)
+    i = t[t["indicator_id"] == "person_internet"]
+    assert city[("person_internet", "31")] == pytest.approx(i["numerator"].sum() / i["denominator"].sum(), rel=1e-12)
+    east = i[i["kota"] == "31.75"]
+    assert kota[("person_internet", "31.75")] == pytest.approx(east["numerator"].sum() / east["denominator"].sum(), rel=1e-12)
+    _, kota_given = coverage.reference_truth(rep, coverage.CONDITIONAL_TRUTH)
+    assert (kota - kota_given.reindex(kota.index)).abs().max() > 0.005  # another target, not a relabelling
+
+
+def test_conditional_reference_truth_is_the_generators_city_definition(replicates):
+    """The conditional kota and city truths (the variant) are the generator's ``city_truth_weighted`` definition."""
+    rep = replicates[0]
+    city, kota = coverage.reference_truth(rep, coverage.CONDITIONAL_TRUTH)
     truth = rep.truth[rep.truth["kind"] == "city_rate"].set_index("indicator")["value"]
     for name, iid in coverage.TRUTH_INDICATORS.items():
         assert city[(iid, "31")] == pytest.approx(truth[name], rel=1e-12)
-    kota = coverage.truth_weighted_rate(rep, kel, rep.kota_of)
     assert kota.index.get_level_values(1).nunique() == rep.kota_of.nunique()
+    kel = coverage.kelurahan_truth(rep)
     # the population the models' census parameters are fitted on is the generator's own (same true rates)
     rates = kel[kel["indicator_id"] == "person_internet"].set_index("kode_kemendagri")["value"]
     np.testing.assert_allclose(rep.census["kelurahan_rate"].reindex(rates.index), rates, rtol=0, atol=1e-12)
 
 
 def test_raking_margins_are_the_synthetic_populations_and_the_raked_weights_meet_them(replicates):
-    """The harness rakes to the synthetic population's own totals (the ``city_truth_weighted`` definition:
-    persons of the sampled kelurahan weighted by 1 / pi_kelurahan) and the published pipeline's weights meet them."""
+    """The harness rakes to the WHOLE synthetic population's totals (every person of every kelurahan of the frame
+    once, as the build rakes to Dukcapil's whole-kota totals; the conditional variant: persons of the sampled
+    kelurahan weighted by 1 / pi_kelurahan) and the published pipeline's weights meet them."""
     from analysis.stats import estimates
 
     rep = replicates[0]
     m = rep.margins
     # both margins count the same persons (one population): equal kota totals
     np.testing.assert_allclose(m.sex.groupby(estimates.KOTA)["total"].sum(), m.age.groupby(estimates.KOTA)["total"].sum(), rtol=1e-12)
-    # the population's size by this definition is what the design weights estimate: within 10% per kota
+    # whole counts are whole persons; the conditional totals are another (weighted) population of the same size
+    assert np.allclose(m.sex["total"], m.sex["total"].round())
+    c = rep.conditional_margins
+    assert not np.allclose(m.sex["total"], c.sex["total"])
+    np.testing.assert_allclose(c.sex["total"].sum(), m.sex["total"].sum(), rtol=0.05)
+    # the population's size is what the design weights estimate: within 10% per kota
     design = rep.persons.groupby(estimates.KOTA)["weight"].sum()
     np.testing.assert_allclose(design.reindex(m.sex.groupby(estimates.KOTA)["total"].sum().index), m.sex.groupby(estimates.KOTA)["total"].sum(), rtol=0.10)
     raked = estimates.calibrated_persons(rep.persons, m)
