@@ -2,12 +2,16 @@
 (issue 12), over many seeds of the demo generator at the build's size (4,000 households, 80 PPS kelurahan).
 
 The harness is ``analysis.stats.coverage`` (the fast CI form is ``tests/stats/test_coverage.py``). For each seed
-the demo survey is generated and ingested as the build does, and every interval compared with the truth, from
+the demo survey is generated and ingested as the build does, the synthetic population of the whole frame (all 267
+kelurahan) is completed (``coverage.whole_population``), and every interval compared with the truth, from
 the build's published pipeline (person weights raked, here to the synthetic population's own kota x sex and
-kota x age-band totals: ``coverage.synthetic_margins``) and again from the design weights (``(not raked)``):
+kota x age-band totals: ``coverage.synthetic_margins``) and again from the design weights (``(not raked)``);
+the city, kota and gap rows also against the truth given the sampled kelurahan (``coverage.CONDITIONAL_TRUTH``,
+raked to that truth's totals: ``(truth given the sampled kelurahan)``):
 kelurahan direct estimates, city and kota direct estimates (kelurahan-stage design, and the RW-as-PSU design it
 replaced), gaps vs kota and vs city (and with the other reference variance, ``gaps.REFERENCE_VARIANCES``), small-area intervals of sampled kelurahan, of held-out
-kelurahan (synthetic), the modelled gaps of the held-out ones, and the internet-use model's odds ratios and
+kelurahan (synthetic), the modelled gaps of the held-out ones, the small-area intervals and modelled gaps of the
+frame's unsampled kelurahan (``sae_unsampled_frame``, ``gap_modelled_frame``), and the internet-use model's odds ratios and
 AMEs (published method, and the method before issue 12 on the same replicates: R svyglm's design df for every
 term, Kepulauan Seribu as kota reference). Prints a Markdown table with coverage, its cluster-robust Monte Carlo
 SE (clusters = seed x kelurahan; seed x term for the models) and the mean interval width.
@@ -56,6 +60,8 @@ def main(argv=None) -> int:
         # the build's published pipeline (raked to the synthetic population's own totals), with the city/kota
         # rows under the RW-as-PSU design and the gaps with the other reference variance on the same replicate
         rows.append(coverage.replicate_coverage(rep, inputs.covariates, variants=True))
+        # the city, kota and gap rows against the truth given the sampled kelurahan (the harness's truth before)
+        rows.append(coverage.replicate_coverage(rep, None, variants=True, truth=coverage.CONDITIONAL_TRUTH, models=False))
         if not args.no_unraked:  # the same intervals from the design weights
             rows.append(coverage.replicate_coverage(rep, inputs.covariates, rake=False))
         # the model intervals before issue 12 on the same replicates: R svyglm's df, Kepulauan Seribu as kota reference

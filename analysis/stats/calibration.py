@@ -223,7 +223,8 @@ def _new_design(design: SurveyDesign, weights: np.ndarray, x: np.ndarray, sigma2
     if design.calibration is not None:
         raise InputError("already_calibrated", "the design is already calibrated: calibrate the design weights once, with all the margins together", _source(design))
     return SurveyDesign(design.data, design.weight_col, strata=design.strata_col, psu=design.psu_col, fpc=design.fpc_col,
-                        lonely_psu=design.lonely_psu, source=design.source, missing_fpc=design.missing_fpc, calibration=model)
+                        lonely_psu=design.lonely_psu, source=design.source, missing_fpc=design.missing_fpc, calibration=model,
+                        pps=design.pps)
 
 
 # --- post-stratification ---------------------------------------------------------------------------------------

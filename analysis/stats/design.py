@@ -85,6 +85,13 @@ class DesignStructure:
     scale_h: np.ndarray  # (H,) (1 - f_h) n_h / (n_h - 1); (1 - f_h) for a lonely PSU; 0 for a certainty stratum
     lonely_psu: str
     later: tuple = ()  # StageStructure of stages 2, 3, ... of a multistage without-replacement design
+    psu_scale: np.ndarray | None = None  # (P,) per-PSU factors of a PPS first stage (``pps="brewer"``), else None
+
+    @property
+    def scale_of_psu(self) -> np.ndarray:
+        """(P,) each PSU's factor of the first-stage term: ``scale_h`` of its stratum, or with a Brewer PPS first
+        stage its own ``(1 - pi_i) n_h / (n_h - 1)`` (``design_structure(pps="brewer")``)."""
+        return self.scale_h[self.psu_stratum] if self.psu_scale is None else self.psu_scale
 
     @property
     def n_psu(self) -> int:
@@ -270,7 +277,42 @@ def _stage_domain_variance(stage: StageStructure, z: np.ndarray, rows: np.ndarra
     return V
 
 
-def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc"), allow_missing_fpc: bool = True) -> DesignStructure:
+PPS_OPTIONS = ("brewer",)
+
+
+def _psu_probability(values, psu_row: np.ndarray, psu_stratum: np.ndarray, name: str, source: str | None, allow_missing: bool) -> np.ndarray:
+    """(P,) first-stage inclusion probability of each PSU from a per-row column (``pps="brewer"``): in (0, 1],
+    constant within a PSU (it may vary within a stratum); a stratum whose probabilities are missing in all its
+    rows has none (NaN: analysed with replacement) when ``allow_missing``. Bad values are an ``InputError``
+    naming the column and its first data row."""
+    raw = pd.Series(values)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raise InputError("bad_fpc", f"fpc column '{name}' is boolean, not a probability", source)
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    missing = raw.isna().to_numpy()
+    P, H = len(psu_stratum), int(psu_stratum.max()) + 1 if len(psu_stratum) else 0
+    if missing.any():
+        h_row = psu_stratum[psu_row]
+        partly = np.bincount(h_row[missing], minlength=H) < np.bincount(h_row, minlength=H)
+        if not allow_missing or partly[h_row[missing]].any():
+            first = missing if not allow_missing else missing & partly[h_row]
+            raise InputError("missing_design", f"fpc column '{name}' has {int(missing.sum())} missing value(s), the first in data row {_first_row(first)}", source)
+    bad = (np.isnan(num) & ~missing) | np.isinf(num)
+    if bad.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' has {int(bad.sum())} non-numeric or infinite value(s), the first in data row {_first_row(bad)}", source)
+    bad = (num <= 0) | (num > 1.0 + 1e-12)
+    if bad.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' must be the PSU's first-stage inclusion probability (0 < pi <= 1) with pps='brewer'; data row {_first_row(bad)} is not", source)
+    first_value = np.full(P, np.nan)
+    order = np.arange(len(num))[::-1]
+    first_value[psu_row[order]] = num[order]
+    varies = (num != first_value[psu_row]) & ~(np.isnan(num) & np.isnan(first_value[psu_row]))
+    if varies.any():
+        raise InputError("bad_fpc", f"fpc column '{name}' must be constant within each PSU (stage 1); data row {_first_row(varies)} differs from the first row of its PSU", source)
+    return np.minimum(first_value, 1.0)
+
+
+def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "adjust", source: str | None = None, names=("strata", "psu", "fpc"), allow_missing_fpc: bool = True, pps: str | None = None) -> DesignStructure:
     """The ``DesignStructure`` of ``n`` rows from per-row ``strata`` and ``psu`` labels (``None``: one stratum /
     each row its own PSU; PSUs nested within strata, R ``svydesign(nest=TRUE)``) and the optional per-row
     ``fpc`` (population units > 1, or a sampling fraction <= 1, constant within a stratum).
@@ -295,6 +337,15 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
     and ``names[2]`` may be lists). ``allow_missing_fpc``: a stratum (parent) whose fpc is missing in all its
     rows is sampled with replacement at that stage (f = 0; the stages below it then add nothing, the
     ultimate-cluster estimator covers them, Lumley 2010 sec. 3.2).
+
+    ``pps="brewer"``: the first stage was drawn with probability proportional to size WITHOUT replacement and
+    the stage-1 ``fpc`` is each PSU's inclusion probability ``pi_i`` (constant within a PSU, varying within a
+    stratum). Brewer's approximation (Brewer 2002, *Combined Survey Sampling Inference*, sec. 9.5; Berger 2004),
+    as R ``svydesign(ids=~a+b, fpc=~pi+f2, pps="brewer")``: the first-stage term is
+    ``sum_h n_h / (n_h - 1) sum_i (1 - pi_i) (Z_hi - Zbar_h)^2`` (each PSU's deviation scaled by its own
+    ``1 - pi_i``, R ``onestrat`` with a per-PSU fpc) and the later stages are carried with factor ``pi_i`` (R
+    ``multistage``: ``nPSU / popsize``). A PSU with ``pi = 1`` is a certainty unit; a stratum whose
+    probabilities are all missing is analysed with replacement (``allow_missing_fpc``).
     """
     if lonely_psu not in LONELY_PSU_OPTIONS:
         raise InputError("bad_option", f"lonely_psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, not '{lonely_psu}'", source)
@@ -304,6 +355,10 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
         raise InputError("bad_fpc", f"{len(fpc_stages)} fpc column(s) for {len(psu_stages)} sampling stage(s): give one fpc per stage, or none", source)
     if psu_stages is None and fpc_stages is not None and len(fpc_stages) != 1:
         raise InputError("bad_fpc", f"{len(fpc_stages)} fpc columns for a one-stage design without PSUs", source)
+    if pps is not None and pps not in PPS_OPTIONS:
+        raise InputError("bad_option", f"pps must be one of {', '.join(PPS_OPTIONS)} or None, not '{pps}'", source)
+    if pps is not None and fpc_stages is None:
+        raise InputError("bad_fpc", "pps='brewer' needs the first stage's inclusion probabilities as its fpc", source)
     h_row = np.zeros(n, dtype=np.int64) if strata is None else _codes(strata, names[0], source)
     if psu_stages is None:
         psu_row = np.arange(n, dtype=np.int64)
@@ -319,16 +374,26 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
     H = int(h_row.max()) + 1 if n else 0
     n_h = np.bincount(psu_stratum, minlength=H).astype(float)
     f_h = np.zeros(H)
-    if fpc_stages is not None:
+    psu_scale = None
+    if pps is not None:
+        pi = _psu_probability(fpc_stages[0], psu_row, psu_stratum, _stage_name(names[2], 0, "fpc"), source, allow_missing_fpc)
+        f_psu = np.where(np.isnan(pi), 0.0, pi)  # no probability: with replacement (f = 0)
+        psu_scale = np.where(_is_certain(f_psu), 0.0, _scale(f_psu, n_h[psu_stratum]))
+        f_h = np.bincount(psu_stratum, weights=f_psu, minlength=H) / np.maximum(n_h, 1)  # stratum mean, for certainty
+        f_h = np.where(np.bincount(psu_stratum, weights=_is_certain(f_psu).astype(float), minlength=H) == n_h, 1.0, np.minimum(f_h, 1.0 - 1e-6))
+    elif fpc_stages is not None:
         f_h = _stage_fraction(fpc_stages[0], h_row, n_h, _stage_name(names[2], 0, "fpc"), 1, source, allow_missing_fpc)
     lonely = (n_h == 1) & ~_is_certain(f_h)
     if lonely_psu == "fail" and lonely.any():
         raise InputError("lonely_psu", f"{int(lonely.sum())} stratum/strata have a single PSU; choose lonely_psu='adjust', 'remove' or 'average'", source)
     scale_h = np.where(_is_certain(f_h), 0.0, _scale(f_h, n_h))
+    if psu_scale is not None:  # per stratum: the mean of its PSUs' factors (exact for a single PSU)
+        scale_h = np.where(_is_certain(f_h), 0.0, np.bincount(psu_stratum, weights=psu_scale, minlength=H) / np.maximum(n_h, 1))
     later: list[StageStructure] = []
     if psu_stages is not None and fpc_stages is not None and len(psu_stages) > 1:
         parent_row, n_parent_units = psu_row, len(psu_stratum)
-        carried = f_h[psu_stratum]  # (units of the previous stage,) product of the earlier sampling fractions
+        # (units of the previous stage,) product of the earlier sampling fractions; a PPS first stage: pi_i
+        carried = f_h[psu_stratum] if pps is None else f_psu
         for k in range(1, len(psu_stages)):
             raw = _codes(psu_stages[k], _stage_name(names[1], k, f"psu{k + 1}"), source)
             unit_row, uniq = pd.factorize(parent_row * (int(raw.max()) + 1 if n else 1) + raw, sort=True)
@@ -344,7 +409,7 @@ def design_structure(n: int, strata=None, psu=None, fpc=None, lonely_psu: str = 
             later.append(StageStructure(stage=k + 1, unit=unit_row, unit_parent=unit_parent, n_h=n_p, scale_h=scale_p, single=single))
             carried = (carried * f_p)[unit_parent]
             parent_row, n_parent_units = unit_row, len(unit_parent)
-    return DesignStructure(psu=psu_row, psu_stratum=psu_stratum, n_h=n_h, scale_h=scale_h, lonely_psu=lonely_psu, later=tuple(later))
+    return DesignStructure(psu=psu_row, psu_stratum=psu_stratum, n_h=n_h, scale_h=scale_h, lonely_psu=lonely_psu, later=tuple(later), psu_scale=psu_scale)
 
 
 def _covariance(structure: DesignStructure, scores: np.ndarray) -> np.ndarray:
@@ -376,7 +441,7 @@ def _scaled_deviations(structure: DesignStructure, Z: np.ndarray) -> tuple[np.nd
     mean_h = np.column_stack([np.bincount(hs, weights=Z[:, j], minlength=H) for j in range(k)]) / structure.n_h[:, None]
     centre = mean_h[hs]
     single = structure.single[hs]
-    weight = structure.scale_h[hs].copy()
+    weight = structure.scale_of_psu.copy()
     if structure.lonely_psu == "adjust":
         centre[single] = Z.sum(axis=0) / P
     elif structure.lonely_psu in ("remove", "certainty", "average"):
@@ -543,9 +608,11 @@ class SurveyDesign:
     stratum (or later-stage parent) whose fpc is missing in all its rows is analysed as sampled with
     replacement at that stage (f = 0, the stages below it add nothing), e.g. a PPS stage without joint
     inclusion probabilities (Lumley 2010 sec. 3.2; Sarndal et al. 1992 sec. 4.5).
+    ``pps="brewer"``: the first stage is PPS without replacement and its fpc column holds each PSU's inclusion
+    probability; Brewer's approximation (``design_structure``; R ``svydesign(..., pps="brewer")``).
     """
 
-    def __init__(self, data: pd.DataFrame, weight: str | None, strata: str | None = None, psu: str | list[str] | None = None, fpc: str | list[str] | None = None, lonely_psu: str = "adjust", source: str | None = None, missing_fpc: str = "error", calibration=None):
+    def __init__(self, data: pd.DataFrame, weight: str | None, strata: str | None = None, psu: str | list[str] | None = None, fpc: str | list[str] | None = None, lonely_psu: str = "adjust", source: str | None = None, missing_fpc: str = "error", calibration=None, pps: str | None = None):
         if not isinstance(data, pd.DataFrame):
             raise InputError("bad_data", "the survey data must be a pandas DataFrame", source)
         self.source = source
@@ -565,6 +632,7 @@ class SurveyDesign:
         self.weight_col, self.strata_col, self.psu_col, self.fpc_col = weight, strata, psu, fpc
         self.lonely_psu = lonely_psu
         self.missing_fpc = missing_fpc
+        self.pps = pps
         self._group_cache: dict = {}
         self._s = design_structure(
             len(data),
@@ -575,6 +643,7 @@ class SurveyDesign:
             source,
             names=(strata, psu_cols, fpc_cols),
             allow_missing_fpc=missing_fpc == "with_replacement",
+            pps=pps,
         )
         self.w = self._weights(data[weight]) if weight is not None else self._weights_from_fpc(psu_cols, fpc_cols)
         # a calibrated design (analysis.stats.calibration) carries its calibrated weights and the model whose
@@ -788,7 +857,15 @@ class SurveyDesign:
         domain_df = (np.bincount(gg, minlength=G) - np.bincount(g2, minlength=G)).astype(np.int64)
         n_h = s.n_h[h2]
         multi = n_h > 1
-        contrib = np.where(multi, s.scale_h[h2] * (S2 - S1 * S1 / n_h), 0.0)
+        if s.psu_scale is None:
+            contrib = np.where(multi, s.scale_h[h2] * (S2 - S1 * S1 / n_h), 0.0)
+        else:  # per-PSU factors c_i: sum_i c_i (Z_i - S1/n_h)^2 over every PSU of the stratum, zero totals included
+            c = s.psu_scale[pp]
+            C1 = np.bincount(inv2, weights=c * Z, minlength=len(u2))
+            C2 = np.bincount(inv2, weights=c * Z * Z, minlength=len(u2))
+            c_h = np.bincount(s.psu_stratum, weights=s.psu_scale, minlength=H)[h2]
+            mean = S1 / n_h
+            contrib = np.where(multi, C2 - 2.0 * mean * C1 + mean * mean * c_h, 0.0)
         V = np.bincount(g2, weights=contrib, minlength=G)
         single = ~multi
         if s.lonely_psu == "adjust" and s.single.any():

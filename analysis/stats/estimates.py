@@ -116,12 +116,27 @@ def rw_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
     return SurveyDesign(frame, "weight", strata="stratum", psu="psu", fpc=fpc, source=source)
 
 
-def survey_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
+FIRST_STAGE_PROBABILITY = "pi_kelurahan"
+BREWER, WITH_REPLACEMENT = "brewer", "with_replacement"
+FIRST_STAGE_VARIANCES = (BREWER, WITH_REPLACEMENT)
+# the kelurahan stage's variance when the frame has the kelurahan's inclusion probabilities: Brewer's
+# without-replacement approximation (issue 12; ``bench/RESULTS.md``: with replacement over-covers the whole kota)
+FIRST_STAGE_VARIANCE = BREWER
+
+
+def survey_design(frame: pd.DataFrame, source: str, first_stage: str | None = None) -> SurveyDesign:
     """The design for city and kota estimates.
 
     When the frame has the kelurahan stage (``has_kelurahan_stage``): a two-stage design, kelurahan then RW
     (R ``svydesign(ids=~kelurahan+rw, strata=~stratum, fpc=~f1+f2)``). The kelurahan were drawn by systematic
-    PPS without replacement, whose joint inclusion probabilities are unknown, so the first stage is analysed
+    PPS without replacement, whose joint inclusion probabilities are unknown. With the kelurahan's inclusion
+    probability ``pi_kelurahan`` in every row and ``first_stage = BREWER`` (the default,
+    ``FIRST_STAGE_VARIANCE``) the first stage uses Brewer's without-replacement approximation (R
+    ``svydesign(ids=~kelurahan+rw, fpc=~pi_kelurahan+n_rw, pps="brewer")``: each kelurahan's deviation scaled by
+    ``1 - pi_i``, its RW stage carried with ``pi_i``; Brewer 2002 sec. 9.5, ``SurveyDesign(pps="brewer")``): about
+    a third of a kota's kelurahan are sampled, and the with-replacement form over-states the between-kelurahan
+    variance by about ``1 / (1 - pi)`` (measured against the whole synthetic kota, ``bench/RESULTS.md``).
+    Without the probabilities, or ``first_stage = WITH_REPLACEMENT``, the first stage is analysed
     *with replacement* (no fpc: the between-kelurahan variance of the weighted kelurahan totals within each
     kota, which also covers the variance of the later stages; Lumley 2010 sec. 3.2-3.3 on PPS designs;
     Sarndal, Swensson & Wretman 1992 sec. 4.5 and Result 4.5.1 on the with-replacement approximation). The
@@ -134,13 +149,19 @@ def survey_design(frame: pd.DataFrame, source: str) -> SurveyDesign:
     if not has_kelurahan_stage(frame):
         return rw_design(frame, source)
     certain = frame["certainty_kelurahan"].astype(bool).to_numpy()
+    pi = pd.to_numeric(frame["pi_kelurahan"], errors="coerce").astype(float).to_numpy() if FIRST_STAGE_PROBABILITY in frame.columns else None
+    first_stage = FIRST_STAGE_VARIANCE if first_stage is None else first_stage
+    if first_stage not in FIRST_STAGE_VARIANCES:
+        raise ValueError(f"first_stage must be one of {FIRST_STAGE_VARIANCES}, not {first_stage!r}")
+    brewer = first_stage == BREWER and pi is not None and bool(np.isfinite(pi[~certain]).all())
     staged = frame.assign(
         _stratum_stage1=np.where(certain, frame["stratum"].astype(str) + " certainty", frame["stratum"].astype(str)),
-        _fpc_stage1=np.where(certain, 1.0, np.nan),
+        _fpc_stage1=np.where(certain, 1.0, pi if brewer else np.nan),
         _fpc_stage2=pd.to_numeric(frame["n_rw_kelurahan"]).astype(float).to_numpy(),
     )
     return SurveyDesign(staged, "weight", strata="_stratum_stage1", psu=["kode_kemendagri", "psu"],
-                        fpc=["_fpc_stage1", "_fpc_stage2"], missing_fpc="with_replacement", source=source)
+                        fpc=["_fpc_stage1", "_fpc_stage2"], missing_fpc="with_replacement", source=source,
+                        pps="brewer" if brewer else None)
 
 
 

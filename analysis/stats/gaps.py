@@ -25,14 +25,15 @@ design's ~325 df and the kota-centred variance it covered the demo survey's true
   Satterthwaite (1946) df of the two variance components (``satterthwaite_df``), reported as ``df``.
 - **The reference's own design.** The reference side (kota or city) has the variance and domain df of its
   published estimate, the kelurahan-stage design of ``estimates.survey_design`` (between-kelurahan variance of
-  the kota stratum, with replacement; certainty kelurahan by their RWs): the gap's reference is the whole kota,
-  not only its sampled kelurahan, so its first-stage variance belongs in the gap as it does in the published
-  kota interval (and in the modelled gaps, which take the published reference SE). The covariance of the two
-  sides is the joint RW linearisation's (the kelurahan's own persons, sampled by RW, are the only ones in both;
-  ``indicator_gaps``, ``REFERENCE_VARIANCE``). On the
-  demo survey (``bench/bench_coverage.py``, seeds 1-12) the gap intervals cover 97.5% / 96.4% (vs kota / city;
-  96.9% / 96.3% with the RW design's reference variance), against a truth that holds the sampled kelurahan
-  fixed, so the two-stage reference side is conservative there by design (``bench/RESULTS.md``).
+  the kota stratum, PPS without replacement by Brewer's approximation; certainty kelurahan by their RWs): the
+  gap's reference is the whole kota, not only its sampled kelurahan, so its first-stage variance belongs in the
+  gap as it does in the published kota interval (and in the modelled gaps, which take the published reference
+  SE). The covariance of the two sides is the joint RW linearisation's (the kelurahan's own persons, sampled by
+  RW, are the only ones in both; ``indicator_gaps``, ``REFERENCE_VARIANCE``). On the demo survey
+  (``bench/bench_coverage.py``, seeds 1-12), against the whole synthetic kota and city (every kelurahan of the
+  frame, ``coverage.reference_truth``), the gap intervals cover 96.7% / 96.3% (vs kota / city; 96.2% / 96.3%
+  with the RW design's reference variance; 97.0% / 96.4% with the first stage with replacement)
+  (``bench/RESULTS.md``).
 
 Kelurahan without a publishable direct estimate (suppressed or unsampled) get a **modelled** gap
 (``method = "modelled"``), appended by the small-area stage (``analysis.stats.sae.modelled_gaps``): the

@@ -204,23 +204,52 @@ def select_sample(frame: pd.DataFrame, spec: DesignSpec, rng: np.random.Generato
         m = min(len(sizes), max(m_target, int(np.ceil(total_take / (0.5 * sizes.mean())))))
         b = max(1, int(round(total_take / m)))
         idx, pi_rw = systematic_pps(sizes, m, rng)
-        table = pd.DataFrame(
-            {
-                "kode_kemendagri": row.kode_kemendagri,
-                "rw": np.arange(1, len(sizes) + 1),
-                "households_listed": sizes,
-                "pi_rw": pi_rw,
-                "sampled": False,
-                "households_sampled": 0,
-            }
-        )
+        table = rw_listing(row.kode_kemendagri, sizes)
+        table["pi_rw"] = pi_rw
         table.loc[idx, "sampled"] = True
         table.loc[idx, "households_sampled"] = np.minimum(b, sizes[idx])
         table["m_rw"] = m
-        table["n_rw_kelurahan"] = len(sizes)
         rws.append(table)
     rw = pd.concat(rws, ignore_index=True)
     return sample, rw
+
+
+def rw_listing(kelurahan_code: str, sizes: np.ndarray) -> pd.DataFrame:
+    """The RW listing of one kelurahan (households per RW from ``rw_sizes``), none sampled yet: the columns of
+    ``select_sample``'s RW table, ``pi_rw`` unknown (NaN) and ``m_rw`` 0 until an RW sample is drawn."""
+    sizes = np.asarray(sizes)
+    return pd.DataFrame(
+        {
+            "kode_kemendagri": kelurahan_code,
+            "rw": np.arange(1, len(sizes) + 1),
+            "households_listed": sizes,
+            "pi_rw": np.nan,
+            "sampled": False,
+            "households_sampled": 0,
+            "m_rw": 0,
+            "n_rw_kelurahan": len(sizes),
+        }
+    )
+
+
+def unsampled_listing(frame: pd.DataFrame, sample: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The kelurahan of ``frame`` that ``sample`` left out, with their RW listings made as ``select_sample`` makes a
+    sampled kelurahan's (``rw_sizes`` from its household count, drawn from ``rng``), none of it sampled: what a
+    synthetic population of the whole frame needs beyond the sample (``generate.build_unsampled_populations``).
+    The kelurahan carry ``select_sample``'s columns; ``pi_kelurahan`` is 1 (each of their households counts once:
+    it is population, not sample)."""
+    rest = frame[~frame["kode_kemendagri"].isin(sample["kode_kemendagri"])].copy()
+    rest["stratum"] = rest["kode_kab_kemendagri"]
+    rest["oversample"] = rest["kode_kemendagri"].isin(OVERSAMPLE)
+    if rest["oversample"].any():
+        raise ValueError("the oversampled kelurahan are certainty units: a sample without them is not select_sample's")
+    rest["pi_kelurahan"] = 1.0
+    rest["n_kelurahan_stratum"] = 0
+    rest["certainty"] = False
+    rest = rest.sort_values("kode_kemendagri").reset_index(drop=True)
+    rws = [rw_listing(row.kode_kemendagri, rw_sizes(int(row.households), rng)) for row in rest.itertuples(index=False)]
+    rw = pd.concat(rws, ignore_index=True) if rws else rw_listing("", np.zeros(0, dtype=int)).iloc[:0]
+    return rest, rw
 
 
 def design_table(sample: pd.DataFrame, rw: pd.DataFrame, survey_id: str) -> pd.DataFrame:

@@ -143,13 +143,29 @@ def _logistic(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+@dataclass(frozen=True)
+class PopulationScale:
+    """The cuts ``build_population`` takes from the population it builds, so that a later part of the same
+    synthetic city (``build_unsampled_populations``) is on the same scale: the income quintile cuts of log
+    expenditure (over the synthetic city, households weighted by ``1 / pi_kelurahan``), the mean and SD of log
+    expenditure that standardise it in the education model, and the thresholds of the education latent that give
+    the adult diploma distribution ``EDU_ADULT_CUM``."""
+
+    quintile_cuts: np.ndarray
+    log_expenditure_mean: float
+    log_expenditure_sd: float
+    education_thresholds: np.ndarray
+
+
 @dataclass
 class Population:
-    """The synthetic population of the sampled kelurahan (households ``hh`` and persons ``pp`` as dicts of arrays)."""
+    """The synthetic population of the sampled kelurahan (households ``hh`` and persons ``pp`` as dicts of arrays),
+    or of a part of the unsampled ones (``build_unsampled_populations``), and the scale it was built on."""
 
     kel: pd.DataFrame  # sampled kelurahan with their effects
     hh: dict
     pp: dict
+    scale: PopulationScale | None = None
 
 
 def _group_sum(idx, values, n):
@@ -157,8 +173,11 @@ def _group_sum(idx, values, n):
 
 
 def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Generator,
-                     model: dict = MODEL) -> Population:
-    """Every household and person of every sampled kelurahan, vectorised (numpy)."""
+                     model: dict = MODEL, scale: PopulationScale | None = None) -> Population:
+    """Every household and person of every sampled kelurahan, vectorised (numpy).
+
+    ``scale``: the normalising cuts (``PopulationScale``) to use instead of those of this population (which it
+    otherwise computes and returns in ``Population.scale``); the random draws are the same either way."""
     m = model
     kel = sample.reset_index(drop=True).copy()
     share = frame["share_adult_no_diploma"]
@@ -199,7 +218,7 @@ def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame
             + mh["expenditure_size"] * np.log(size / 3.5) + mh["expenditure_sd"] * rng.standard_normal(H))
     E = np.exp(logE)
     w_city = 1.0 / kel["pi_kelurahan"].to_numpy()[hh_kel]
-    cuts = _weighted_quantiles(logE, w_city, [0.2, 0.4, 0.6, 0.8])
+    cuts = _weighted_quantiles(logE, w_city, [0.2, 0.4, 0.6, 0.8]) if scale is None else scale.quintile_cuts
     quint = 1 + np.searchsorted(cuts, logE, side="right")
     bracket_edges = np.array([hi for lo, hi in EXPENDITURE_BRACKETS.values() if hi is not None], dtype=float)
     bracket = np.searchsorted(bracket_edges, E, side="right")
@@ -226,10 +245,13 @@ def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame
     sex = np.where(is_spouse, 1 - head_sex[p_hh], sex)  # 0 = L, 1 = P
 
     # education (8 BPS categories) from an ordinal latent on expenditure and cohort, capped by age
-    z = (logE - logE.mean()) / logE.std()
+    logE_mean, logE_sd = (float(logE.mean()), float(logE.std())) if scale is None else (scale.log_expenditure_mean, scale.log_expenditure_sd)
+    z = (logE - logE_mean) / logE_sd
     latent = 0.9 * z[p_hh] - 0.02 * (age - 40) + rng.standard_normal(P)
     adult = age >= 22
-    thresholds = np.quantile(latent[adult], EDU_ADULT_CUM)
+    thresholds = np.quantile(latent[adult], EDU_ADULT_CUM) if scale is None else scale.education_thresholds
+    if scale is None:
+        scale = PopulationScale(np.asarray(cuts), logE_mean, logE_sd, np.asarray(thresholds))
     edu = np.searchsorted(thresholds, latent)
     cap = np.select([age < 5, age < 13, age < 16, age < 19, age < 22], [0, 0, 1, 2, 4], 7)
     edu = np.minimum(edu, cap)
@@ -332,7 +354,39 @@ def build_population(sample: pd.DataFrame, rw: pd.DataFrame, frame: pd.DataFrame
         info_none=info_none, w_city=w_city, start=starts,
         **{f"info_{k}": v for k, v in info.items()},
     )
-    return Population(kel=kel, hh=hh, pp=pp)
+    return Population(kel=kel, hh=hh, pp=pp, scale=scale)
+
+
+UNSAMPLED_STREAM = 1  # the unsampled kelurahan's random stream: numpy seed [seed, UNSAMPLED_STREAM]
+UNSAMPLED_CHUNK = 32  # unsampled kelurahan built at a time (memory); part of the stream's definition
+
+
+def build_unsampled_populations(frame: pd.DataFrame, sample: pd.DataFrame, scale: PopulationScale, seed: int,
+                                model: dict = MODEL, chunk: int = UNSAMPLED_CHUNK):
+    """The synthetic populations of the kelurahan of ``frame`` that ``sample`` left out, so that the sampled and
+    these together are a synthetic population of the WHOLE frame (every kelurahan of the city). Yields
+    ``Population`` parts of ``chunk`` kelurahan (code order; each household's ``w_city`` is 1: population, not
+    sample), built by ``build_population`` with the same ``model`` on the sampled population's ``scale``
+    (quintile cuts, expenditure standardisation, education thresholds: one scale for the whole city), their RW
+    listings made as ``select_sample`` makes one (``design.unsampled_listing``). Its random stream is its own,
+    ``default_rng([seed, UNSAMPLED_STREAM])``, so the sample, its population and the export drawn from ``seed``
+    are unchanged.
+
+    Why building the rest after sampling gives the model's whole population: the first stage is PPS on the
+    register's household counts, which the model takes as given, so the sample is independent of every
+    kelurahan's random effects (``v``, ``w``), RW effects and households; given the sample, the unsampled
+    kelurahan's populations are independent draws of the same model given their covariates. "Generate every
+    kelurahan, then sample" and "sample, then generate the rest" thus have the same joint distribution, provided
+    the scale is the same function of the sampled population in both (it is: taken from it) and the field sites'
+    poverty floor only touches the field sites, which are certainty units (always sampled).
+    ``tests/survey/test_generate.py`` checks the unsampled true rates against the sampled ones given the
+    covariates, over seeds."""
+    rng = np.random.default_rng([seed, UNSAMPLED_STREAM])
+    rest, rw = design_mod.unsampled_listing(frame, sample, rng)
+    for start in range(0, len(rest), chunk):
+        part = rest.iloc[start:start + chunk].reset_index(drop=True)
+        part_rw = rw[rw["kode_kemendagri"].isin(part["kode_kemendagri"])].reset_index(drop=True)
+        yield build_population(part, part_rw, frame, rng, model, scale)
 
 
 def _occupation(age, sex, rng):

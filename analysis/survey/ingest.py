@@ -250,6 +250,12 @@ def _read_design(design) -> pd.DataFrame:
         df.loc[~(df["n_rw_kelurahan"] >= 1), "n_rw_kelurahan"] = np.nan
     else:
         df["n_rw_kelurahan"] = np.nan
+    # the kelurahan's first-stage inclusion probability (optional; anything outside (0, 1] is unknown)
+    if "pi_kelurahan" in df.columns:
+        df["pi_kelurahan"] = pd.to_numeric(df["pi_kelurahan"], errors="coerce")
+        df.loc[~((df["pi_kelurahan"] > 0) & (df["pi_kelurahan"] <= 1)), "pi_kelurahan"] = np.nan
+    else:
+        df["pi_kelurahan"] = np.nan
     return df
 
 
@@ -497,6 +503,7 @@ def _ingest(files, *, register, design, source_name, survey_id, synthetic, form,
         H["_fpc"] = joined["fpc_psu"]
         H["_certain"] = joined["certainty_kelurahan"]
         H["_n_rw"] = joined["n_rw_kelurahan"]
+        H["_pi_kel"] = joined["pi_kelurahan"]
         reject_h(H["_weight"].isna(), "not in the design file")
         weighted = True
     else:
@@ -506,6 +513,7 @@ def _ingest(files, *, register, design, source_name, survey_id, synthetic, form,
         H["_fpc"] = np.nan
         H["_certain"] = pd.NA
         H["_n_rw"] = np.nan
+        H["_pi_kel"] = np.nan
         weighted = False
         notes.append(
             "No design file: the export is treated as a simple random sample of households in each kampung "
@@ -567,10 +575,11 @@ def _ingest(files, *, register, design, source_name, survey_id, synthetic, form,
     Hd["fpc_psu"] = pd.array(pd.to_numeric(H["_fpc"]).astype(float).to_numpy(), dtype="Float64")
     Hd["certainty_kelurahan"] = pd.array(H["_certain"].to_numpy(dtype=object), dtype="boolean")
     Hd["n_rw_kelurahan"] = pd.array(pd.to_numeric(H["_n_rw"]).round().to_numpy(dtype=float), dtype="Float64").astype("Int64")
+    Hd["pi_kelurahan"] = pd.array(pd.to_numeric(H["_pi_kel"]).astype(float).to_numpy(), dtype="Float64")
     Hd["survey_id"] = survey_id or "survey"  # never the file name (the user chose it: it could hold anything)
     Hd["synthetic"] = synthetic
     Pd = derive_persons(P)
-    copy_cols = ["survey_id", "synthetic", "kode_kemendagri", "kode_kab_kemendagri", "stratum", "psu", "weight", "fpc_psu", "certainty_kelurahan", "n_rw_kelurahan", "income_quintile", "hh_size"]
+    copy_cols = ["survey_id", "synthetic", "kode_kemendagri", "kode_kab_kemendagri", "stratum", "psu", "weight", "fpc_psu", "certainty_kelurahan", "n_rw_kelurahan", "pi_kelurahan", "income_quintile", "hh_size"]
     Pd = Pd.join(Hd.set_index("hh_id")[copy_cols], on="hh_id")
     Hd = add_respondent(Hd, Pd)
     households = S.coerce(Hd.reset_index(drop=True), S.HOUSEHOLDS)

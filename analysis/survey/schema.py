@@ -141,6 +141,7 @@ _DESIGN_TAIL = (
     Column("fpc_psu", "Float64", "Number of PSUs in the stratum for the finite population correction; NA when unknown.", min=1.0),
     Column("certainty_kelurahan", "boolean", "True when the household's kelurahan is a first-stage certainty unit of the design (inclusion probability 1, e.g. the oversampled kelurahan); from the design file; NA when it does not say."),
     Column("n_rw_kelurahan", "Int64", "Number of RW in the kelurahan's frame (the second-stage population count when the kelurahan is the first-stage unit); from the design file; NA when unknown.", min=1),
+    Column("pi_kelurahan", "Float64", "First-stage inclusion probability of the household's kelurahan (PPS without replacement; 1 for a certainty unit); from the design file; NA when it does not say. With it the city and kota variances use Brewer's without-replacement approximation.", min=0.0, max=1.0),
 )
 
 HOUSEHOLDS = Schema(

@@ -158,23 +158,27 @@ def test_an_ngo_sample_is_compared_as_independent(outcome):
 
 def _hand_two_stage_domain_ratio(frame, y, domain):
     """The same proportion with the city/kota design of ``estimates.survey_design`` by hand: kelurahan drawn
-    with replacement within each kota (ultimate clusters, no fpc), and each certainty kelurahan contributing its
-    RW stage, V_i = (1 - m_i/M_i) m_i/(m_i - 1) sum_j (z_ij - zbar_i)^2 with M_i = n_rw_kelurahan (R's
-    ``multistage`` with f1 = 1)."""
+    by PPS without replacement within each kota, Brewer's approximation n_h/(n_h - 1) sum_i (1 - pi_i)
+    (z_i - zbar_h)^2 (R ``svydesign(..., pps="brewer")``), and every kelurahan contributing its RW stage
+    carried with pi_i (1 for a certainty kelurahan), V_i = (1 - m_i/M_i) m_i/(m_i - 1) sum_j (z_ij - zbar_i)^2
+    with M_i = n_rw_kelurahan (R's ``multistage``: nPSU / popsize = pi_i)."""
     w = frame["weight"].to_numpy(dtype=float) * domain
     yv = np.nan_to_num(np.asarray(y, dtype=float))
     r = (w * yv).sum() / w.sum()
     z = pd.DataFrame({"h": frame["stratum"].to_numpy(), "k": frame["kode_kemendagri"].to_numpy(), "i": frame["psu"].to_numpy(),
                       "z": w * (yv - r) / w.sum(), "cert": frame["certainty_kelurahan"].astype(bool).to_numpy(),
-                      "M": pd.to_numeric(frame["n_rw_kelurahan"]).astype(float).to_numpy()})
+                      "M": pd.to_numeric(frame["n_rw_kelurahan"]).astype(float).to_numpy(),
+                      "pi": pd.to_numeric(frame["pi_kelurahan"]).astype(float).to_numpy()})
     v = 0.0
-    for _, g in z[~z["cert"]].groupby(["h", "k"], as_index=False)["z"].sum().groupby("h"):
+    kel = z[~z["cert"]].groupby(["h", "k"], as_index=False).agg(z=("z", "sum"), pi=("pi", "first"))
+    for _, g in kel.groupby("h"):
         n_h = len(g)
-        v += n_h / (n_h - 1) * ((g["z"] - g["z"].mean()) ** 2).sum()
-    for _, g in z[z["cert"]].groupby("k"):
+        v += n_h / (n_h - 1) * ((1 - g["pi"]) * (g["z"] - g["z"].mean()) ** 2).sum()
+    for _, g in z.groupby("k"):
         rw = g.groupby("i").agg(z=("z", "sum"), M=("M", "first"))
         m = len(rw)
-        v += (1 - m / rw["M"].iloc[0]) * m / (m - 1) * ((rw["z"] - rw["z"].mean()) ** 2).sum()
+        pi = 1.0 if g["cert"].iloc[0] else g["pi"].iloc[0]
+        v += pi * (1 - m / rw["M"].iloc[0]) * m / (m - 1) * ((rw["z"] - rw["z"].mean()) ** 2).sum()
     return r, np.sqrt(v)
 
 

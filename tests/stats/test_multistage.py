@@ -281,3 +281,89 @@ def test_kelurahan_stage_design_is_the_with_replacement_kelurahan_design_plus_ce
     assert one(plain.mean("y", suppress=False))["se"] == pytest.approx(one(estimates.rw_design(frame, "synthetic").mean("y", suppress=False))["se"], rel=1e-12)
     assert one(plain.mean("y", suppress=False))["se"] < one(staged.mean("y", suppress=False))["se"]
     assert staged.df == 10 - 2 + 1 - 1  # 10 PPS kelurahan in 2 kota strata, 1 certainty kelurahan in its own
+
+
+# --- PPS without replacement at the first stage: Brewer's approximation (R svydesign(pps="brewer")) -----------
+
+
+def test_brewer_with_equal_probabilities_is_the_published_two_stage_result(apiclus2):
+    """With every district's inclusion probability n / N = 40 / 757 given as a per-PSU probability, Brewer's
+    first stage ``(1 - pi_i) n / (n - 1)`` is simple random sampling's ``(1 - f) n / (n - 1)``, and the later
+    stage is carried with ``pi_i = f``: R's ``svydesign(id=~dnum+snum, fpc=~I(40/fpc1)+I(pmin(1,5/fpc2)),
+    pps="brewer")`` gives the published ``dclus2`` result (mean api00 670.81, SE 30.099)."""
+    data = apiclus2.assign(pi1=40 / apiclus2["fpc1"], f2=apiclus2.groupby("dnum")["snum"].transform("size") / apiclus2["fpc2"])
+    d = SurveyDesign(data, "pw", psu=["dnum", "snum"], fpc=["pi1", "f2"], pps="brewer")
+    m = one(d.mean("api00", suppress=False))
+    assert m["estimate"] == pytest.approx(670.81, abs=0.005)
+    assert m["se"] == pytest.approx(30.099, abs=0.0005)
+    t = one(d.total("enroll", suppress=False))
+    assert t["se"] == pytest.approx(799_638, rel=1e-5)
+
+
+def _brewer_sample():
+    """A stratified PPS sample by hand: stratum A with 4 PSUs of unequal probability (one a certainty unit),
+    stratum B with 3; two to three rows per PSU, each row its own second-stage unit (fpc2 = 1: all taken)."""
+    rows = []
+    pis = {"A": [0.2, 0.4, 0.55, 1.0], "B": [0.1, 0.3, 0.6]}
+    rng = np.random.default_rng(7)
+    for h, ps in pis.items():
+        for i, pi in enumerate(ps):
+            for j in range(2 + (i % 2)):
+                rows.append({"h": h, "psu": f"{h}{i}", "ssu": j, "pi": pi, "f2": 1.0, "w": 1 / pi,
+                             "y": float(rng.normal(10 + 3 * i, 2)), "d": bool(j == 0 or h == "B")})
+    return pd.DataFrame(rows)
+
+
+def test_brewer_total_variance_is_the_hand_computed_formula():
+    """``V = sum_h n_h / (n_h - 1) sum_i (1 - pi_i) (z_hi - zbar_h)^2`` with ``z_hi = y_hi / pi_i`` the PSU's
+    weighted total (Brewer 2002 sec. 9.5; R ``onestrat`` with a per-PSU fpc); the certainty PSU (pi = 1) adds
+    nothing of its own but still counts in its stratum's mean and n_h; the second stage (all units taken) adds 0."""
+    data = _brewer_sample()
+    d = SurveyDesign(data, "w", strata="h", psu=["psu", "ssu"], fpc=["pi", "f2"], pps="brewer")
+    got = one(d.total("y", suppress=False))["se"] ** 2
+    want = 0.0
+    for _, g in data.groupby("h"):
+        z = (g["w"] * g["y"]).groupby(g["psu"]).sum()
+        pi = g.groupby("psu")["pi"].first()
+        n = len(z)
+        want += n / (n - 1) * float(((1 - pi) * (z - z.mean()) ** 2).sum())
+    assert got == pytest.approx(want, rel=1e-12)
+    # smaller than the with-replacement first stage, which is the same formula without the (1 - pi_i)
+    wr = one(SurveyDesign(data, "w", strata="h", psu="psu").total("y", suppress=False))["se"] ** 2
+    assert got < wr
+
+
+def test_brewer_domain_variance_counts_the_psus_outside_the_domain():
+    """The sparse domain path (PSUs without domain rows held as zero totals) gives the dense covariance of the
+    domain scores under per-PSU factors, and a one-stage Brewer design carries a second stage with ``pi_i``."""
+    from analysis.stats.design import design_structure
+
+    data = _brewer_sample()
+    d = SurveyDesign(data, "w", strata="h", psu=["psu", "ssu"], fpc=["pi", "f2"], pps="brewer")
+    res = d.total("y", by="d", suppress=False).set_index("d")
+    for level in (True, False):
+        z = np.where(data["d"] == level, data["w"] * data["y"], 0.0)
+        s = design_structure(len(data), data["h"].to_numpy(), [data["psu"].to_numpy(), data["ssu"].to_numpy()], [data["pi"].to_numpy(), data["f2"].to_numpy()], pps="brewer")
+        assert res.loc[level, "se"] ** 2 == pytest.approx(float(s.covariance(z)[0, 0]), rel=1e-10)
+    # second stage sampled (f2 < 1): its within-PSU term is carried with the PSU's own pi_i
+    part = data.assign(f2=0.5)
+    s_part = design_structure(len(part), part["h"].to_numpy(), [part["psu"].to_numpy(), part["ssu"].to_numpy()], [part["pi"].to_numpy(), part["f2"].to_numpy()], pps="brewer")
+    s_all = design_structure(len(data), data["h"].to_numpy(), [data["psu"].to_numpy(), data["ssu"].to_numpy()], [data["pi"].to_numpy(), data["f2"].to_numpy()], pps="brewer")
+    z = (data["w"] * data["y"]).to_numpy()
+    extra = 0.0
+    for _, g in data.assign(z=z).groupby("psu"):
+        m = len(g)
+        extra += g["pi"].iloc[0] * 0.5 * m / (m - 1) * float(((g["z"] - g["z"].mean()) ** 2).sum())
+    assert float(s_part.covariance(z)[0, 0]) - float(s_all.covariance(z)[0, 0]) == pytest.approx(extra, rel=1e-10)
+
+
+def test_brewer_refuses_probabilities_that_are_not():
+    data = _brewer_sample()
+    with pytest.raises(InputError, match="'pi'.*data row 6"):
+        SurveyDesign(data.assign(pi=data["pi"] * 2), "w", strata="h", psu=["psu", "ssu"], fpc=["pi", "f2"], pps="brewer")
+    varies = data.copy()
+    varies.loc[1, "pi"] = 0.25
+    with pytest.raises(InputError, match="constant within each PSU.*data row 2"):
+        SurveyDesign(varies, "w", strata="h", psu=["psu", "ssu"], fpc=["pi", "f2"], pps="brewer")
+    with pytest.raises(InputError, match="pps must be"):
+        SurveyDesign(data, "w", strata="h", psu=["psu", "ssu"], fpc=["pi", "f2"], pps="sampford")

@@ -263,3 +263,64 @@ def test_a_tiny_demo_with_no_duplicate_drawn_is_written(tmp_path):
     assert len(main) == truth["dirt"]["submissions_exported"]
     assert len(roster) == truth["dirt"]["roster_rows_exported"]
     assert set(roster["_parent_index"].astype(int)) <= set(main["_index"].astype(int))
+
+
+def test_unsampled_kelurahan_complete_the_city_with_the_sampled_ones_model(covariates):
+    """``build_unsampled_populations`` completes the synthetic city (every kelurahan of the frame once, the sample
+    and its population unchanged), on the sampled population's scale, and, because the first stage is PPS on the
+    register's size (independent of the random effects), "sample, then generate the rest" is "generate all, then
+    sample": the unsampled kelurahan's true rates have the sampled ones' distribution given the covariates. Over
+    4 seeds (the field sites, whose poverty is raised by construction, left out): in ``logit(rate) ~ x + kota +
+    log(households) + sampled`` the coefficient of ``sampled`` is within 3 SE of 0, and the residuals of the two
+    groups pass a two-sample Kolmogorov-Smirnov test."""
+    from scipy import stats
+
+    from analysis.survey.generate import build_population, build_unsampled_populations, truth_tables
+
+    frame = design_mod.kelurahan_frame(covariates=covariates)
+    rows, shares = [], []
+    for seed in (11, 12, 13, 14):
+        rng = np.random.default_rng(seed)
+        sample, rw = design_mod.select_sample(frame, design_mod.DesignSpec(households=1500, n_kelurahan=30), rng)
+        pop = build_population(sample, rw, frame, rng)
+        if seed == 11:  # its own scale given back, the same draws give the same population
+            rng_again = np.random.default_rng(seed)
+            design_mod.select_sample(frame, design_mod.DesignSpec(households=1500, n_kelurahan=30), rng_again)
+            again = build_population(sample, rw, frame, rng_again, scale=pop.scale)
+            np.testing.assert_array_equal(again.pp["internet"], pop.pp["internet"])
+            np.testing.assert_array_equal(again.hh["quintile"], pop.hh["quintile"])
+        parts = [(pop, True)] + [(p, False) for p in build_unsampled_populations(frame, sample, pop.scale, seed)]
+        codes = np.concatenate([p.kel["kode_kemendagri"].to_numpy() for p, _ in parts])
+        assert sorted(codes) == sorted(frame["kode_kemendagri"])  # every kelurahan of the frame, once
+        households = {c: 0 for c in frame["kode_kemendagri"]}
+        for p, is_sampled in parts:
+            for code, n in zip(p.kel["kode_kemendagri"], np.bincount(p.hh["kel"], minlength=len(p.kel))):
+                households[code] += n
+            table, _ = truth_tables(p)
+            table = table[table["indicator"].isin(["uses_internet", "has_internet"])]
+            rows.append(table.assign(seed=seed, sampled=is_sampled))
+        assert households == dict(zip(frame["kode_kemendagri"], frame["households"]))
+        # one scale: the whole city's income quintiles (cut on the sampled part, weighted) are fifths of it
+        quint = np.concatenate([p.hh["quintile"] for p, _ in parts])
+        shares.append(np.bincount(quint, minlength=6)[1:] / len(quint))
+    np.testing.assert_allclose(np.mean(shares, axis=0), 0.2, atol=0.01)
+    t = pd.concat(rows, ignore_index=True)
+    t = t[~t["kode_kemendagri"].isin(design_mod.OVERSAMPLE)]
+    f = frame.set_index("kode_kemendagri")
+    x_all = (f["share_adult_no_diploma"] - f["share_adult_no_diploma"].mean()) / f["share_adult_no_diploma"].std()
+    for indicator in ("uses_internet", "has_internet"):
+        d = t[t["indicator"] == indicator]
+        kota = pd.get_dummies(f.loc[d["kode_kemendagri"], "kode_kab_kemendagri"].to_numpy(), drop_first=True, dtype=float)
+        X = np.column_stack([np.ones(len(d)), x_all.loc[d["kode_kemendagri"]].fillna(0.0).to_numpy(),
+                             np.log(f.loc[d["kode_kemendagri"], "households"].to_numpy(dtype=float)), kota.to_numpy(),
+                             d["sampled"].to_numpy(dtype=float)])
+        rate = d["rate"].to_numpy(dtype=float)
+        y = np.log(rate / (1 - rate))
+        beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+        resid = y - X @ beta
+        sigma2 = resid @ resid / (len(y) - X.shape[1])
+        se = np.sqrt(sigma2 * np.linalg.inv(X.T @ X)[-1, -1])
+        assert abs(beta[-1]) < 3 * se, (indicator, beta[-1], se)
+        s = d["sampled"].to_numpy()
+        assert s.sum() > 100 and (~s).sum() > 800
+        assert stats.ks_2samp(resid[s], resid[~s]).pvalue > 0.01, indicator
