@@ -54,29 +54,6 @@ GEOMETRY_MTIME = 946_684_800  # 2000-01-01T00:00:00Z: see ``_written_geometry``
 # --- every page ------------------------------------------------------------------------------------------------
 
 
-_KELURAHAN_LABELS: dict = {}  # build key -> read-only search labels
-
-
-def kelurahan_labels(built: Built) -> Mapping[str, str]:
-    """The sidebar's kelurahan search options (``common.kelurahan_labels``), read-only, once per build and
-    process: every run of every page asks for them. A sort of the register, built on every run before (~10 ms
-    of a ~50 ms warm map run), then an ``st.cache_data`` hit (~0.5 ms: hashing, a pickled copy), now a dict
-    lookup (``bench/bench_load.py --profile``, issue 16)."""
-    return per_process(_KELURAHAN_LABELS, built.key, lambda: MappingProxyType(common.kelurahan_labels(built.register)))
-
-
-_INDICATOR_IDS: dict = {}  # build key -> the indicators' ids in the build's order
-
-
-def indicator_ids(built: Built) -> list[str]:
-    """The build's indicator ids in order (the sidebar's options), once per build and process. Shared: do not
-    change the list."""
-    return per_process(_INDICATOR_IDS, built.key, lambda: [] if built.indicators is None else list(built.indicators["indicator_id"]))
-
-
-_LABELS_BY_BUILD: dict = {}  # (build key, language) -> read-only labels: a dict lookup, cheaper than a cache hit
-
-
 def per_process(memo: dict, key, make, limit: int = 4, lock: threading.Lock | None = None):
     """``memo[key]``, made by ``make()`` the first time in this process; ``memo`` keeps at most ``limit`` keys
     (older builds are dropped all at once). A plain dict lookup on a hit, cheaper under load than a
@@ -120,22 +97,33 @@ def per_build(limit: int = 64):
     return wrap
 
 
+@per_build(limit=4)
+def kelurahan_labels(built: Built) -> Mapping[str, str]:
+    """The sidebar's kelurahan search options (``common.kelurahan_labels``), read-only: every run of every page
+    asks for them. A sort of the register, built on every run before (~10 ms of a ~50 ms warm map run), then an
+    ``st.cache_data`` hit (~0.5 ms: hashing, a pickled copy), now a dict lookup (issue 16)."""
+    return MappingProxyType(common.kelurahan_labels(built.register))
+
+
+@per_build(limit=4)
+def indicator_ids(built: Built) -> list[str]:
+    """The build's indicator ids in order (the sidebar's options). Shared: do not change the list."""
+    return [] if built.indicators is None else list(built.indicators["indicator_id"])
+
+
+@per_build(limit=8)
 def indicator_labels(built: Built, lang: str) -> Mapping[str, str]:
-    """``{indicator_id: label}`` in ``lang`` (``common.indicator_labels``), read-only, once per build, language
-    and process. Every run of every page asks for them (the sidebar's indicator list, the page's heading):
-    a dict lookup here, where building them was ~0.7 ms of a ~25 ms profiled warm map run twice over
-    (``bench/bench_load.py --profile``)."""
-    return per_process(_LABELS_BY_BUILD, (built.key, lang), lambda: MappingProxyType(common.indicator_labels(built.indicators, lang)), limit=8)
+    """``{indicator_id: label}`` in ``lang`` (``common.indicator_labels``), read-only. Every run of every page asks
+    for them (the sidebar's indicator list, the page's heading)."""
+    return MappingProxyType(common.indicator_labels(built.indicators, lang))
 
 
-_BANNER_INPUTS: dict = {}  # build key -> (build report, manifest titles)
-
-
+@per_build(limit=4)
 def banner_inputs(built: Built) -> tuple[dict | None, dict[str, str]]:
-    """The build report and the sources' titles for ``banners.render``, once per build and process (shared,
-    read only). The build's version is the report's modification time (``data.data_version``), so this is the
-    report of ``built``; read every run before, a ``stat`` and an unpickled copy of the report per run."""
-    return per_process(_BANNER_INPUTS, built.key, lambda: (data.build_report(), data.manifest_titles()))
+    """The build report and the sources' titles for ``banners.render`` (shared, read only). The build's version is
+    the report's modification time (``data.data_version``), so this is the report of ``built``; read every run
+    before, a ``stat`` and an unpickled copy of the report per run."""
+    return data.build_report(), data.manifest_titles()
 
 
 # --- overview --------------------------------------------------------------------------------------------------
@@ -297,7 +285,7 @@ def clear_memos() -> None:
     """Forget every per-process memo of this module (as a new server process would): tests."""
     clear_geometry()
     data.forget_built()
-    for memo in (*_PER_BUILD_MEMOS, _PROFILE_TABLES, _PROFILE_FIGURES, _INDICATOR_IDS, _LABELS_BY_BUILD, _BANNER_INPUTS, _KELURAHAN_LABELS, _MAP_SPECS, _STATIC_VALUES):
+    for memo in (*_PER_BUILD_MEMOS, _MAP_SPECS, _STATIC_VALUES):
         memo.clear()
 
 
@@ -596,11 +584,6 @@ def compare_page(built: Built, indicator: str, chosen: tuple[str, ...], lang: st
 
 # --- the kelurahan profile --------------------------------------------------------------------------------------
 
-_PROFILE_TABLES: dict = {}  # (build key, code, lang) -> ProfileTables
-_PROFILE_FIGURES: dict = {}  # (build key, code, indicator, lang) -> ProfileFigures
-PROFILES_KEPT = 256  # per process; on overflow they are made again
-
-
 @dataclass(frozen=True)
 class ProfileTables:
     """What the profile shows whatever the indicator: the table of every indicator (``None`` when the build has
@@ -622,15 +605,12 @@ class ProfileFigures:
     channels: go.Figure | None
 
 
+@per_build(limit=256)
 def profile_tables(built: Built, code: str, lang: str) -> ProfileTables:
     """The profile's tables and report, once per build, kelurahan and language in this process, shared
     read-only. Made on every run before: the profile page's script took ~0.4 s of server CPU per run (the table
     of 22 indicators, seven plotly figures and the report), so 50 sessions on it took p95 33 s against a bare
     app's 0.18 s (``bench/bench_load.py --page profil``, issue 16)."""
-    return per_process(_PROFILE_TABLES, (built.key, code, lang), lambda: _profile_tables(built, code, lang), limit=PROFILES_KEPT)
-
-
-def _profile_tables(built: Built, code: str, lang: str) -> ProfileTables:
     from ui import banners, report
 
     t = i18n.translator(lang)
@@ -651,13 +631,10 @@ def _profile_tables(built: Built, code: str, lang: str) -> ProfileTables:
     return ProfileTables(table, cov, html)
 
 
+@per_build(limit=256)
 def profile_figures(built: Built, code: str, indicator: str, lang: str) -> ProfileFigures:
     """The profile's plotly figures of ``indicator``, once per build, kelurahan, indicator and language in this
     process, shared read-only (``st.plotly_chart`` copies a figure with ``to_dict`` before it serialises it)."""
-    return per_process(_PROFILE_FIGURES, (built.key, code, indicator, lang), lambda: _profile_figures(built, code, indicator, lang), limit=PROFILES_KEPT)
-
-
-def _profile_figures(built: Built, code: str, indicator: str, lang: str) -> ProfileFigures:
     from analysis import figures
     from analysis import formatting as fmt
     from analysis.areas import CITY_CODE
