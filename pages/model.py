@@ -14,12 +14,13 @@ tr = state.translator(lang)
 st.title(tr("model.title"))
 st.markdown(tr("model.what_it_does"))
 
-page = cached.model_page(data.built(), None, lang)
-if page is None:
+built = data.built()
+outcomes = cached.model_outcomes(built)
+if outcomes is None:
     st.info(tr("common.not_available", what=tr("artefacts.models")))
     frame.end_page()
 
-outcomes = list(page.outcomes)
+outcomes = list(outcomes)
 outcome = None
 if len(outcomes) > 1:
     first = state.page_param_default("outcome", outcomes, outcomes[0])
@@ -27,7 +28,7 @@ if len(outcomes) > 1:
     state.page_param("outcome", outcome)
 elif outcomes:
     outcome = outcomes[0]
-page = cached.model_page(data.built(), outcome, lang)
+page = cached.model_page(built, outcome, lang)
 
 st.subheader(tr("model.odds_ratios"))
 if page.odds is None:

@@ -510,10 +510,9 @@ def real_table(built: Built, layer: str, lang: str) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ModelPage:
-    """What the model page draws for one outcome: the outcomes built, the odds-ratio forest, the predicted
-    grid (per specification), the marginal effects and the fit table (each None when not available)."""
+    """What the model page draws for one outcome: the odds-ratio forest, the predicted grid (per
+    specification), the marginal effects and the fit table (each None when not available)."""
 
-    outcomes: tuple[str, ...]
     has_interaction: bool
     odds: go.Figure | None
     grid: dict[str, go.Figure | None]
@@ -521,20 +520,31 @@ class ModelPage:
     fit: pd.DataFrame | None
 
 
+def _model_tables():
+    return tuple(data.table(n) for n in ("model_odds_ratios", "model_marginal_effects", "model_predicted_grid", "model_fit"))
+
+
+@per_build(limit=4)
+def model_outcomes(built: Built) -> tuple[str, ...] | None:
+    """The outcomes the build fitted access models for, or None when it fitted none."""
+    from ui.views import model as model_view
+
+    odds, effects, grid, _ = _model_tables()
+    if odds is None and effects is None and grid is None:
+        return None
+    return tuple(model_view.model_outcomes(odds, effects, grid))
+
+
 @per_build(limit=64)
-def model_page(built: Built, outcome: str | None, lang: str) -> ModelPage | None:
-    """The model page's figures and table for ``outcome`` (None: the first outcome), once per build, outcome and
-    language; None when no model was built. Rebuilt on every run before (three plotly figures: ~70 ms of server
-    CPU per run, ``bench/bench_load.py --page model``)."""
+def model_page(built: Built, outcome: str | None, lang: str) -> ModelPage:
+    """The model page's figures and table for ``outcome`` (one of ``model_outcomes``), once per build, outcome and
+    language. Rebuilt on every run before (three plotly figures: ~70 ms of server CPU per run,
+    ``bench/bench_load.py --page model``)."""
     from analysis import figures
     from ui.views import model as model_view
 
     t = i18n.translator(lang)
-    odds, effects, grid, fit = (data.table(n) for n in ("model_odds_ratios", "model_marginal_effects", "model_predicted_grid", "model_fit"))
-    if odds is None and effects is None and grid is None:
-        return None
-    outcomes = tuple(model_view.model_outcomes(odds, effects, grid))
-    outcome = outcome if outcome in outcomes else (outcomes[0] if outcomes else None)
+    odds, effects, grid, fit = _model_tables()
     seps = fmt.plotly_separators(lang)
     forest = model_view.model_forest(odds, outcome, "or", lang, t)
     ame = model_view.model_forest(effects, outcome, "ame", lang, t)
@@ -545,7 +555,6 @@ def model_page(built: Built, outcome: str | None, lang: str) -> ModelPage | None
             heat["z"], heat["x"], heat["y"], heat["text"], heat["hover"], separators=seps, x_title=t("domain_vars.income_quintile"),
             y_title=t("domain_vars.education"), legend_title=t("model.predicted_short"))
     return ModelPage(
-        outcomes=outcomes,
         has_interaction=grid is not None and "specification" in grid and grid["specification"].nunique() > 1,
         odds=None if forest.empty else figures.forest_plot(forest, separators=seps, x_title=t("model.or_axis")),
         grid=grids,
