@@ -3,17 +3,17 @@ or education) and lines over the years (DKI Jakarta against Indonesia). Pure Pyt
 
 Why not Vega-Lite for these (issue 16, ``bench/RESULTS.md``): Streamlit draws a page's elements once the
 lazily loaded JavaScript of every element type on it has arrived, and a Vega chart needs Vega's ``embed``
-(775 KB) and Arrow's ``arrowFormatUtils`` (743 KB). The overview is the page every visitor opens first; as SVG
-markup in ``st.markdown(unsafe_allow_html=True)`` its charts need neither (``st.html`` would not do: its
-sanitiser keeps HTML only and drops every SVG element).
+(775 KB) and Arrow's ``arrowFormatUtils`` (743 KB). The overview is the page every visitor opens first; its
+charts are SVG files shown as images (``image_figure``), which need neither.
 
 Rules, as in ``vega_charts.py`` and ``figures.py``:
 - colours from the project's palette (Okabe-Ito, ``figures.OKABE_ITO``), grey for what has no number;
 - every title, label and note is an argument (copy lives in ``locales/``); numbers on axes follow
   ``formatting`` for ``lang`` (decimal comma in Indonesian), hover texts are formatted by the caller;
 - accessible: the ``<svg>`` is ``role="img"`` with an ``aria-label`` (the title), a ``<title>`` and a
-  ``<desc>`` listing every mark's text; each mark (``<g class="mark">``) has a ``<title>``, which a browser
-  shows on hover as the Vega tooltip did;
+  ``<desc>`` listing every mark's text (the image's ``alt``); each mark (``<g class="mark">``) has a ``<title>``,
+  shown on hover where the SVG is opened itself (the downloaded file); the values are written on the chart, as
+  hover does not reach an image, a touch screen or a printout;
 - a missing or suppressed value is a gap (no dot, no segment of line), said in a note under the chart.
 
 The markup is one line with no blank line (a blank line would end Markdown's HTML block), and every text is
@@ -23,8 +23,8 @@ for ``:word:``, two more lazily loaded chunks.
 
 from __future__ import annotations
 
-import base64
 import math
+import xml.etree.ElementTree as ET  # noqa: N817 (parses this module's own output)
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -125,6 +125,7 @@ def group_estimates(
     color: str = OKABE_ITO[0],
     width: int = 440,
     row_height: int = 28,
+    value_width: int = 50,
 ) -> str:
     """A dot and its 95% CI per group, in the order given (quintile 1 to 5, no diploma to tertiary), as SVG.
 
@@ -132,9 +133,11 @@ def group_estimates(
     groups stays visible); the whisker says how far each dot can be trusted. A row with no estimate keeps
     its place and label and shows a grey dash, explained by ``missing_note`` under the chart; ``notes`` are
     further lines under it (e.g. that the survey is synthetic). No rows: the title and the notes only.
+    Each estimate is also written at the right (``value_width``): the hover text is not all a reader gets,
+    on a touch screen, in a printed copy or where the chart is drawn as an image (``ui.cached``).
     """
     label_w = min(200.0, max([len(r.label) for r in rows] + [4]) * CHAR_WIDTH + 14)
-    x0, x1 = label_w, width - 18.0
+    x0, x1 = label_w, width - 18.0 - value_width
     top = 34.0
     drawn = [r for r in rows if not (fmt.is_missing(r.estimate) or fmt.is_missing(r.ci_low) or fmt.is_missing(r.ci_high))]
     if drawn:
@@ -172,7 +175,9 @@ def group_estimates(
                 f'<line x1="{_n(a)}" x2="{_n(b)}" y1="{_n(cy)}" y2="{_n(cy)}" stroke="{color}" stroke-width="2"/>'
                 f'<line x1="{_n(a)}" x2="{_n(a)}" y1="{_n(cy - 5)}" y2="{_n(cy + 5)}" stroke="{color}" stroke-width="1.5"/>'
                 f'<line x1="{_n(b)}" x2="{_n(b)}" y1="{_n(cy - 5)}" y2="{_n(cy + 5)}" stroke="{color}" stroke-width="1.5"/>'
-                f'<circle cx="{_n(e)}" cy="{_n(cy)}" r="5.5" fill="{color}"/></g>'
+                f'<circle cx="{_n(e)}" cy="{_n(cy)}" r="5.5" fill="{color}"/>'
+                + _text(width - 4, cy + 4, fmt.format_percent(float(r.estimate), lang, 1), anchor="end", fill="#262730")
+                + "</g>"
             )
         else:
             any_missing = True
@@ -219,7 +224,7 @@ def line_series(
     valued = [p for p in points if not fmt.is_missing(p.value)]
     years = sorted({int(p.year) for p in points})
     names = list(dict.fromkeys(p.series for p in points))
-    left, right, top = 58.0, 16.0, 30.0
+    left, right, top = 58.0, 56.0, 30.0  # room at the right for the last value's label
     plot_bottom = top + height
     body = [_text(4, 18, title, size=13)]
     if valued:
@@ -270,9 +275,14 @@ def line_series(
             if len(seg) > 1:
                 path = " ".join(f"{_n(x(yr))},{_n(y(own[yr].value))}" for yr in seg)
                 lines.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5" stroke-linejoin="round"/>')
+        last = max(own)
         for yr in sorted(own):
             p = own[yr]
-            marks.append(f'<g class="mark"><title>{escape(p.hover)}</title><circle cx="{_n(x(yr))}" cy="{_n(y(p.value))}" r="4.5" fill="{color}"/></g>')
+            value_label = ""
+            if yr == last:  # the latest value of each line in words: not only on hover (see group_estimates)
+                text = fmt.format_percent(float(p.value), lang, 1, scale=1) if percent else fmt.format_number(float(p.value), lang, 1)
+                value_label = _text(x(yr) + 8, y(p.value) - 8, text, fill=color, weight="600")
+            marks.append(f'<g class="mark"><title>{escape(p.hover)}</title><circle cx="{_n(x(yr))}" cy="{_n(y(p.value))}" r="4.5" fill="{color}"/>{value_label}</g>')
     lines.append("</g>")
     marks.append("</g>")
     body += lines + marks
@@ -295,11 +305,23 @@ def _finish(body: list[str], notes: list[str], notes_top: float, hovers: list[st
     return _svg(body + notes_svg, width=width, height=int(bottom + 10), title=title, desc="; ".join(hovers), kind=kind)
 
 
-def download_link(svg: str, filename: str, label: str) -> str:
-    """An ``<a download>`` whose ``href`` is the SVG itself (a ``data:`` URI): saving the figure needs no server
-    round trip and no media file registered on the server."""
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+def image_figure(svg: str, url: str, filename: str, label: str) -> str:
+    """HTML that shows ``svg`` (a chart from this module, saved at ``url``) as an ``<img>``, with a link that
+    downloads the same file as ``filename``: for ``st.html``, which the browser parses natively.
+
+    Why an image and not the markup inline (issue 16, ``bench/RESULTS.md``): inline SVG needs Markdown with
+    HTML, whose parser (``rehype-raw``, 189 KB, loaded on first use) builds a React element per SVG node; three
+    charts cost a bare app ~0.35 s of its first visit, as images ~0.14 s. ``st.html``'s sanitiser would drop
+    inline SVG. An image shows no hover texts, so the charts write their values (``group_estimates``,
+    ``line_series``) and the ``alt`` text carries the title and every mark's text (the chart's ``<desc>``)."""
+    root = ET.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    title = root.findtext("s:title", default="", namespaces=ns)
+    desc = root.findtext("s:desc", default="", namespaces=ns)
+    _, _, width, height = (float(v) for v in root.get("viewBox", "0 0 440 200").split())
     return (
-        f'<a class="svg-download" href="data:image/svg+xml;base64,{data}" download="{escape(filename)}" '
-        f'target="_self">{escape(label)}</a>'
+        f'<figure class="dd-figure" data-chart="{escape(root.get("data-chart", ""))}">'
+        f'<img class="svg-chart-img" src="{escape(url)}" alt="{escape(title + ". " + desc)}" width="{int(width)}" height="{int(height)}" '
+        f'style="width:100%;max-width:{int(width) * 6 // 5}px;height:auto" decoding="async"/>'
+        f'<figcaption><a class="svg-download" href="{escape(url)}" download="{escape(filename)}">{escape(label)}</a></figcaption></figure>'
     )

@@ -3,9 +3,9 @@
 Measures (issue 5 targets in brackets):
 - server start to healthy, ``streamlit run dashboard.py`` until ``/_stcore/health`` answers [<= 1.5 s];
 - first visit to the overview on a running server, fully rendered (script finished, status widget gone, the
-  city metrics and the marks of both SVG charts laid out and painted), each in a fresh browser context, against a bare one-page Streamlit app measured the
+  city metric cards and both charts' images loaded, laid out and painted), each in a fresh browser context, against a bare one-page Streamlit app measured the
   same way in the same run [<= 2.0 s and <= 1.3x the bare app], with a timeline of what it waited for (median
-  time to the title, a sidebar widget, the first metric, the first chart and its marks; the JavaScript chunks
+  time to the title, a sidebar widget, the first metric, the first chart, the first table; the JavaScript chunks
   over 100 KB it loaded);
 - switching page (overview <-> methodology via the sidebar navigation) until the new page is rendered [<= 1.0 s];
 - changing the map's indicator in the sidebar until the map's shapes show the new colours [<= 0.5 s];
@@ -89,14 +89,15 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-# the overview is fully rendered when its metrics are there and both kinds of chart (``analysis/svg_charts``: the
-# gap by group, the BPS series) have their marks (a dot of each: ``<circle>`` inside ``<g class="mark">``) laid out
-OVERVIEW_DRAWN = ('[data-testid="stMetricValue"]', 'svg.svg-chart[data-chart="groups"] .mark circle',
-                  'svg.svg-chart[data-chart="series"] .mark circle')
+# the overview is fully rendered when its metric cards are there (``analysis.html_tables.metric_cards``; the
+# metrics were ``st.metric`` until 2026-12-02's sixth pass) and both kinds of chart (``analysis/svg_charts``: the
+# gap by group, the BPS series; images of SVG files since the sixth pass, inline SVG before) are loaded and laid out
+OVERVIEW_DRAWN = ('.dd-cards .dd-value', '.dd-figure[data-chart="groups"] img', '.dd-figure[data-chart="series"] img')
 BARE_DRAWN = ('[data-testid="stMetricValue"]',)
-# Waits until the first element of every selector has a box on screen, then for two animation frames: the frame
-# that lays them out has been painted. Run for the dashboard and the bare app alike.
+# Waits until the first element of every selector has a box on screen (an image: and is decoded), then for two
+# animation frames: the frame that lays them out has been painted. Run for the dashboard and the bare app alike.
 PAINTED_JS = ("async sels => { const shown = s => { const e = document.querySelector(s); if (!e) return false;"
+              " if (e.tagName === 'IMG' && !(e.complete && e.naturalWidth > 0)) return false;"
               " const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };"
               " while (!sels.every(shown)) await new Promise(r => requestAnimationFrame(r));"
               " await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }")
@@ -118,8 +119,8 @@ def canvas_drawn_js():
 # Recorded in the page from its first byte on (an init script): when each of these first appears (ms since the
 # navigation started, ``performance.now()``), to say what a first visit waits for.
 TIMELINE_MARKS = {"title": "h1", "sidebar_widget": '[data-testid="stSidebar"] [data-testid="stSelectbox"]',
-                  "metric": '[data-testid="stMetricValue"]', "chart_box": "svg.svg-chart",
-                  "chart_marks": "svg.svg-chart .mark circle", "table": "table.html-table"}
+                  "metric": '.dd-cards .dd-value', "chart_box": ".dd-figure img",
+                  "table": "table.html-table"}
 TIMELINE_JS = ("marks => { window.__firstSeen = {}; const seen = () => { for (const [k, s] of Object.entries(marks))"
                " if (!(k in window.__firstSeen) && document.querySelector(s)) window.__firstSeen[k] = performance.now(); };"
                " new MutationObserver(seen).observe(document, {subtree: true, childList: true, attributes: true}); }")
@@ -129,7 +130,7 @@ BIG_CHUNK = 100_000  # bytes: the JavaScript chunks worth naming in the timeline
 def timed_visit(browser, url: str, *ready_selectors: str, timeline: list | None = None) -> float:
     """Seconds from navigation until the page is rendered and every ``ready_selectors`` is there and painted
     (``PAINTED_JS``). With ``timeline``, appends when the page's title, a sidebar widget, the first metric, the
-    first chart, its marks and the first table first appeared, the time all ``ready_selectors`` were in the
+    first chart and the first table first appeared, the time all ``ready_selectors`` were in the
     DOM (``attached_ms``, the measure before 2026-12-02's fourth pass), and the JavaScript chunks over
     ``BIG_CHUNK`` bytes it loaded (name, start, end)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -32,9 +32,9 @@ start() {
     local k="${1:-2}" proxy_port="${2:-8080}" i port
     if [[ -e "$RUN_DIR/streamlit.pids" ]]; then echo "already running (deploy/start.sh stop first)" >&2; exit 1; fi
     mkdir -p "$RUN_DIR/logs" "$RUN_DIR/tmp"
-    # The map's static files (geometry, per-view values) of earlier builds: no process is running to refer to
+    # The static files (map geometry, per-view values, overview charts) of earlier builds: no process is running to refer to
     # them, and the new processes write the current ones on first use (ui/cached.py, write_static).
-    rm -f "$ROOT"/static/kelurahan-*.json "$ROOT"/static/mapvalues-*.json
+    rm -f "$ROOT"/static/kelurahan-*.json "$ROOT"/static/mapvalues-*.json "$ROOT"/static/figure-*.svg
     : > "$RUN_DIR/upstreams.conf"
     : > "$RUN_DIR/streamlit.pids"
     for ((i = 0; i < k; i++)); do

@@ -3,7 +3,6 @@ XML, one mark per row, labels escaped, gaps for missing values, empty input, num
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -57,8 +56,14 @@ def test_whisker_spans_the_interval_and_the_axis_reads_in_the_pages_language():
     mark = marks(root_en)[0]
     whisker, dot = mark.findall("s:line", NS)[0], mark.find("s:circle", NS)
     assert float(whisker.get("x1")) < float(dot.get("cx")) < float(whisker.get("x2"))
-    assert any(t.endswith("%") for t in texts(root_en))
-    assert [t for t in texts(root_id) if t.endswith("%")] == [t for t in texts(root_en) if t.endswith("%")]  # whole percents
+    def axis(root):
+        return [t for g in root.iter(f"{{{NS['s']}}}g") if g.get("class") == "axis" for t in texts(g)]
+
+    assert any(t.endswith("%") for t in axis(root_en))
+    assert axis(root_id) == axis(root_en)  # whole percents
+    # each estimate written at the right, one decimal in the page's language (an image shows no hover text)
+    assert [texts(m)[-1] for m in marks(root_id)] == ["50,5%", "90,0%"]
+    assert [texts(m)[-1] for m in marks(root_en)] == ["50.5%", "90.0%"]
     fine = [SeriesPoint("DKI", 2019, 1.2, "a"), SeriesPoint("DKI", 2020, 1.6, "b")]
     for lang, mark_ in (("id", ","), ("en", ".")):
         shown = [t for t in texts(parse(svg_charts.line_series(fine, lang=lang, title="t", percent=True, gap_note="g"))) if t.endswith("%")]
@@ -126,13 +131,16 @@ def test_a_missing_value_in_a_series_breaks_its_line():
     assert "a break" in texts(root)
 
 
-def test_download_link_carries_the_svg_itself():
-    svg = svg_charts.group_estimates(groups(0.5, 0.6), lang="en", title="t", missing_note="n")
-    link = ET.fromstring(svg_charts.download_link(svg, 'gap-"x".svg', "Download <SVG>"))
+def test_the_image_figure_shows_and_downloads_the_same_file_and_reads_out_every_mark():
+    svg = svg_charts.group_estimates(groups(0.5, 0.6), lang="en", title="Income <&>", missing_note="n")
+    figure = ET.fromstring(svg_charts.image_figure(svg, "app/static/figure-0123456789abcdef.svg", 'gap-"x".svg', "Download <SVG>"))
+    img, link = figure.find("img"), figure.find("figcaption/a")
+    assert img.get("src") == link.get("href") == "app/static/figure-0123456789abcdef.svg"
     assert link.get("download") == 'gap-"x".svg' and link.text == "Download <SVG>"
-    prefix = "data:image/svg+xml;base64,"
-    assert link.get("href").startswith(prefix)
-    assert base64.b64decode(link.get("href")[len(prefix):]).decode("utf-8") == svg
+    assert figure.get("data-chart") == "groups"
+    assert img.get("alt") == "Income <&>. G0: 0.5; G1: 0.6"  # the title, then every mark's hover text
+    _, _, width, height = parse(svg).get("viewBox").split()
+    assert (img.get("width"), img.get("height")) == (width, height)  # the box is reserved before the file arrives
 
 
 def test_ticks_are_round_and_cover_the_range():
@@ -156,3 +164,17 @@ def test_html_table_escapes_aligns_numbers_and_has_a_caption():
     assert [bool(th.get("style")) for th in explicit.iter("th")] == [False, False, False, True]
     empty = ET.fromstring(html_tables.html_table(frame.iloc[0:0]))
     assert len(empty.find("tbody")) == 0 and len(list(empty.iter("th"))) == 4
+
+
+def test_the_overviews_html_blocks_escape_every_text_and_parse():
+    cards = html_tables.metric_cards([(HOSTILE, "95.4% †", "95% CI <1>"), ("b", "–", None)], help_text=HOSTILE)
+    block = html_tables.section(HOSTILE, cards, html_tables.bullets([HOSTILE, "two"]), html_tables.note(HOSTILE, lead=True),
+                                html_tables.collapsed(HOSTILE, "<table class=\"html-table\"><tbody></tbody></table>"), None)
+    root = ET.fromstring(f"<div>{block}</div>")  # well-formed: nothing a text holds became markup
+    assert root.find("h3").text == HOSTILE
+    assert [dl.find("dt").text for dl in root.iter("dl")] == [HOSTILE, "b"]
+    assert [len(dl.findall("dd")) for dl in root.iter("dl")] == [2, 1]  # no note: no empty line
+    assert [li.text for li in root.iter("li")] == [HOSTILE, "two"]
+    assert root.find("details/summary").text == HOSTILE and root.find("details").get("open") is None  # closed
+    assert "<script" not in block and "<style" not in block  # the CSS is added once per block by ui.markup
+    assert html_tables.section(None, None) == ""

@@ -146,8 +146,9 @@ def bps_series_ids(built: Built) -> list[str]:
 
 @per_build(limit=256)
 def gradient_figure(built: Built, indicator: str, domain_var: str, lang: str) -> str | None:
-    """The overview's picture of the gap: city access by income quintile or education, with CIs, as inline SVG
-    with its download link (HTML for ``charts.show_svg``); None when fewer than two groups have an estimate."""
+    """The overview's picture of the gap: city access by income quintile or education, with CIs: an SVG file
+    (``write_static``) shown as an image with its download link (HTML for ``markup.show_block``,
+    ``svg_charts.image_figure``); None when fewer than two groups have an estimate."""
     t = i18n.translator(lang)
     frame = overview_view.gradient_frame(built, indicator, domain_var, lang, t)
     if frame["estimate"].notna().sum() < 2:
@@ -157,19 +158,20 @@ def gradient_figure(built: Built, indicator: str, domain_var: str, lang: str) ->
     svg = svg_charts.group_estimates(rows, lang=lang, title=t(f"domain_vars.{domain_var}"), missing_note=t("overview.gradient_missing"),
                                      notes=[t("overview.figure_synthetic")] if synthetic else [])
     name = vega_charts.file_slug(t("overview.file_gradient"), indicator, domain_var) + ".svg"
-    return svg + svg_charts.download_link(svg, name, t("overview.download_svg"))
+    return svg_charts.image_figure(svg, write_static("figure", svg, ".svg"), name, t("overview.download_svg"))
 
 
 @per_build(limit=128)
 def context_figure(built: Built, indicator: str, lang: str) -> str:
-    """DKI against Indonesia for one BPS indicator as inline SVG with its download link (``charts.show_svg``)."""
+    """DKI against Indonesia for one BPS indicator: an SVG file shown as an image with its download link (as
+    ``gradient_figure``)."""
     t = i18n.translator(lang)
     series = overview_view.bps_series(built.bps, indicator, lang, t("overview.dki"), t("overview.indonesia"), built.published)
     points = [svg_charts.SeriesPoint(r, int(y), float(v), h) for r, y, v, h in zip(series["region"], series["year"], series["value"], series["hover"])]
     svg = svg_charts.line_series(points, lang=lang, title=overview_view.bps_label(indicator, t), percent=bool(series["percent"].all()) if len(series) else True,
                                  gap_note=t("overview.series_gap"), notes=[t("overview.figure_source", sources=context_sources(built, indicator))])
     name = vega_charts.file_slug(t("overview.file_context"), indicator) + ".svg"
-    return svg + svg_charts.download_link(svg, name, t("overview.download_svg"))
+    return svg_charts.image_figure(svg, write_static("figure", svg, ".svg"), name, t("overview.download_svg"))
 
 
 @per_build(limit=64)
@@ -316,10 +318,10 @@ def _write_geometry(places: dict[str, tuple[str, str]]) -> tuple[str, str] | Non
     return write_static("kelurahan", text), text
 
 
-def write_static(prefix: str, text: str) -> str:
-    """Write ``text`` as ``static/<prefix>-<sha256[:16]>.json`` (content-addressed, atomic, modification time
+def write_static(prefix: str, text: str, suffix: str = ".json") -> str:
+    """Write ``text`` as ``static/<prefix>-<sha256[:16]><suffix>`` (content-addressed, atomic, modification time
     ``GEOMETRY_MTIME``: see ``_write_geometry``) unless that file already holds it; its URL."""
-    name = f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.json"
+    name = f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}{suffix}"
     path = STATIC_DIR / name
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         tables.atomic_write_text(path, text)

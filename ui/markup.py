@@ -1,22 +1,24 @@
-"""Drawing markup written on the server: the overview's SVG charts (``analysis.svg_charts``) and HTML tables
-(``analysis.html_tables``), through ``st.markdown(unsafe_allow_html=True)``.
+"""Drawing HTML written on the server through ``st.html``: the overview's metric cards, tables, closed
+``<details>`` and charts (``analysis.html_tables``; the charts are SVG files shown as images,
+``analysis.svg_charts.image_figure``).
 
-Why Markdown and not ``st.html``: ``st.html``'s sanitiser keeps the HTML profile only and drops every SVG
-element (checked in Chromium with Streamlit 1.67); Markdown with HTML keeps SVG as written, at the cost of its
-raw-HTML plugin (``rehype-raw``, 189 KB, loaded once and only for this element), against the 1.5 MB of Vega
-and Arrow JavaScript an ``st.vega_lite_chart`` or ``st.table`` waits for (issue 16, ``bench/RESULTS.md``).
+Why ``st.html`` (issue 16, ``bench/RESULTS.md``): the browser parses it natively after DOMPurify, where Markdown
+with HTML runs its raw-HTML plugin (``rehype-raw``, 189 KB, loaded on first use) and builds a React element per
+tag, and a metric, a caption or an expander per figure is a Streamlit element each with its own React and style
+work. On the overview's first visit these were most of what a browser did beyond a bare app. ``st.html`` drops
+inline SVG (its sanitiser keeps the HTML profile), hence charts as images.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-
-def show_svg(figure: str) -> None:
-    """An inline SVG chart with its download link (``ui.cached.gradient_figure`` / ``context_figure``)."""
-    st.markdown(figure, unsafe_allow_html=True)
+from analysis import html_tables
 
 
-def show_html(html: str) -> None:
-    """HTML made on the server and kept (``ui.cached``: a table made once per build), drawn as it is."""
-    st.markdown(html, unsafe_allow_html=True)
+def show_block(html: str) -> None:
+    """HTML with no SVG (``analysis.html_tables``: metric cards, tables, closed ``<details>``) through ``st.html``:
+    the browser parses it natively (after DOMPurify), instead of Markdown's parser building a React element per
+    tag, which is the largest share of the overview's first-visit work (issue 16)."""
+    if html:
+        st.html(html_tables.BLOCK_CSS + html)

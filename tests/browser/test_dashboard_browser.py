@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
@@ -112,13 +113,19 @@ def test_clicking_a_kelurahan_on_the_map_opens_its_profile(page, app_url, dashbo
 def test_switching_language_changes_copy_numbers_and_url(page, app_url):
     open_page(page, f"{app_url}/")
     assert h1(page) == i18n.translate("id", "overview.title")
-    first_metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    first_metric = page.locator(".dd-cards .dd-value").first.inner_text()
     assert "," in first_metric  # decimal comma
     page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
     page.wait_for_function("t => document.querySelector('h1') && document.querySelector('h1').innerText.trim() === t", arg=i18n.translate("en", "overview.title"))
     wait_rendered(page)
-    assert "." in page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert "." in page.locator(".dd-cards .dd-value").first.inner_text()
     assert query(page)["lang"] == "en"
+    # the charts are SVG files shown as images (issue 16): each loads, and its link downloads that file
+    page.wait_for_function("() => { const i = document.querySelectorAll('.dd-figure img'); return i.length >= 3 && Array.from(i).every(x => x.complete && x.naturalWidth > 0); }")
+    with page.expect_download() as download:
+        page.locator("a.svg-download").first.click()
+    assert download.value.suggested_filename.endswith(".svg")
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith("<svg ")
     page.screenshot(path=str(ARTIFACTS / "overview-english.png"))
 
 

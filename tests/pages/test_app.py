@@ -3,6 +3,7 @@ numbers on screen against the processed tables (formatted the same way)."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -46,9 +47,20 @@ def vega_specs(at):
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def html_blocks(at) -> list[str]:
+    """The HTML of every ``st.html`` element (``ui.markup.show_block``: the overview's parts)."""
+    return [e.proto.body for e in at.get("html")]
+
+
 def svg_charts(at) -> list[ET.Element]:
-    """The inline SVG charts drawn with ``st.markdown`` (the overview's: ``analysis.svg_charts``), parsed."""
-    return [ET.fromstring(m) for e in at.markdown for m in re.findall(r"<svg .*?</svg>", e.value)]
+    """The overview's charts (``analysis.svg_charts``), parsed from the SVG files its images show
+    (``svg_charts.image_figure``), which are also what the download links give."""
+    out = []
+    for body in html_blocks(at):
+        for src, href in re.findall(r'<img class="svg-chart-img" src="([^"]+)".*?<a class="svg-download" href="([^"]+)"', body):
+            assert src == href  # the download is the drawn file
+            out.append(ET.parse(cached.STATIC_DIR / src.removeprefix(cached.STATIC_URL)).getroot())
+    return out
 
 
 def chart_marks(chart: ET.Element) -> list[str]:
@@ -56,11 +68,23 @@ def chart_marks(chart: ET.Element) -> list[str]:
     return [g.find(f"{SVG}title").text for g in chart.iter(f"{SVG}g") if "mark" in (g.get("class") or "").split()]
 
 
+def metric_cards(at) -> list[tuple[str, str]]:
+    """The overview's city figures (``html_tables.metric_cards``): ``(label, value)`` per card."""
+    return [(html.unescape(label), html.unescape(value)) for body in html_blocks(at)
+            for label, value in re.findall(r'<dl class="dd-card"><dt>(.*?)</dt><dd class="dd-value">(.*?)</dd>', body)]
+
+
+def block_text(at) -> str:
+    """The text of every ``st.html`` element, tags removed and unescaped (its CSS left out)."""
+    return "\n".join(html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", b))) for b in html_blocks(at))
+
+
 def html_tables(at) -> list[tuple[str | None, pd.DataFrame]]:
-    """The HTML tables drawn with ``st.markdown`` (``analysis.html_tables``): ``(caption, frame of cell texts)``."""
+    """The HTML tables (``analysis.html_tables``) drawn with ``st.html`` or ``st.markdown``: ``(caption, frame of
+    cell texts)``."""
     out = []
-    for e in at.markdown:
-        for markup in re.findall(r"<table .*?</table>", e.value):
+    for value in [e.value for e in at.markdown] + html_blocks(at):
+        for markup in re.findall(r"<table .*?</table>", value):
             root = ET.fromstring(markup)
             caption = root.find("caption")
             rows = [[td.text or "" for td in tr.iter("td")] for tr in root.find("tbody")]
@@ -117,12 +141,12 @@ def test_overview_metrics_equal_the_city_estimates_in_both_languages(make_app, d
         if lang == "en":
             at.sidebar.radio(key="w_lang").set_value("en").run()
         labels = dict(zip(indicators["label_id" if lang == "id" else "label_en"], indicators["indicator_id"]))
-        assert len(at.metric) == 6
-        for m in at.metric:
-            ind = labels[m.label]
-            expected = fmt.format_percent(city.loc[ind, "estimate"], lang)
-            assert m.value.rstrip(" †") == expected
-        assert ("," in at.metric[0].value) == (lang == "id")
+        cards = metric_cards(at)
+        assert len(cards) == 6 and not at.metric  # one HTML block, not six st.metric (issue 16)
+        for label, value in cards:
+            expected = fmt.format_percent(city.loc[labels[label], "estimate"], lang)
+            assert value.rstrip(" †") == expected
+        assert ("," in cards[0][1]) == (lang == "id")
     assert at.query_params["lang"] == "en"
 
 
@@ -141,7 +165,7 @@ def test_overview_shows_the_quota_spending_quartiles_of_the_build(make_app, dash
 
 def test_overview_readings_and_bps_context(make_app, dashboard_data):
     at = make_app(dashboard_data, lang="en", indicator="person_internet")
-    text = "\n".join(m.value for m in at.markdown)
+    text = "\n".join(m.value for m in at.markdown) + block_text(at)
     estimates = table(dashboard_data, "estimates")
     q1 = estimates[(estimates["indicator_id"] == "person_internet") & (estimates["domain_var"] == "income_quintile") & (estimates["domain_value"].astype(str) == "1")]
     assert fmt.format_percent(q1["estimate"].iloc[0], "en") in text
@@ -334,8 +358,11 @@ def test_overview_draws_the_gap_by_income_and_education_with_cis(make_app, dashb
     assert chart_marks(drawn[t("en", "domain_vars.income_quintile")]) == expected  # one mark per quintile, its value and CI on hover
     assert t("en", "overview.figure_synthetic") in " ".join(drawn[t("en", "domain_vars.education")].itertext())  # the file says it
     ci = concentration[(concentration["indicator_id"] == "person_internet") & (concentration["level"] == "city")].iloc[0]
-    caption = " ".join(c.value for c in at.caption)
+    caption = block_text(at)
     assert fmt.format_number(ci["erreygers"], "en", 2) in caption and "Concentration index" in caption
+    for chart in drawn.values():  # each estimate is written on the chart, not only on hover (an image has none)
+        written = [" ".join(x.itertext()) for x in chart.iter(f"{SVG}text")]
+        assert sum(w.endswith("%") and "." in w for w in written) >= 2
 
 
 def test_profile_breakdown_at_the_smallest_level_the_sample_supports(make_app, dashboard_data):

@@ -36,15 +36,27 @@ MAX_ENGLISH_WORDS = 5  # per page: slack for a borrowed term; the Data page alon
 
 
 class _ShownText(HTMLParser):
-    """The text a reader sees in Markdown that holds HTML or SVG (the overview's tables and charts): the
-    elements' text, unescaped; not their attributes (styles, a download link's base64 data)."""
+    """The text a reader sees in HTML (the overview's ``st.html`` blocks, Markdown that holds HTML): the
+    elements' text, unescaped, and an image's ``alt`` (what a screen reader reads for a chart); not a
+    ``<style>``, not other attributes."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
+        if tag == "img":
+            self.parts += [v for k, v in attrs if k == "alt" and v]
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
 
     def handle_data(self, data):
-        self.parts.append(data)
+        if not self._in_style:
+            self.parts.append(data)
 
 
 def shown_text(markdown: str) -> str:
@@ -62,6 +74,7 @@ def page_texts(at) -> list[str]:
     texts: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
         texts += [shown_text(str(e.value)) for e in getattr(at, kind)]
+    texts += [shown_text(str(e.proto.body)) for e in at.get("html")]
     texts += [str(e.label) for e in at.expander]
     texts += [str(m.label) for m in at.metric]
     for kind in ("selectbox", "radio", "slider", "select_slider", "multiselect", "text_input", "checkbox", "toggle", "button", "download_button"):
