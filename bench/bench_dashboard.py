@@ -119,7 +119,7 @@ def canvas_drawn_js():
 # Recorded in the page from its first byte on (an init script): when each of these first appears (ms since the
 # navigation started, ``performance.now()``), to say what a first visit waits for.
 TIMELINE_MARKS = {"title": "h1", "sidebar_widget": '[data-testid="stSidebar"] [data-testid="stSelectbox"]',
-                  "metric": '.dd-cards .dd-value', "chart_box": ".dd-figure img",
+                  "metric": '.dd-cards .dd-value, [data-testid="stMetricValue"]', "chart_box": ".dd-figure img",
                   "table": "table.html-table"}
 TIMELINE_JS = ("marks => { window.__firstSeen = {}; const seen = () => { for (const [k, s] of Object.entries(marks))"
                " if (!(k in window.__firstSeen) && document.querySelector(s)) window.__firstSeen[k] = performance.now(); };"
