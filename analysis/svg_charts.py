@@ -16,9 +16,9 @@ Rules, as in ``vega_charts.py`` and ``figures.py``:
   hover does not reach an image, a touch screen or a printout;
 - a missing or suppressed value is a gap (no dot, no segment of line), said in a note under the chart.
 
-The markup is one line with no blank line (a blank line would end Markdown's HTML block), and every text is
-escaped, ``$`` and ``:`` included: Streamlit's Markdown would load KaTeX for ``$...$`` and its emoji plugin
-for ``:word:``, two more lazily loaded chunks.
+The markup is one line with no blank line and every text is escaped, ``$`` and ``:`` included, so that it
+can also be drawn inline through Streamlit's Markdown (as it was before issue 16's sixth pass): a blank line
+would end Markdown's HTML block, and ``$...$`` / ``:word:`` would load KaTeX and the emoji plugin.
 """
 
 from __future__ import annotations
