@@ -123,9 +123,9 @@ def group_estimates(
     missing_note: str,
     notes: Sequence[str] = (),
     color: str = OKABE_ITO[0],
-    width: int = 440,
+    width: int = 520,
     row_height: int = 28,
-    value_width: int = 50,
+    value_width: int = 135,
 ) -> str:
     """A dot and its 95% CI per group, in the order given (quintile 1 to 5, no diploma to tertiary), as SVG.
 
@@ -133,11 +133,11 @@ def group_estimates(
     groups stays visible); the whisker says how far each dot can be trusted. A row with no estimate keeps
     its place and label and shows a grey dash, explained by ``missing_note`` under the chart; ``notes`` are
     further lines under it (e.g. that the survey is synthetic). No rows: the title and the notes only.
-    Each estimate is also written at the right (``value_width``): the hover text is not all a reader gets,
-    on a touch screen, in a printed copy or where the chart is drawn as an image (``ui.cached``).
+    Each estimate is also written at the right with its CI (``value_width``): the hover text is not all a
+    reader gets, on a touch screen, in a printed copy or where the chart is drawn as an image (``ui.cached``).
     """
     label_w = min(200.0, max([len(r.label) for r in rows] + [4]) * CHAR_WIDTH + 14)
-    x0, x1 = label_w, width - 18.0 - value_width
+    x0, x1 = label_w, width - 10.0 - value_width
     top = 34.0
     drawn = [r for r in rows if not (fmt.is_missing(r.estimate) or fmt.is_missing(r.ci_low) or fmt.is_missing(r.ci_high))]
     if drawn:
@@ -176,7 +176,8 @@ def group_estimates(
                 f'<line x1="{_n(a)}" x2="{_n(a)}" y1="{_n(cy - 5)}" y2="{_n(cy + 5)}" stroke="{color}" stroke-width="1.5"/>'
                 f'<line x1="{_n(b)}" x2="{_n(b)}" y1="{_n(cy - 5)}" y2="{_n(cy + 5)}" stroke="{color}" stroke-width="1.5"/>'
                 f'<circle cx="{_n(e)}" cy="{_n(cy)}" r="5.5" fill="{color}"/>'
-                + _text(width - 4, cy + 4, fmt.format_percent(float(r.estimate), lang, 1), anchor="end", fill="#262730")
+                + _text(x1 + 10, cy + 4, fmt.format_percent(float(r.estimate), lang, 1))
+                + _text(x1 + 56, cy + 4, f"({fmt.format_ci(r.ci_low, r.ci_high, lang)})", size=11, fill=AXIS_GREY)
                 + "</g>"
             )
         else:

@@ -61,9 +61,9 @@ def test_whisker_spans_the_interval_and_the_axis_reads_in_the_pages_language():
 
     assert any(t.endswith("%") for t in axis(root_en))
     assert axis(root_id) == axis(root_en)  # whole percents
-    # each estimate written at the right, one decimal in the page's language (an image shows no hover text)
-    assert [texts(m)[-1] for m in marks(root_id)] == ["50,5%", "90,0%"]
-    assert [texts(m)[-1] for m in marks(root_en)] == ["50.5%", "90.0%"]
+    # each estimate written at the right with its CI, in the page's language (an image shows no hover text)
+    assert [texts(m)[-2:] for m in marks(root_id)] == [["50,5%", "(48,0–53,0%)"], ["90,0%", "(88,0–92,0%)"]]
+    assert [texts(m)[-2:] for m in marks(root_en)] == [["50.5%", "(48.0–53.0%)"], ["90.0%", "(88.0–92.0%)"]]
     fine = [SeriesPoint("DKI", 2019, 1.2, "a"), SeriesPoint("DKI", 2020, 1.6, "b")]
     for lang, mark_ in (("id", ","), ("en", ".")):
         shown = [t for t in texts(parse(svg_charts.line_series(fine, lang=lang, title="t", percent=True, gap_note="g"))) if t.endswith("%")]

@@ -360,9 +360,10 @@ def test_overview_draws_the_gap_by_income_and_education_with_cis(make_app, dashb
     ci = concentration[(concentration["indicator_id"] == "person_internet") & (concentration["level"] == "city")].iloc[0]
     caption = block_text(at)
     assert fmt.format_number(ci["erreygers"], "en", 2) in caption and "Concentration index" in caption
-    for chart in drawn.values():  # each estimate is written on the chart, not only on hover (an image has none)
-        written = [" ".join(x.itertext()) for x in chart.iter(f"{SVG}text")]
-        assert sum(w.endswith("%") and "." in w for w in written) >= 2
+    # each quintile's estimate and CI are written on the chart, not only on hover (an image has none)
+    written = [" ".join(x.itertext()) for x in drawn[t("en", "domain_vars.income_quintile")].iter(f"{SVG}text")]
+    for r in city.itertuples():
+        assert fmt.format_percent(r.estimate, "en") in written and f"({fmt.format_ci(r.ci_low, r.ci_high, 'en')})" in written
 
 
 def test_profile_breakdown_at_the_smallest_level_the_sample_supports(make_app, dashboard_data):
