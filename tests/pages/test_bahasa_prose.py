@@ -22,7 +22,7 @@ import pytest
 
 from analysis import sources
 from tests.pages import kampung_support as ks
-from ui import i18n
+from ui import cached, i18n
 from ui.views import about, overview
 from ui.views import upload as upload_view
 
@@ -74,7 +74,11 @@ def page_texts(at) -> list[str]:
     texts: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
         texts += [shown_text(str(e.value)) for e in getattr(at, kind)]
-    texts += [shown_text(str(e.proto.body)) for e in at.get("html")]
+    for e in at.get("html"):  # the overview's blocks, and the text of the chart files their images show
+        body = str(e.proto.body)
+        texts.append(shown_text(body))
+        texts += [shown_text((cached.STATIC_DIR / src.removeprefix(cached.STATIC_URL)).read_text(encoding="utf-8"))
+                  for src in re.findall(r'<img class="svg-chart-img" src="([^"]+)"', body)]
     texts += [str(e.label) for e in at.expander]
     texts += [str(m.label) for m in at.metric]
     for kind in ("selectbox", "radio", "slider", "select_slider", "multiselect", "text_input", "checkbox", "toggle", "button", "download_button"):
