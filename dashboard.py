@@ -49,9 +49,9 @@ if st.session_state.pop(state.GOTO_PROFILE, False) and current_slug != "profil":
 
 sidebar.render(indicator_ids, cached.indicator_labels(built, state.lang()), kelurahan_labels)
 banners.render(*cached.banner_inputs(built))
-state.sync_query_params(current_slug)
+state.set_current_page(current_slug)
 with frame.inside():
     current.run()
-# After the page, so its own URL parameters are in the link; also after a page that ended early
+# After the page, so its own URL parameters are in the URL and the link; also after a page that ended early
 # (``frame.end_page()``: nothing to show yet).
-sidebar.render_share(current_slug)
+sidebar.render_share(current_slug, state.sync_query_params(current_slug))

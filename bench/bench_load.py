@@ -9,7 +9,11 @@ large messages it already holds, ``cached_message_hashes``) and times each rerun
 
 In the same run the script starts a bare one-page Streamlit app (title + metric, as in
 ``bench/bench_concurrency.py``) the same way and sends it the same arrivals: that is the floor this machine
-sets (scripts of one server process run on threads under one GIL) before any dashboard code runs.
+sets (scripts of one server process run on threads under one GIL) before any dashboard code runs. With
+``--apps bare skeleton map`` it also starts ``SKELETON_APP``: the map page's Streamlit elements (sidebar,
+banner, controls, chart, download, share box) with fixed contents and none of the dashboard's code, which
+changes its indicator as the map does: what Streamlit itself costs for that page, so ``map / skeleton`` is
+what the dashboard's own code adds.
 
 Reported per (app, N): p50 / p95 / max of the first run's time (connect to ``script_finished``, from the
 moment all N sessions are released together), the same for the indicator changes, errors (connection
@@ -72,6 +76,45 @@ BARE_APP = '''import streamlit as st
 st.set_page_config(layout="wide")
 st.title("Bare one-page app")
 st.metric("A number", "95,4%")
+'''
+# The map page's elements with nothing of the dashboard's own code: the same sidebar (language radio, the
+# indicator list, the 267-kelurahan search), banner, title, layer control, heading block, an interactive
+# Vega-Lite chart reading its data from a URL, deferred PNG download, table toggle and share box, with
+# fixed contents of about the same size. What Streamlit itself costs for such a page, measured in the same
+# run: the floor for the map page, as the bare app is the floor for any page.
+SKELETON_APP = '''import streamlit as st
+st.set_page_config(layout="wide")
+kel = {f"31.7{i // 45}.{i % 45:02d}.100{i % 7}": f"Kelurahan {i:03d} Sukamaju, Kec. {i // 10:02d} (Jakarta Timur)" for i in range(267)}
+ind = [f"indicator_{i:02d}" for i in range(22)]
+with st.sidebar:
+    st.radio("Language", ["id", "en"], format_func=str.upper, horizontal=True, key="w_lang")
+    st.selectbox("Indicator", ind, format_func=lambda i: "Households with internet access " + i, key="w_indicator")
+    st.selectbox("Kelurahan", list(kel), format_func=lambda c: kel.get(c, c), index=None, placeholder="Type a name",
+                 key="w_kel", help="Search a kelurahan to open its profile")
+st.warning("SYNTHETIC SURVEY: a demo survey, not real respondents. " * 4, icon=":material/science:")
+st.title("Map of the kelurahan")
+mode = st.segmented_control("Show", ["direct", "sae", "gap", "real"], default="sae", key="map_mode", help="Which layer " * 10)
+st.html("<style>.h{font-size:1.75rem}</style><h3 class=h>Households with internet access: small-area estimate</h3>"
+        "<p>Choose an indicator in the sidebar. Click a kelurahan on the map to open its profile.</p>"
+        "<p>" + "Every kelurahan gets a model-based estimate; grey: none. " * 8 + "</p>")
+spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": "container", "height": 560,
+        "params": [{"name": "pick", "select": {"type": "point", "fields": ["kode"], "on": "click"}}],
+        "layer": [{"data": {"url": "app/static/skeleton-geometry.json", "format": {"property": "features"}},
+                   "transform": [{"lookup": "properties.kode", "from": {"data": {"url": "app/static/skeleton-values.json"},
+                                  "key": "kode", "fields": ["value", "status", "tip"]}}],
+                   "layer": [{"mark": {"type": "geoshape", "stroke": "white", "strokeWidth": 0.5},
+                              "encoding": {"color": {"field": "value", "type": "quantitative", "scale": {"scheme": "viridis"},
+                                                     "legend": {"title": "Households with internet access", "format": ".0%"}},
+                                           "tooltip": [{"field": "tip", "type": "nominal", "title": "Kelurahan"}]}}] * 5}],
+        "config": {"view": {"stroke": None}, "font": "sans-serif", "legend": {"orient": "bottom-right"}}}
+event = st.vega_lite_chart(spec, theme=None, width="stretch", key="map_chart", on_select="rerun", selection_mode="pick")
+st.download_button("Download this map (PNG)", data=lambda: b"png", file_name="peta.png", mime="image/png",
+                   icon=":material/image:", on_click="ignore", key="map_png")
+st.toggle("Table of the values shown on the map", key="map_table", help="The same numbers as a table")
+with st.sidebar.popover("Share this view", icon=":material/link:"):
+    st.code("http://127.0.0.1/peta?page=peta&lang=en&indicator=" + str(st.session_state.get("w_indicator")) + "&layer=sae",
+            language=None, wrap_lines=True)
+    st.caption("The copy button at the right of the link copies it.")
 '''
 INDICATOR_KEY = "w_indicator"  # the sidebar's indicator selectbox (ui/sidebar.py); its element id ends in the key
 
@@ -487,7 +530,7 @@ async def measure(targets: list[Target], query: str, ns: list[int], runs: int, t
     for t in targets:  # untimed sessions fill the servers' caches (st.cache_data) and imports
         if t.uploads:
             continue
-        r, _ = await arrival(t.url, t.page, query, warm if t.label == "map" else 1, t.changes, timeout, t.pids)
+        r, _ = await arrival(t.url, t.page, query, warm if t.label != "bare" else 1, t.changes, timeout, t.pids)
         if not all(x["ok"] for x in r):
             raise RuntimeError(f"{t.label}: warm-up session failed: {[x.get('error') for x in r if not x['ok']][:1]}")
     medians = []
@@ -524,7 +567,8 @@ def main(argv=None) -> int:
     ap.add_argument("--changes", type=int, default=1, help="indicator changes per session after the first run")
     ap.add_argument("--page", default="peta")
     ap.add_argument("--query", default="lang=en")
-    ap.add_argument("--apps", nargs="+", default=["bare", "map"], choices=["bare", "map"])
+    ap.add_argument("--apps", nargs="+", default=["bare", "map"], choices=["bare", "skeleton", "map"],
+                    help="skeleton: the map page's Streamlit elements without the dashboard's code (SKELETON_APP)")
     ap.add_argument("--data", type=Path, help="DIGIDIV_DATA for the dashboard (default: its own default)")
     ap.add_argument("--target", help="a running server / proxy for the map (http:// or ws:// on 127.0.0.1)")
     ap.add_argument("--server-pids", type=int, nargs="*", default=[], help="with --target: processes to measure")
@@ -554,12 +598,13 @@ def main(argv=None) -> int:
                 if app == "map" and args.target:
                     targets.append(Target("map", ws_url(args.target), args.page, args.changes, args.server_pids))
                     continue
-                if app == "bare":
-                    script = tmp / "bare_app.py"
-                    script.write_text(BARE_APP, encoding="utf-8")
-                    proc, url = start_server(script, tmp / "bare.log", None, options=args.option)
-                    # one page, no sidebar: first runs only (a rerun of it is cheaper still)
-                    targets.append(Target("bare", ws_url(url), "", 0, [proc.pid]))
+                if app in ("bare", "skeleton"):
+                    script = tmp / f"{app}_app.py"
+                    script.write_text(BARE_APP if app == "bare" else SKELETON_APP, encoding="utf-8")
+                    proc, url = start_server(script, tmp / f"{app}.log", None, options=args.option)
+                    # the bare app: one page, no sidebar: first runs only (a rerun of it is cheaper still); the
+                    # skeleton changes its indicator as the map does
+                    targets.append(Target(app, ws_url(url), "", 0 if app == "bare" else args.changes, [proc.pid]))
                 else:
                     proc, url = start_server(ROOT / "dashboard.py", tmp / "map.log", args.data, args.profile,
                                              options=args.option)
@@ -584,11 +629,11 @@ def main(argv=None) -> int:
     print(HEADER)
     for r in rows:
         print(fmt_row(r))
-    bare = {r["sessions"]: r for r in rows if r["app"] == "bare"}
-    for r in rows:
-        if r["app"] == "map" and r["sessions"] in bare:
-            b = bare[r["sessions"]]
-            print(f"N={r['sessions']}: map first-run p95 / bare p95 = {r['first_p95'] / b['first_p95']:.2f}x")
+    by_app = {(r["app"], r["sessions"]): r for r in rows}
+    for (app, n), r in by_app.items():
+        for base in ("bare", "skeleton"):
+            if app != base and app in ("map", "skeleton") and (base, n) in by_app:
+                print(f"N={n}: {app} first-run p95 / {base} p95 = {r['first_p95'] / by_app[(base, n)]['first_p95']:.2f}x")
     args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
     return 0
 

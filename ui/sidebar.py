@@ -70,19 +70,24 @@ def _kelurahan_chosen() -> None:
 
 
 def render(indicator_ids: list[str], indicator_labels: Mapping[str, str], kelurahan_labels: Mapping[str, str]) -> None:
+    # The session's state is read once here, and the copy bound to its language once: every read of
+    # ``st.session_state`` takes the session's lock (under 50 sessions at once, ~6% of the map page's server
+    # time went to such reads, most of them the language looked up again for each label; issue 16).
     ss = st.session_state
-    ss["w_lang"] = state.lang()
+    lang, chosen_indicator, chosen_kel = state.lang(), state.indicator(), state.kelurahan()
+    tr = state.translator(lang)
+    ss["w_lang"] = lang
     if indicator_ids:
-        ss["w_indicator"] = state.indicator() if state.indicator() in indicator_ids else indicator_ids[0]
-    if state.kelurahan() in kelurahan_labels:
-        ss["w_kel"] = state.kelurahan()
+        ss["w_indicator"] = chosen_indicator if chosen_indicator in indicator_ids else indicator_ids[0]
+    if chosen_kel in kelurahan_labels:
+        ss["w_kel"] = chosen_kel
     else:
         ss.pop("w_kel", None)
     with st.sidebar:
         st.radio(
-            state.tr("sidebar.language"),
+            tr("sidebar.language"),
             options=list(i18n.LANGUAGES),
-            format_func=lambda lang: i18n.translate(lang, "language_name"),
+            format_func=lambda code: i18n.translate(code, "language_name"),
             key="w_lang",
             horizontal=True,
             on_change=_copy,
@@ -90,7 +95,7 @@ def render(indicator_ids: list[str], indicator_labels: Mapping[str, str], kelura
         )
         if indicator_ids:
             st.selectbox(
-                state.tr("sidebar.indicator"),
+                tr("sidebar.indicator"),
                 options=indicator_ids,
                 format_func=lambda i: indicator_labels.get(i, i),
                 key="w_indicator",
@@ -98,31 +103,33 @@ def render(indicator_ids: list[str], indicator_labels: Mapping[str, str], kelura
                 args=("w_indicator", state.K_IND),
             )
         else:
-            st.caption(state.tr("sidebar.no_indicators"))
+            st.caption(tr("sidebar.no_indicators"))
         if kelurahan_labels:
             st.selectbox(
-                state.tr("sidebar.kelurahan"),
+                tr("sidebar.kelurahan"),
                 options=list(kelurahan_labels),
                 format_func=lambda c: kelurahan_labels.get(c, c),
                 index=None,
-                placeholder=state.tr("sidebar.kelurahan_placeholder"),
+                placeholder=tr("sidebar.kelurahan_placeholder"),
                 key="w_kel",
                 on_change=_kelurahan_chosen,
-                help=state.tr("sidebar.kelurahan_help"),
+                help=tr("sidebar.kelurahan_help"),
             )
         else:
-            st.caption(state.tr("sidebar.no_register"))
+            st.caption(tr("sidebar.no_register"))
 
 
-def render_share(page_slug: str) -> None:
-    """"Share this view": the link to what is on screen, drawn after the page ran so that the page's own part
-    (map layer, model outcome, compared kelurahan) is in it. ``st.code`` carries Streamlit's copy button, which
-    works offline and needs no clipboard permission of its own.
+def render_share(page_slug: str, params: dict[str, str]) -> None:
+    """"Share this view": the link to what is on screen (``params``: the view's URL parameters, as
+    ``state.sync_query_params`` wrote them after the page ran, so the page's own part (map layer, model outcome,
+    compared kelurahan) is in it). ``st.code`` carries Streamlit's copy button, which works offline and needs no
+    clipboard permission of its own.
 
     In a popover, not an expander: the browser draws a popover's content only when it is opened, so a first
     visit does not load ``st.code``'s syntax highlighter (1.5 MB of JavaScript, the largest chunk of a page;
     an expander draws its content while closed). Measured on the overview's first visit, headless Chromium
     (``bench/bench_dashboard.py``; issue 16)."""
-    with st.sidebar.popover(state.tr("sidebar.share"), icon=":material/link:"):
-        st.code(state.share_link(page_slug), language=None, wrap_lines=True)
-        st.caption(state.tr("sidebar.share_help"))
+    tr = state.translator()
+    with st.sidebar.popover(tr("sidebar.share"), icon=":material/link:"):
+        st.code(state.share_link(page_slug, params), language=None, wrap_lines=True)
+        st.caption(tr("sidebar.share_help"))

@@ -6,7 +6,7 @@ the state of a widget that is not drawn in a run, so keeping the canonical value
 page that stops early never loses the user's choice.
 
 The URL: on the first run of a session the query parameters (``?lang=en&indicator=...&kel=31.71.01.1001``) are
-read into the state; on every run they are written back from the state. Streamlit clears the query string when
+read into the state; on every run they are written back from the state, once, after the page ran. Streamlit clears the query string when
 the user switches page, so writing them back on every run is what keeps a copied link complete. The page is the
 URL path (``/peta``) and is also written as ``page=`` so that ``/?page=peta`` opens the map too.
 
@@ -91,20 +91,22 @@ def current_page() -> str | None:
     return st.session_state.get("_current_page")
 
 
+def set_current_page(page_slug: str) -> None:
+    """The page this run shows (``dashboard.py``, before the page runs): what ``page_param`` files a part under."""
+    st.session_state["_current_page"] = page_slug
+
+
 def page_param(name: str, value: str | None) -> None:
-    """Make ``name=value`` part of the current page's URL (``None`` removes it); remembered for that page."""
+    """Make ``name=value`` part of the current page's URL (``None`` removes it); remembered for that page and
+    written into the URL with the rest of the view by ``sync_query_params`` after the page ran."""
     slug = current_page()
     if slug is None:
         return
     params = st.session_state.setdefault(PAGE_PARAMS, {}).setdefault(slug, {})
     if value is None:
         params.pop(name, None)
-        if name in st.query_params and name != "kel":
-            del st.query_params[name]
     else:
         params[name] = str(value)
-        if st.query_params.get(name) != str(value):
-            st.query_params[name] = str(value)
 
 
 def page_param_default(name: str, allowed, fallback):
@@ -113,9 +115,13 @@ def page_param_default(name: str, allowed, fallback):
     return value if value in allowed else fallback
 
 
-def sync_query_params(page_slug: str) -> None:
-    """Write the current view into the URL (only when it changed, to avoid needless browser updates)."""
-    st.session_state["_current_page"] = page_slug
+def sync_query_params(page_slug: str) -> dict[str, str]:
+    """Write the current view into the URL, once per run after the page ran (so its own part is in it), and
+    only when it changed (to avoid needless browser updates); return the view's parameters.
+
+    Once per run, not at each change: every read or write of ``st.query_params`` goes through the session's
+    lock and a write sends the browser a message; under 50 sessions at once these were ~3% of the server's
+    time on the map page (``bench/bench_load.py``, issue 16)."""
     desired = {QP_PAGE: page_slug, "lang": lang()}
     if indicator():
         desired["indicator"] = indicator()
@@ -124,15 +130,17 @@ def sync_query_params(page_slug: str) -> None:
     desired.update(st.session_state.get(PAGE_PARAMS, {}).get(page_slug, {}))
     if st.query_params.to_dict() != desired:
         st.query_params.from_dict(desired)
+    return desired
 
 
-def share_link(page_slug: str) -> str:
-    """The link to the view on screen, with the host the visitor used (for the "copy link" box)."""
+def share_link(page_slug: str, params: dict[str, str]) -> str:
+    """The link to the view on screen (``params``: what ``sync_query_params`` wrote), with the host the visitor
+    used (for the "copy link" box)."""
     from urllib.parse import urlencode
 
     base = (st.context.url or "").split("?")[0].rstrip("/")
     root = base.rsplit("/", 1)[0] if base.rsplit("/", 1)[-1] == page_slug else base
-    return f"{root}/{page_slug}?{urlencode(st.query_params.to_dict(), safe=',')}"
+    return f"{root}/{page_slug}?{urlencode(params, safe=',')}"
 
 
 def translator(language: str | None = None):

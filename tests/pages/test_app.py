@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import pandas as pd
@@ -237,6 +238,18 @@ def test_map_modes_small_area_and_gap(make_app, dashboard_data):
     assert all(z == pytest.approx(city_gaps[c], abs=1e-5) for c, z in shown.items())
 
 
+def test_map_heading_block_names_the_layer_its_colours_and_that_the_survey_is_synthetic(make_app, dashboard_data):
+    label = table(dashboard_data, "indicators").set_index("indicator_id").loc["hh_internet", "label_en"]
+    for mode in ("direct", "sae", "gap"):
+        at = make_app(dashboard_data, page="peta", lang="en", indicator="hh_internet", layer=mode)
+        no_exception(at)
+        shown = block_text(at)
+        assert f"{label}: {t('en', f'map.mode_{mode}').lower()}" in shown
+        assert t("en", f"map.legend_note_{mode}") in shown and t("en", "map.intro") in shown
+        assert t("en", "map.synthetic_layer") in shown  # the demo survey's layers say so beside the map
+        assert len(html_blocks(at)) == 1 and not at.main.get("heading")[1:]  # title only, the rest in one block
+
+
 def test_map_table_on_demand_shows_the_same_numbers(make_app, dashboard_data):
     estimates = table(dashboard_data, "estimates")
     at = make_app(dashboard_data, lang="en", indicator="hh_internet", layer="direct")
@@ -399,13 +412,17 @@ def test_the_map_downloads_as_a_titled_png_named_after_its_view(make_app, dashbo
 
 
 def test_a_real_data_layer_is_in_the_link(make_app, dashboard_data):
-    at = make_app(dashboard_data, page="peta", lang="en", group="real", real="indirect_internet")
+    at = make_app(dashboard_data, page="peta", lang="en", layer="real", real="indirect_internet")
     no_exception(at)
-    assert at.segmented_control(key="map_group").value == "real"
+    assert at.segmented_control(key="map_mode").value == "real"
     assert at.selectbox(key="real_layer").value == "indirect_internet"
-    assert at.query_params["group"] == "real" and at.query_params["real"] == "indirect_internet"
-    at.segmented_control(key="map_group").set_value("survey").run()
-    assert "group" not in at.query_params and "real" not in at.query_params and "layer" in at.query_params
+    assert at.query_params["layer"] == "real" and at.query_params["real"] == "indirect_internet"
+    assert at.sidebar.code[0].value.endswith("layer=real&real=indirect_internet")  # the share box has it too
+    at.segmented_control(key="map_mode").set_value("direct").run()
+    assert "real" not in at.query_params and at.query_params["layer"] == "direct"
+    older = make_app(dashboard_data, page="peta", lang="en", group="real", real="share_60plus")  # a link made before
+    assert older.segmented_control(key="map_mode").value == "real" and older.selectbox(key="real_layer").value == "share_60plus"
+    assert "group" not in older.query_params and older.query_params["layer"] == "real"
     from ui import cached, data
 
     png = cached.real_map_png(data.built(), "indirect_internet", "en", None, "Internet use, modelled from published rates")
@@ -569,3 +586,38 @@ def test_a_second_session_on_the_same_view_makes_no_figure(make_app, dashboard_d
     no_exception(second)
     assert len(made) == n
     assert [c.proto.spec for c in second.get("plotly_chart")] == [c.proto.spec for c in first.get("plotly_chart")]
+
+
+def element_types(at) -> list[str]:
+    """The types of the elements a run drew, in order, containers left out (``at`` an AppTest)."""
+    out = []
+
+    def walk(node):
+        children = getattr(node, "children", None)
+        if children:
+            for child in children.values():
+                walk(child)
+        elif node.type not in ("main", "sidebar", "event", "block"):
+            out.append(node.type)
+
+    walk(at._tree)
+    return out
+
+
+def test_the_load_benchmarks_skeleton_draws_what_the_map_page_draws(make_app, dashboard_data):
+    """``bench/bench_load.py --apps skeleton`` stands for what Streamlit itself costs for the map page: it must
+    keep drawing the same kinds of element, in the same order, as the page does (when the page changes, so
+    must the skeleton, or the floor it measures is another page's)."""
+    import sys
+
+    from streamlit.testing.v1 import AppTest
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import bench_load
+
+    page = make_app(dashboard_data, page="peta", lang="en", indicator="hh_internet")
+    no_exception(page)
+    skeleton = AppTest.from_string(bench_load.SKELETON_APP, default_timeout=60).run()
+    no_exception(skeleton)
+    assert element_types(skeleton) == element_types(page)
+    assert len(skeleton.sidebar.selectbox[1].options) == len(page.sidebar.selectbox(key="w_kel").options) == 267

@@ -1,11 +1,11 @@
-"""AppTest of the real-data layers on the full build: the map's "Real data" group, the profile's register
+"""AppTest of the real-data layers on the full build: the map's "Real data" layers, the profile's register
 table, the overview's kota context table."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.pages.test_app import TENGAH, go, html_tables, map_values, no_exception, t, table, value_layer, vega_specs
+from tests.pages.test_app import TENGAH, block_text, go, html_tables, map_values, no_exception, t, table, value_layer, vega_specs
 
 
 @pytest.mark.parametrize("lang", ["en", "id"])
@@ -14,7 +14,7 @@ def test_map_real_data_layers_are_offline_distinct_and_equal_the_tables(make_app
     indirect = table(dashboard_data, "indirect_internet").set_index("kode_kemendagri")
     at = make_app(dashboard_data, lang=lang)
     go(at, "peta")
-    at.segmented_control(key="map_group").set_value("real").run()
+    at.segmented_control(key="map_mode").set_value("real").run()
     no_exception(at)
     for layer, expected in (("share_60plus", ind["share_60plus"]), ("indirect_internet", indirect["indirect_internet"])):
         at.selectbox(key="real_layer").set_value(layer).run()
@@ -26,8 +26,9 @@ def test_map_real_data_layers_are_offline_distinct_and_equal_the_tables(make_app
         prefix = t(lang, "real.legend_modelled" if layer == "indirect_internet" else "real.legend_real")
         assert title.startswith(prefix)
         assert "url" not in spec["data"]  # offline
-        captions = "\n".join(c.value for c in at.caption)
-        assert t(lang, "real.caption_indirect" if layer == "indirect_internet" else "real.caption_register") in captions
+        shown = block_text(at)  # the heading's block names the source and year
+        assert t(lang, "real.caption_indirect" if layer == "indirect_internet" else "real.caption_register") in shown
+        assert t(lang, "map.synthetic_layer") not in shown  # real data is not labelled synthetic
     assert t(lang, "real.assumption") in [i.value for i in at.info]
 
 
