@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 import json
 import re
-from pathlib import Path
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages.test_app import TENGAH, block_text, go, html_tables, map_values, no_exception, t, table, value_layer, vega_specs
+from tests.pages.test_app import (
+    TENGAH,
+    block_text,
+    go,
+    html_tables,
+    map_values,
+    no_exception,
+    t,
+    table,
+    value_layer,
+    vega_specs,
+)
 
 
 @pytest.mark.parametrize("lang", ["en", "id"])
