@@ -51,6 +51,7 @@ if mode == "real":
     title = tr(f"real.layer.{layer}")
     source_note = tr("real.caption_indirect" if modelled else "real.caption_register")
     key, png = "real_map", lambda: cached.real_map_png(built, layer, lang, state.kelurahan(), title)
+    values_table = lambda: cached.real_table(built, layer, lang)  # noqa: E731
     file_name = vega_charts.file_slug(tr("map.file_prefix"), "real", layer)
 else:
     state.page_param("real", None)
@@ -65,6 +66,7 @@ else:
     if banners.survey_is_synthetic(cached.banner_inputs(built)[0]):
         source_note = tr("map.synthetic_layer") + " " + source_note
     key, png = "map", lambda: cached.map_png(built, mode, indicator, lang, state.kelurahan(), title)
+    values_table = lambda: cached.map_table(built, mode, indicator, lang)  # noqa: E731
     file_name = vega_charts.file_slug(tr("map.file_prefix"), indicator, mode)
 
 # The heading, how to use the map and what its colours mean (or the real layer's source and year) as one
@@ -85,5 +87,4 @@ st.download_button(
 # The table is drawn only when asked for: a 267-row data grid's JavaScript (1.2 MB) would otherwise be
 # loaded by every visit to the map, the dashboard's busiest page (bench/bench_concurrency.py).
 if st.toggle(tr("map.table"), key=f"{key}_table", help=tr("map.table_help")):
-    table = cached.real_table(built, layer, lang) if mode == "real" else cached.map_table(built, mode, indicator, lang)
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(values_table(), hide_index=True, width="stretch")

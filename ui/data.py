@@ -17,7 +17,6 @@ version) is what the caches in ``ui.cached`` hash, never the frames.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +171,7 @@ def built() -> Built:
     heap is frozen once its modules are imported (``ui.heap``: keeps Streamlit's collection after each run
     cheap)."""
     heap.after_imports()
-    key = _current_build_key()
+    key = (str(processed_dir()), data_version())
     try:
         return _BUILT[key]  # a dict lookup: twice per run of every page (``dashboard.py`` and the page)
     except KeyError:
@@ -186,34 +185,10 @@ def built() -> Built:
 
 _BUILT: dict = {}  # (data directory, build version) -> Built, per process, in front of ``_built``'s cache
 
-VERSION_RECHECK_S = 1.0  # a rebuild is picked up at most this long after it finished
-_VERSION_SEEN: dict = {}  # data directory -> (time.monotonic() of the last look, build version)
-
-
-def _current_build_key() -> tuple[str, int]:
-    """(data directory, build version), the version looked up on disk at most once a second per process.
-
-    Every run of every page asks twice (``dashboard.py`` and the page). Looking each time was a ``stat`` of the
-    build report per call, a file-system call that releases the GIL: under 50 sessions at once each such
-    call waits for every other runnable session to hand the GIL back (~2% of the map page's server time,
-    ``bench/bench_load.py``; issue 16). A rebuild still shows without a restart, within a second."""
-    root = str(processed_dir())
-    now = time.monotonic()
-    seen = _VERSION_SEEN.get(root)
-    if seen is not None and now - seen[0] < VERSION_RECHECK_S:
-        return root, seen[1]
-    version = data_version()
-    if len(_VERSION_SEEN) >= 16:
-        _VERSION_SEEN.clear()
-    _VERSION_SEEN[root] = (now, version)
-    return root, version
-
 
 def forget_built() -> None:
-    """Forget the bundles this process loaded and the build versions it saw (as a new server process would):
-    tests."""
+    """Forget the bundles this process loaded (as a new server process would): tests."""
     _BUILT.clear()
-    _VERSION_SEEN.clear()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -122,11 +122,12 @@ def sync_query_params(page_slug: str) -> dict[str, str]:
     Once per run, not at each change: every read or write of ``st.query_params`` goes through the session's
     lock and a write sends the browser a message; under 50 sessions at once these were ~3% of the server's
     time on the map page (``bench/bench_load.py``, issue 16)."""
+    chosen_indicator, chosen_kel = indicator(), kelurahan()
     desired = {QP_PAGE: page_slug, "lang": lang()}
-    if indicator():
-        desired["indicator"] = indicator()
-    if kelurahan():
-        desired["kel"] = kelurahan()
+    if chosen_indicator:
+        desired["indicator"] = chosen_indicator
+    if chosen_kel:
+        desired["kel"] = chosen_kel
     desired.update(st.session_state.get(PAGE_PARAMS, {}).get(page_slug, {}))
     if st.query_params.to_dict() != desired:
         st.query_params.from_dict(desired)
